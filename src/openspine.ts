@@ -1,0 +1,90 @@
+// Starts and stops a whole OpenSpine: the database (embedded or external), migrations, demo data,
+// the HTTP server with every enabled service, and a graceful stop that finishes in-flight requests.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createAccessTokenVerifier } from './identity/index.ts';
+import type { Config } from './platform/config.ts';
+import { asSystem } from './platform/context.ts';
+import { connectDatabase, type Database } from './platform/db/connect.ts';
+import { openEmbeddedPostgres } from './platform/db/embedded.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { loadFhirDefinitions } from './platform/fhir/validate.ts';
+import { buildApp, type ServiceModule } from './platform/http/app.ts';
+import { watchReadOnly } from './platform/read-only.ts';
+import { SERVICES } from './services.ts';
+
+export type DatabaseHandle = { db: Database; close(): Promise<void> };
+
+/** Connects to DATABASE_URL, or to the embedded PostgreSQL of the data folder. */
+export async function openDatabase(config: Config, log: Logger, role: 'server' | 'tool'): Promise<DatabaseHandle> {
+  if (config.databaseUrl) {
+    const db = connectDatabase(config.databaseUrl, { max: config.databasePoolSize });
+    return { db, close: () => db.end({ timeout: 5 }) };
+  }
+  const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log, role });
+  try {
+    const admin = connectDatabase(embedded.url('postgres'), { max: 1 });
+    const [exists] = await admin`select 1 from pg_database where datname = 'openspine'`;
+    if (!exists) await admin`create database openspine`;
+    await admin.end();
+  } catch (error) {
+    await embedded.stop();
+    throw error;
+  }
+  const db = connectDatabase(embedded.url('openspine'), { max: config.databasePoolSize });
+  return {
+    db,
+    close: async () => {
+      await db.end({ timeout: 5 });
+      await embedded.stop();
+    },
+  };
+}
+
+export function enabledServices(config: Config): ServiceModule[] {
+  return config.services.map((name) => SERVICES[name]);
+}
+
+/** Applies migrations and seeds the demo data of each enabled service (idempotent). */
+export async function prepareDatabase(config: Config, db: Database, log: Logger): Promise<void> {
+  await migrate(db, log);
+  await asSystem(log, async () => {
+    for (const service of enabledServices(config)) await service.seed?.({ config, db, log: log.child({ module: service.name }) });
+  });
+}
+
+export type RunningOpenSpine = { app: FastifyInstance; db: Database; url: string; stop(): Promise<void> };
+
+export async function startOpenSpine(config: Config, log: Logger): Promise<RunningOpenSpine> {
+  if (config.sandbox) log.warn('SANDBOX MODE: no access token is needed and test data is loaded. Never use it for real patients.');
+  const database = await openDatabase(config, log, 'server');
+  try {
+    await prepareDatabase(config, database.db, log);
+    loadFhirDefinitions();
+    const readOnly = await watchReadOnly(database.db, log);
+    const app = await buildApp({
+      config,
+      db: database.db,
+      log,
+      authenticate: createAccessTokenVerifier(database.db),
+      readOnly,
+      services: enabledServices(config),
+    });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    return {
+      app,
+      db: database.db,
+      url: `http://${config.host}:${port}`,
+      stop: async () => {
+        await app.close(); // stops accepting, finishes in-flight requests
+        await readOnly.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

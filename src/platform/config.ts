@@ -1,0 +1,116 @@
+// OpenSpine's configuration: read once from the environment (and CLI flags), validated, passed down.
+// The only module that reads process.env (../shared/style.md, habit 5).
+import path from 'node:path';
+
+export const ALL_SERVICES = ['directory'] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number];
+
+export type Config = {
+  /** HTTP port. Kept away from the ports of PostgreSQL, Redis, RabbitMQ, NATS and MariaDB. */
+  port: number;
+  host: string;
+  /** Where the embedded PostgreSQL and OpenSpine's own secrets live. */
+  dataDir: string;
+  /** An external PostgreSQL server or cluster; when absent OpenSpine runs its embedded one. */
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  databasePoolSize: number;
+  /** Behave as the NHS public sandboxes do: no token needed, sandbox data, admin endpoints. */
+  sandbox: boolean;
+  services: ServiceName[];
+  logLevel: string;
+  /** Largest request body accepted, in bytes. */
+  bodyLimit: number;
+  /** The public base URL clients use, for links in bundles and the start-up banner. */
+  publicBaseUrl: string;
+};
+
+export const DEFAULTS = {
+  port: 7300,
+  host: '127.0.0.1',
+  dataDir: 'data',
+  embeddedPostgresPort: 7332,
+  databasePoolSize: 20,
+  logLevel: 'info',
+  bodyLimit: 10 * 1024 * 1024,
+} as const;
+
+export class ConfigError extends Error {}
+
+/** Every setting a person can give, by flag or by environment variable; flags win. */
+export type ConfigInput = Partial<Record<
+  'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl',
+  string | boolean | undefined
+>>;
+
+const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
+  port: 'PORT',
+  host: 'OPENSPINE_HOST',
+  dataDir: 'OPENSPINE_DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  embeddedPostgresPort: 'OPENSPINE_EMBEDDED_POSTGRES_PORT',
+  databasePoolSize: 'OPENSPINE_DATABASE_POOL_SIZE',
+  sandbox: 'OPENSPINE_SANDBOX',
+  services: 'OPENSPINE_SERVICES',
+  logLevel: 'OPENSPINE_LOG_LEVEL',
+  bodyLimit: 'OPENSPINE_BODY_LIMIT',
+  publicBaseUrl: 'OPENSPINE_PUBLIC_BASE_URL',
+};
+
+/** The environment variable names, for `--help` texts and the README's table. */
+export function environmentName(setting: keyof ConfigInput): string {
+  return ENVIRONMENT_NAMES[setting];
+}
+
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const pick = (key: keyof ConfigInput): string | boolean | undefined => flags[key] ?? env[ENVIRONMENT_NAMES[key]];
+  const port = integer(pick('port'), DEFAULTS.port, 'PORT', 0, 65535);
+  const host = text(pick('host')) ?? DEFAULTS.host;
+  return {
+    port,
+    host,
+    dataDir: path.resolve(text(pick('dataDir')) ?? DEFAULTS.dataDir),
+    databaseUrl: text(pick('databaseUrl')),
+    embeddedPostgresPort: integer(pick('embeddedPostgresPort'), DEFAULTS.embeddedPostgresPort, 'OPENSPINE_EMBEDDED_POSTGRES_PORT', 1, 65535),
+    databasePoolSize: integer(pick('databasePoolSize'), DEFAULTS.databasePoolSize, 'OPENSPINE_DATABASE_POOL_SIZE', 1, 1000),
+    sandbox: boolean(pick('sandbox'), 'OPENSPINE_SANDBOX'),
+    services: services(text(pick('services'))),
+    logLevel: text(pick('logLevel')) ?? DEFAULTS.logLevel,
+    bodyLimit: integer(pick('bodyLimit'), DEFAULTS.bodyLimit, 'OPENSPINE_BODY_LIMIT', 1024, 1024 ** 3),
+    publicBaseUrl: (text(pick('publicBaseUrl')) ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+  };
+}
+
+function text(value: string | boolean | undefined): string | undefined {
+  if (value === undefined || value === false || value === '') return undefined;
+  return String(value);
+}
+
+function integer(value: string | boolean | undefined, fallback: number, name: string, min: number, max: number): number {
+  const given = text(value);
+  if (given === undefined) return fallback;
+  const parsed = Number(given);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, not '${given}'`);
+  }
+  return parsed;
+}
+
+function boolean(value: string | boolean | undefined, name: string): boolean {
+  if (typeof value === 'boolean') return value;
+  if (value === undefined || value === '') return false;
+  if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
+  if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false, not '${value}'`);
+}
+
+function services(value: string | undefined): ServiceName[] {
+  if (value === undefined || value === 'all') return [...ALL_SERVICES];
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  for (const name of names) {
+    if (!(ALL_SERVICES as readonly string[]).includes(name)) {
+      throw new ConfigError(`Unknown service '${name}'; known services: ${ALL_SERVICES.join(', ')}`);
+    }
+  }
+  return names as ServiceName[];
+}

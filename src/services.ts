@@ -1,0 +1,8 @@
+// The national services OpenSpine can run, by the name used in `--services` and OPENSPINE_SERVICES.
+import type { ServiceName } from './platform/config.ts';
+import type { ServiceModule } from './platform/http/app.ts';
+import { directoryService } from './directory/index.ts';
+
+export const SERVICES: Record<ServiceName, ServiceModule> = {
+  directory: directoryService,
+};
