@@ -148,7 +148,8 @@ function clauseSql(db: Queryable, resourceType: string, clause: SearchClause): F
 /** The FHIR date prefixes over an indexed range [low, high]: https://hl7.org/fhir/R4/search.html#prefix */
 function rangeCondition(db: Queryable, { prefix, range }: DateValue): Fragment {
   switch (prefix) {
-    case 'eq': return db`low >= ${range.low} and high <= ${range.high}`;
+    // low <= high, so a range inside [range.low, range.high] starts inside it too: a bounded index scan.
+    case 'eq': return db`low between ${range.low} and ${range.high} and high <= ${range.high}`;
     case 'ne': return db`(low < ${range.low} or high > ${range.high})`;
     case 'gt': return db`high > ${range.high}`;
     case 'lt': return db`low < ${range.low}`;

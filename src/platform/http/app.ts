@@ -27,6 +27,23 @@ export type AppDeps = ServiceDeps & { authenticate: Authenticator; readOnly: Rea
 /** Seconds a client is told to wait in read-only mode before trying a write again. */
 const READ_ONLY_RETRY_AFTER = 60;
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
+
+/**
+ * JSON in its three media types, parsed safely (prototype poisoning refused). An empty body is
+ * refused only where a body is expected: clients often send Content-Type on a DELETE too.
+ */
+function registerJsonParsers(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, (request, body, done) => {
+    if (body === '' || body === undefined) {
+      if (BODILESS_METHODS.has(request.method)) return done(null, undefined);
+      return done(Errors.malformedBody('The request body is empty'), undefined);
+    }
+    parseJson(request, body.toString(), done);
+  });
+}
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, db, log } = deps;
@@ -41,7 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
   });
-  app.addContentTypeParser(['application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  registerJsonParsers(app);
 
   app.addHook('onRequest', (request, _reply, done) => {
     const correlationId = request.headers['x-correlation-id'];
