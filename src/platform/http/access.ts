@@ -35,6 +35,7 @@ export const SANDBOX_ACTOR: Actor = Object.freeze({ mode: 'sandbox', activityCod
 
 /** Decides whether the request may proceed; returns the actor to record, or throws 401 / 403. */
 export async function decideAccess(request: FastifyRequest, options: { sandbox: boolean; authenticate: Authenticator }): Promise<Actor | undefined> {
+  if (request.is404) return undefined; // no route: the not-found handler answers, with no data
   const rule = request.routeOptions.config.access;
   if (rule === undefined) throw Errors.accessDenied('This route declares no access rule, so it is refused');
   if ('public' in rule) return undefined;

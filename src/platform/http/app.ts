@@ -8,7 +8,7 @@ import type { Database } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
 import type { ReadOnlySwitch } from '../read-only.ts';
 import { decideAccess, type Authenticator } from './access.ts';
-import { registerErrorHandling } from './errors.ts';
+import { registerErrorHandling, replyToFrameworkError } from './errors.ts';
 import { registerHealth } from './health.ts';
 import { registerMetrics } from './metrics.ts';
 import { registerNhsHeaders, requestIdOf } from './nhs-headers.ts';
@@ -35,13 +35,14 @@ const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
  */
 function registerJsonParsers(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.removeContentTypeParser('application/json');
+  // Only what a service declares is parsed: text/plain and the rest get 415.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser(['application/json', 'application/fhir+json', 'application/json-patch+json'], { parseAs: 'string' }, (request, body, done) => {
     if (body === '' || body === undefined) {
       if (BODILESS_METHODS.has(request.method)) return done(null, undefined);
       return done(Errors.malformedBody('The request body is empty'), undefined);
     }
-    parseJson(request, body.toString(), done);
+    void parseJson(request, body.toString(), done);
   });
 }
 
@@ -57,6 +58,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
+    frameworkErrors: replyToFrameworkError,
+  });
+  // No route without an access declaration: registering one fails at start-up, not in production.
+  app.addHook('onRoute', (route) => {
+    if (route.config?.access === undefined) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.access)`);
   });
   registerJsonParsers(app);
 

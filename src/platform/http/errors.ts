@@ -20,7 +20,13 @@ function sendError(error: SpineError, request: FastifyRequest, reply: FastifyRep
   return reply.status(error.status).headers(error.headers).type(FHIR_JSON).send(error.toOperationOutcome());
 }
 
-/** Maps Fastify's own errors (body parsing, limits, validation) onto the NHS codes. */
+/** Errors of Fastify's router, before any route or hook runs (a malformed URL, an overlong segment). */
+export function replyToFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const spineError = toSpineError(error, request);
+  void reply.status(spineError.status).headers(spineError.headers).type(FHIR_JSON).send(spineError.toOperationOutcome());
+}
+
+/** Maps Fastify's own errors (routing, body parsing, limits, validation) onto the NHS codes. */
 function toSpineError(error: FastifyError | SpineError, request: FastifyRequest): SpineError {
   if (error instanceof SpineError) return error;
   switch (error.code) {
@@ -34,6 +40,10 @@ function toSpineError(error: FastifyError | SpineError, request: FastifyRequest)
       return Errors.malformedBody('The Content-Length header does not match the body');
     case 'FST_ERR_VALIDATION':
       return Errors.invalidValue(error.message);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new SpineError({ status: 414, code: 'too-long', spineCode: 'INVALID_REQUEST', diagnostics: 'A segment of the URL path is too long' });
+    case 'FST_ERR_BAD_URL':
+      return new SpineError({ status: 400, code: 'invalid', spineCode: 'INVALID_REQUEST', diagnostics: 'The URL is malformed' });
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
     return Errors.malformedBody(`The request body is not valid JSON: ${error.message}`);

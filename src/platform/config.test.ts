@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+test('defaults: port 7300, embedded PostgreSQL on 7332, every service, not sandbox', () => {
+  const config = loadConfig({}, {});
+  assert.equal(config.port, 7300);
+  assert.equal(config.embeddedPostgresPort, 7332);
+  assert.equal(config.sandbox, false);
+  assert.equal(config.databaseUrl, undefined);
+  assert.deepEqual(config.services, ['directory']);
+  assert.equal(config.publicBaseUrl, 'http://127.0.0.1:7300');
+});
+
+test('the environment sets what flags do not; flags win', () => {
+  const env = { PORT: '8000', OPENSPINE_SANDBOX: '1', DATABASE_URL: 'postgres://db/openspine', OPENSPINE_DATA_DIR: '/srv/openspine' };
+  const config = loadConfig({ port: '9000' }, env);
+  assert.equal(config.port, 9000);
+  assert.equal(config.sandbox, true);
+  assert.equal(config.databaseUrl, 'postgres://db/openspine');
+  assert.equal(config.dataDir, '/srv/openspine');
+});
+
+test('bad settings are refused with the setting named', () => {
+  assert.throws(() => loadConfig({}, { PORT: 'eighty' }), (error: unknown) => error instanceof ConfigError && /PORT/.test(error.message));
+  assert.throws(() => loadConfig({}, { OPENSPINE_SANDBOX: 'maybe' }), /OPENSPINE_SANDBOX/);
+  assert.throws(() => loadConfig({ services: 'directory,nonsense' }, {}), /Unknown service 'nonsense'/);
+});
