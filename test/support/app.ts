@@ -15,6 +15,8 @@ import { createTestDatabase } from './database.ts';
 export type TestApp = {
   app: FastifyInstance;
   db: Database;
+  /** The connection URL of this test's database, for commands run in another process. */
+  databaseUrl: string;
   config: Config;
   /** An access token for the actor (the system itself by default), with the scopes given. */
   token(options?: { actor?: Actor; scopes?: string[] }): Promise<string>;
@@ -22,7 +24,7 @@ export type TestApp = {
 };
 
 export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promise<TestApp> {
-  const { db } = await createTestDatabase();
+  const { db, url: databaseUrl } = await createTestDatabase();
   const config = loadConfig({ sandbox: settings.sandbox ?? false, publicBaseUrl: 'http://openspine.test' }, {});
   const log = pino({ level: 'silent' });
   await prepareDatabase(config, db, log);
@@ -38,6 +40,7 @@ export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promis
   return {
     app,
     db,
+    databaseUrl,
     config,
     token,
     adminHeaders: async () => ({ authorization: `Bearer ${await token({ scopes: [ADMIN_SCOPE] })}`, 'content-type': 'application/fhir+json' }),

@@ -56,7 +56,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     genReqId: requestIdOf,
     bodyLimit: config.bodyLimit,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // While closing, requests on open connections are still served; only new connections are refused.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 200 },
     frameworkErrors: replyToFrameworkError,
   });

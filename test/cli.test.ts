@@ -1,0 +1,54 @@
+// The `openspine` command against a real database: --help on every command, migrate, seed, token,
+// and read-only switched from another process while a server runs.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { buildTestApp } from './support/app.ts';
+
+const run = promisify(execFile);
+const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
+const openspine = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENSPINE_LOG_LEVEL: 'warn' } });
+
+test('every command has --help', async () => {
+  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token']]) {
+    const { stdout } = await openspine(...command, '--help');
+    assert.match(stdout, /^Usage: openspine/m, command.join(' '));
+  }
+});
+
+test('a bad setting stops the command with a clear message', async () => {
+  await assert.rejects(openspine('start', '--port', 'eighty'), (error: { stderr: string }) => /PORT must be a whole number/.test(error.stderr));
+  await assert.rejects(openspine('read-only', 'maybe'), (error: { stderr: string }) => /on, off or status/.test(error.stderr));
+});
+
+test('read-only on from the command line stops the writes of a running server; off lets them through', async () => {
+  const t = await buildTestApp();
+  const url = t.databaseUrl;
+  const headers = await t.adminHeaders();
+  const write = () => t.app.inject({ method: 'POST', url: '/spine-directory/FHIR/R4/Organization', headers, payload: { resourceType: 'Organization', name: 'CLI' } });
+
+  assert.match((await openspine('read-only', 'on', '--database-url', url)).stdout, /Read-only mode is ON/);
+  await waitFor(async () => (await write()).statusCode === 503);
+  assert.match((await openspine('read-only', 'status', '--database-url', url)).stdout, /ON/);
+  assert.match((await openspine('read-only', 'off', '--database-url', url)).stdout, /Read-only mode is OFF/);
+  await waitFor(async () => (await write()).statusCode === 201);
+});
+
+test('migrate, seed and token work on an external database', async () => {
+  const t = await buildTestApp();
+  const url = t.databaseUrl;
+  assert.match((await openspine('migrate', '--database-url', url)).stdout, /up to date/);
+  assert.match((await openspine('seed', '--database-url', url)).stdout, /Demo data is loaded/);
+  const token = (await openspine('token', '--admin', '--database-url', url)).stdout.trim();
+  const response = await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.statusCode, 200);
+});
+
+async function waitFor(condition: () => Promise<boolean>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail('condition not met within 2 s');
+}
