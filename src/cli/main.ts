@@ -136,7 +136,7 @@ function printBanner(config: Config, url: string): void {
     'Try it:',
     config.sandbox
       ? `  curl -s '${base}/Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|A83008'`
-      : `  TOKEN=$(npx openspine token)\n  curl -s -H "Authorization: Bearer $TOKEN" '${base}/Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|A83008'`,
+      : `  TOKEN=$(npm run -s openspine -- token)\n  curl -s -H "Authorization: Bearer $TOKEN" '${base}/Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|A83008'`,
     '',
   ];
   if (config.sandbox) lines.push('WARNING: SANDBOX MODE: no access token is needed. Never use it for real patients.', '');
