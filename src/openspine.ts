@@ -2,6 +2,7 @@
 // the HTTP server with every enabled service, and a graceful stop that finishes in-flight requests.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createAuditTrail } from './audit/index.ts';
 import { createAccessTokenVerifier } from './identity/index.ts';
 import type { Config } from './platform/config.ts';
 import { asSystem } from './platform/context.ts';
@@ -62,11 +63,13 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
     await prepareDatabase(config, database.db, log);
     loadFhirDefinitions();
     const readOnly = await watchReadOnly(database.db, log);
+    const audit = createAuditTrail(database.db, log);
     const app = await buildApp({
       config,
       db: database.db,
       log,
       authenticate: createAccessTokenVerifier(database.db),
+      audit,
       readOnly,
       services: enabledServices(config),
     });
@@ -79,6 +82,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
       url: `http://${config.host}:${port}`,
       stop: async () => {
         await app.close(); // stops accepting, finishes in-flight requests
+        await audit.close();
         await readOnly.close();
         await database.close();
       },

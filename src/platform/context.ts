@@ -2,6 +2,7 @@
 // AsyncLocalStorage, so that no function needs them threaded through its signature (style habit 4).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
+import type { AuditSubjects } from './audit.ts';
 
 /** Who is calling: set by the access decision from the access token, or the system itself. */
 export type Actor = {
@@ -22,7 +23,19 @@ export type RequestContext = {
   correlationId: string | undefined;
   actor: Actor | undefined;
   log: FastifyBaseLogger;
+  /** The patients and resources this request touched, for its audit record. */
+  subjects: AuditSubjects;
+  /** Why the request was refused (NHS code and diagnostics), for its audit record. */
+  refusal?: string;
 };
+
+/** Notes that the current request touched these resources (and patients), for the audit trail. */
+export function noteSubjects(subjects: { resourceIds?: string[]; patientNhsNumbers?: string[] }): void {
+  const context = storage.getStore();
+  if (!context) return;
+  for (const id of subjects.resourceIds ?? []) context.subjects.resourceIds.add(id);
+  for (const nhsNumber of subjects.patientNhsNumbers ?? []) context.subjects.patientNhsNumbers.add(nhsNumber);
+}
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
@@ -38,5 +51,5 @@ export function currentContext(): RequestContext | undefined {
 export const SYSTEM_ACTOR: Actor = Object.freeze({ mode: 'system', activityCodes: [] });
 
 export function asSystem<T>(log: FastifyBaseLogger, work: () => T): T {
-  return storage.run({ requestId: 'system', correlationId: undefined, actor: SYSTEM_ACTOR, log }, work);
+  return storage.run({ requestId: 'system', correlationId: undefined, actor: SYSTEM_ACTOR, log, subjects: { patientNhsNumbers: new Set(), resourceIds: new Set() } }, work);
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { after } from 'node:test';
 import { pino } from 'pino';
+import { createAuditTrail } from '../../src/audit/index.ts';
 import { ADMIN_SCOPE, createAccessTokenVerifier, issueAccessToken } from '../../src/identity/index.ts';
 import { enabledServices, prepareDatabase } from '../../src/openspine.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
@@ -30,9 +31,11 @@ export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promis
   await prepareDatabase(config, db, log);
   loadFhirDefinitions();
   const readOnly = await watchReadOnly(db, log);
-  const app = await buildApp({ config, db, log, authenticate: createAccessTokenVerifier(db), readOnly, services: enabledServices(config) });
+  const audit = createAuditTrail(db, log);
+  const app = await buildApp({ config, db, log, authenticate: createAccessTokenVerifier(db), audit, readOnly, services: enabledServices(config) });
   after(async () => {
     await app.close();
+    await audit.close();
     await readOnly.close();
   });
   const token = async (options: { actor?: Actor; scopes?: string[] } = {}) =>

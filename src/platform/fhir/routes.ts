@@ -22,6 +22,7 @@ import {
 import { SEARCH_LIMITS, type QueryValues } from './search-query.ts';
 import { dateRange } from './dates.ts';
 import { Errors } from '../errors.ts';
+import { noteSubjects } from '../context.ts';
 
 export type FhirApiOptions = {
   name: string;
@@ -38,48 +39,52 @@ type InstanceParams = { type: string; id: string };
 export function registerFhirApi(app: FastifyInstance, options: FhirApiOptions): void {
   const { base, fhir } = options;
   const baseUrl = options.publicBaseUrl + base;
-  const read = { config: { access: options.access.read } };
-  const write = { config: { access: options.access.write } };
+  const read = (interaction: string) => ({ config: { access: options.access.read, interaction } });
+  const write = (interaction: string) => ({ config: { access: options.access.write, interaction } });
   const capability = JSON.stringify(capabilityStatement({ name: options.name, baseUrl, resources: fhir.resources.values(), date: new Date().toISOString() }));
 
   app.get(`${base}/metadata`, { config: { access: { public: true } } }, async (_request, reply) => reply.type(FHIR_JSON).send(capability));
 
-  app.post(`${base}`, write, async (request, reply) => {
+  app.post(`${base}`, write('transaction'), async (request, reply) => {
     const response = await processTransaction(fhir, baseUrl, request.body);
+    noteSubjects({ resourceIds: (response.entry ?? []).flatMap((entry) => entry.response?.location?.split('/').slice(-4, -2).join('/') ?? []) });
     return reply.type(FHIR_JSON).send(response);
   });
 
-  app.get<{ Params: TypeParams }>(`${base}/:type`, read, async (request, reply) => {
+  app.get<{ Params: TypeParams }>(`${base}/:type`, read('search-type'), async (request, reply) => {
     const { request: search, result } = await searchResources(fhir, request.params.type, request.query as QueryValues);
+    noteSubjects({ resourceIds: result.matches.map(referenceOf) });
     const query = request.url.split('?')[1] ?? '';
     return reply.type(FHIR_JSON).send(searchsetJson({ baseUrl, request: search, query, ...result }));
   });
 
-  app.post<{ Params: TypeParams }>(`${base}/:type`, write, async (request, reply) => {
+  app.post<{ Params: TypeParams }>(`${base}/:type`, write('create'), async (request, reply) => {
     const created = await createResource(fhir, request.params.type, request.body);
     reply.header('location', `${baseUrl}/${created.resourceType}/${created.id}/_history/${created.versionId}`);
     return sendVersion(reply.status(201), created);
   });
 
-  app.get<{ Params: TypeParams }>(`${base}/:type/_history`, read, async (request, reply) => {
+  app.get<{ Params: TypeParams }>(`${base}/:type/_history`, read('history-type'), async (request, reply) => {
     const versions = await resourceHistory(fhir, { resourceType: request.params.type, ...historyPaging(request) });
+    noteSubjects({ resourceIds: versions.map(referenceOf) });
     return reply.type(FHIR_JSON).send(historyJson(baseUrl, versions));
   });
 
-  app.get<{ Params: InstanceParams }>(`${base}/:type/:id`, read, async (request, reply) =>
+  app.get<{ Params: InstanceParams }>(`${base}/:type/:id`, read('read'), async (request, reply) =>
     sendVersion(reply, await readResource(fhir, request.params.type, request.params.id)),
   );
 
-  app.put<{ Params: InstanceParams }>(`${base}/:type/:id`, write, async (request, reply) =>
+  app.put<{ Params: InstanceParams }>(`${base}/:type/:id`, write('update'), async (request, reply) =>
     sendVersion(reply, await updateResource(fhir, request.params.type, request.params.id, request.body, request.headers['if-match'])),
   );
 
-  app.patch<{ Params: InstanceParams }>(`${base}/:type/:id`, write, async (request, reply) => {
+  app.patch<{ Params: InstanceParams }>(`${base}/:type/:id`, write('patch'), async (request, reply) => {
     const operations = readPatchOperations(request.body);
     return sendVersion(reply, await patchResource(fhir, request.params.type, request.params.id, operations, request.headers['if-match']));
   });
 
-  app.delete<{ Params: InstanceParams }>(`${base}/:type/:id`, write, async (request, reply) => {
+  app.delete<{ Params: InstanceParams }>(`${base}/:type/:id`, write('delete'), async (request, reply) => {
+    noteSubjects({ resourceIds: [`${request.params.type}/${request.params.id}`] });
     await deleteResource(fhir, request.params.type, request.params.id);
     return reply.type(FHIR_JSON).send({
       resourceType: 'OperationOutcome',
@@ -87,17 +92,24 @@ export function registerFhirApi(app: FastifyInstance, options: FhirApiOptions): 
     });
   });
 
-  app.get<{ Params: InstanceParams }>(`${base}/:type/:id/_history`, read, async (request, reply) => {
+  app.get<{ Params: InstanceParams }>(`${base}/:type/:id/_history`, read('history-instance'), async (request, reply) => {
+    noteSubjects({ resourceIds: [`${request.params.type}/${request.params.id}`] });
     const versions = await resourceHistory(fhir, { resourceType: request.params.type, id: request.params.id, ...historyPaging(request) });
     return reply.type(FHIR_JSON).send(historyJson(baseUrl, versions));
   });
 
-  app.get<{ Params: InstanceParams & { version: string } }>(`${base}/:type/:id/_history/:version`, read, async (request, reply) =>
+  app.get<{ Params: InstanceParams & { version: string } }>(`${base}/:type/:id/_history/:version`, read('vread'), async (request, reply) =>
     sendVersion(reply, await readResourceVersion(fhir, request.params.type, request.params.id, request.params.version)),
   );
 }
 
+function referenceOf(version: StoredVersion): string {
+  return `${version.resourceType}/${version.id}`;
+}
+
+/** Sends one version of a resource (read, vread, create, update, patch), noting it for the audit. */
 function sendVersion(reply: FastifyReply, version: StoredVersion): FastifyReply {
+  noteSubjects({ resourceIds: [referenceOf(version)] });
   return reply
     .header('etag', etagOf(version))
     .header('last-modified', version.lastUpdated.toUTCString())

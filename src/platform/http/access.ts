@@ -28,6 +28,8 @@ declare module 'fastify' {
     access?: AccessRule;
     /** Whether the route changes data (refused in read-only mode); by default, every method but GET and HEAD. */
     write?: boolean;
+    /** The interaction named in its audit records, e.g. the FHIR `read` or `search-type`. */
+    interaction?: string;
   }
 }
 

@@ -6,7 +6,9 @@ import type { Config } from '../config.ts';
 import { currentContext, runWithContext } from '../context.ts';
 import type { Database } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
+import type { AuditSink } from '../audit.ts';
 import type { ReadOnlySwitch } from '../read-only.ts';
+import { registerAuditHook } from './audit-hook.ts';
 import { decideAccess, type Authenticator } from './access.ts';
 import { registerErrorHandling, replyToFrameworkError } from './errors.ts';
 import { registerHealth } from './health.ts';
@@ -22,7 +24,7 @@ export type ServiceModule = {
   seed?(deps: ServiceDeps): Promise<void>;
 };
 
-export type AppDeps = ServiceDeps & { authenticate: Authenticator; readOnly: ReadOnlySwitch; services: ServiceModule[] };
+export type AppDeps = ServiceDeps & { authenticate: Authenticator; audit: AuditSink; readOnly: ReadOnlySwitch; services: ServiceModule[] };
 
 /** Seconds a client is told to wait in read-only mode before trying a write again. */
 const READ_ONLY_RETRY_AFTER = 60;
@@ -69,7 +71,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.addHook('onRequest', (request, _reply, done) => {
     const correlationId = request.headers['x-correlation-id'];
-    runWithContext({ requestId: request.id, correlationId: typeof correlationId === 'string' ? correlationId : undefined, actor: undefined, log: request.log }, done);
+    const context = {
+      requestId: request.id,
+      correlationId: typeof correlationId === 'string' ? correlationId : undefined,
+      actor: undefined,
+      log: request.log,
+      subjects: { patientNhsNumbers: new Set<string>(), resourceIds: new Set<string>() },
+    };
+    runWithContext(context, done);
   });
   registerNhsHeaders(app);
   app.addHook('onRequest', async (request) => {
@@ -80,6 +89,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (write && deps.readOnly.isOn()) throw Errors.readOnly(READ_ONLY_RETRY_AFTER);
   });
 
+  registerAuditHook(app, deps.audit);
   const metrics = registerMetrics(app, db, config.databasePoolSize);
   registerErrorHandling(app, metrics);
   registerHealth(app, { config, db, readOnly: deps.readOnly, services: deps.services.map((service) => service.name) });

@@ -1,0 +1,31 @@
+// What the platform tells the audit trail about each request, and the sink it tells it to. The
+// trail itself (hash chain, storage, search) is the audit service's; the platform only reports.
+import type { Actor } from './context.ts';
+
+export type AuditOutcome = 'success' | 'denied' | 'failure';
+
+export type AuditEntry = {
+  occurredAt: Date;
+  requestId: string;
+  correlationId: string | undefined;
+  /** Undefined when the caller could not be authenticated. */
+  actor: Actor | undefined;
+  /** The service's base path segment, e.g. `spine-directory`, `personal-demographics`. */
+  service: string;
+  /** What was done: a FHIR interaction (`read`, `search-type`, `create`...) or `METHOD /route`. */
+  interaction: string;
+  outcome: AuditOutcome;
+  status: number;
+  /** The patients whose data the request touched (NHS numbers). */
+  patientNhsNumbers: string[];
+  /** The resources the request read or changed, as `Type/id`. */
+  resourceIds: string[];
+  /** Why it was refused or failed: the NHS error code and diagnostics. */
+  detail: string | undefined;
+};
+
+/** Records an entry; resolves only when the entry is durable, so a response can wait for it. */
+export type AuditSink = { record(entry: AuditEntry): Promise<void> };
+
+/** What a request touched, filled in by handlers through the request context. */
+export type AuditSubjects = { patientNhsNumbers: Set<string>; resourceIds: Set<string> };

@@ -1,0 +1,51 @@
+// Every request to a non-public route, and every refusal, is reported to the audit trail before
+// its response is sent: a response with patient data never leaves before its record is durable.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AuditOutcome, AuditSink } from '../audit.ts';
+import { currentContext } from '../context.ts';
+import { Errors } from '../errors.ts';
+import { FHIR_JSON } from './errors.ts';
+
+/** Seconds a client is told to wait when the audit trail cannot record its request. */
+const AUDIT_RETRY_AFTER = 5;
+
+export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!isAudited(request, reply)) return payload;
+    const context = currentContext();
+    try {
+      await sink.record({
+        occurredAt: new Date(),
+        requestId: request.id,
+        correlationId: context?.correlationId,
+        actor: context?.actor,
+        service: request.url.split('/')[1] ?? '',
+        interaction: request.routeOptions.config.interaction ?? `${request.method} ${request.routeOptions.url ?? request.url}`,
+        outcome: outcomeOf(reply.statusCode),
+        status: reply.statusCode,
+        patientNhsNumbers: [...(context?.subjects.patientNhsNumbers ?? [])],
+        resourceIds: [...(context?.subjects.resourceIds ?? [])],
+        detail: context?.refusal,
+      });
+      return payload;
+    } catch (error) {
+      request.log.error({ err: error }, 'the audit trail could not record a request; its response is withheld');
+      const unavailable = Errors.unavailable('The audit trail could not record this request, so its response is withheld; retry with the same X-Request-ID', AUDIT_RETRY_AFTER);
+      void reply.code(unavailable.status).headers(unavailable.headers).type(FHIR_JSON);
+      return JSON.stringify(unavailable.toOperationOutcome());
+    }
+  });
+}
+
+/** Routes with a data access rule are audited whatever the outcome; public ones only when refused. */
+function isAudited(request: FastifyRequest, reply: FastifyReply): boolean {
+  if (reply.statusCode === 401 || reply.statusCode === 403) return true;
+  if (request.is404) return false;
+  const rule = request.routeOptions.config.access;
+  return rule !== undefined && !('public' in rule);
+}
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status === 401 || status === 403) return 'denied';
+  return status < 400 ? 'success' : 'failure';
+}
