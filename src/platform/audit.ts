@@ -26,6 +26,3 @@ export type AuditEntry = {
 
 /** Records an entry; resolves only when the entry is durable, so a response can wait for it. */
 export type AuditSink = { record(entry: AuditEntry): Promise<void> };
-
-/** What a request touched, filled in by handlers through the request context. */
-export type AuditSubjects = { patientNhsNumbers: Set<string>; resourceIds: Set<string> };

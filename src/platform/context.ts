@@ -2,7 +2,6 @@
 // AsyncLocalStorage, so that no function needs them threaded through its signature (style habit 4).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { FastifyBaseLogger } from 'fastify';
-import type { AuditSubjects } from './audit.ts';
 
 /** Who is calling: set by the access decision from the access token, or the system itself. */
 export type Actor = {
@@ -17,6 +16,9 @@ export type Actor = {
   organisationOds?: string;
   activityCodes: string[];
 };
+
+/** What a request touched, filled in by handlers, for its audit record. */
+export type AuditSubjects = { patientNhsNumbers: Set<string>; resourceIds: Set<string> };
 
 export type RequestContext = {
   requestId: string;

@@ -58,6 +58,7 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
   await stopLeftoverServer(pgData, log);
 
   const credentials = await loadOrCreateCredentials(dataDir);
+  const recentLog: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: pgData,
     port,
@@ -72,7 +73,12 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
       '-c', 'max_connections=200',
       ...DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]),
     ],
-    onLog: (message: unknown) => log.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    onLog: (message: unknown) => {
+      const text = String(message).trim();
+      recentLog.push(text);
+      if (recentLog.length > 20) recentLog.shift();
+      log.debug({ postgres: text }, 'embedded postgres');
+    },
     onError: (error: unknown) => log.error({ err: error }, 'embedded postgres error'),
   });
 
@@ -83,7 +89,8 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`The embedded PostgreSQL did not start on port ${port} (is another server using it? set OPENSPINE_EMBEDDED_POSTGRES_PORT); see ${pgData}`, { cause: error });
+    const reasons = recentLog.filter((line) => /FATAL|ERROR|PANIC/.test(line)).join(' | ');
+    throw new Error(`The embedded PostgreSQL did not start on port ${port} (${reasons || 'no reason logged'}); data folder ${pgData}`, { cause: error });
   }
   log.info({ port, pgData }, 'embedded PostgreSQL started');
   return { url: urlFor(credentials, port), stop: () => server.stop() };
@@ -96,9 +103,8 @@ function urlFor(credentials: Credentials, port: number): (database?: string) => 
 
 /** The pid written in the first line of a pid file, if that process is alive and is the program named. */
 function livePid(pidFile: string, program: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  return Number.isInteger(pid) && pid > 0 && isRunning(pid, program) ? pid : undefined;
+  const pid = pidIn(pidFile);
+  return pid !== undefined && isRunning(pid, program) ? pid : undefined;
 }
 
 /** A generated password kept in the data folder, readable by its owner only. */
@@ -116,15 +122,38 @@ async function loadOrCreateCredentials(dataDir: string): Promise<Credentials> {
  * on our own data folder (found by its postmaster.pid) before starting again.
  */
 async function stopLeftoverServer(pgData: string, log: Logger): Promise<void> {
-  const pid = livePid(path.join(pgData, 'postmaster.pid'), 'postgres');
+  const pidFile = path.join(pgData, 'postmaster.pid');
+  const pid = pidIn(pidFile);
   if (pid === undefined) return;
-  log.warn({ pid }, 'stopping a PostgreSQL left running on this data folder by an earlier OpenSpine');
-  process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    if (!isRunning(pid, 'postgres')) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  if (isRunning(pid, 'postgres')) {
+    log.warn({ pid }, 'stopping a PostgreSQL left running on this data folder by an earlier OpenSpine');
+    process.kill(pid, 'SIGINT'); // fast shutdown: roll back open transactions, checkpoint, exit
+    for (let waited = 0; waited < 30_000 && isRunning(pid, 'postgres'); waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (isRunning(pid, 'postgres')) process.kill(pid, 'SIGQUIT');
   }
-  process.kill(pid, 'SIGQUIT');
+  // A killed postmaster whose parent is gone stays a zombie until something reaps it, and
+  // PostgreSQL takes any existing pid for a live server: a pid file naming a zombie is stale.
+  if (isZombie(pid)) {
+    log.warn({ pid }, 'removing the pid file of a PostgreSQL that died without being reaped');
+    await rm(pidFile, { force: true });
+  }
+}
+
+function pidIn(pidFile: string): number | undefined {
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
 }
 
 function isRunning(pid: number, program: string): boolean {

@@ -1,0 +1,230 @@
+// Crash safety: after kill -9 in the middle of a stream of creates, every create answered 201 is there, whole, and nothing half-written is.
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { Bundle, Organization } from '@medplum/fhirtypes';
+import { DIRECTORY_BASE } from '../src/directory/index.ts';
+import { connectDatabase, type Database } from '../src/platform/db/connect.ts';
+import { ODS_CODE_SYSTEM } from '../src/platform/identifiers/ods-code.ts';
+import {
+  clusterProcesses,
+  createServerSite,
+  disposeSite,
+  killIfThere,
+  postmasterPid,
+  startServer,
+  within,
+  type ServerProcess,
+  type ServerSite,
+} from './support/server-process.ts';
+
+const CONCURRENCY = 16;
+const ACKNOWLEDGED_BEFORE_CRASH = 400;
+const NAME_PREFIX = 'Crash test ';
+const REQUEST_TIMEOUT_MS = 15_000;
+
+type Created = { code: string; id: string };
+type StreamOutcome = {
+  /** Answered 201: these must survive the crash. */
+  acknowledged: Created[];
+  /** Sent but never answered (in flight at the kill): these may or may not exist. */
+  unanswered: string[];
+  /** Answered with anything but 201: none are expected. */
+  refused: string[];
+};
+type CreateStream = { acknowledgedAtLeast(count: number): Promise<void>; stop(): Promise<StreamOutcome> };
+
+const CRASHES = [
+  { name: 'kill -9 of node and of its PostgreSQL: every acknowledged create survives WAL recovery', killDatabase: true },
+  { name: 'kill -9 of node alone: the restart stops the PostgreSQL left running, and every acknowledged create is there', killDatabase: false },
+];
+
+for (const crash of CRASHES) {
+  test(crash.name, { timeout: 55_000 }, async (t) => {
+    const site = await createServerSite();
+    const servers: ServerProcess[] = [];
+    t.after(() => disposeSite(site, servers));
+    const first = await startServer(site);
+    servers.push(first);
+
+    const stream = startCreateStream(site.baseUrl);
+    await stream.acknowledgedAtLeast(ACKNOWLEDGED_BEFORE_CRASH);
+    const postmaster = crash.killDatabase ? livePostmaster(site) : undefined;
+    const nodeGone = first.kill(); // SIGKILL is sent before this returns; creates are still in flight
+    if (postmaster !== undefined) killIfThere(postmaster);
+    const outcome = await stream.stop();
+    await nodeGone;
+    // Restarted at once: OpenSpine itself must cope with a postmaster that is dead but not yet reaped.
+    assertOnlyTheCrashFailedCreates(outcome);
+
+    servers.push(await startServer(site)); // on the same data folder and ports
+    const db = connectDatabase(await databaseUrl(site), { max: 1, applicationName: 'crash-test' });
+    try {
+      const stored = await storedCrashOrganisations(db);
+      assertAcknowledgedStored(outcome, stored);
+      await assertReadableAndSearchable(site.baseUrl, stored);
+      assert.deepEqual(await halfWrittenRows(db), [], 'rows of a create without the rest of it');
+      const committedInFlight = stored.filter(({ code }) => outcome.unanswered.includes(code)).length;
+      t.diagnostic(`acknowledged ${outcome.acknowledged.length}; in flight at the kill ${outcome.unanswered.length}, of which ${committedInFlight} committed`);
+    } finally {
+      await db.end({ timeout: 5 });
+    }
+  });
+}
+
+/** Creates organisations with unique ODS codes, CONCURRENCY at a time, until stopped. */
+function startCreateStream(baseUrl: string): CreateStream {
+  const outcome: StreamOutcome = { acknowledged: [], unanswered: [], refused: [] };
+  let sent = 0;
+  let stopping = false;
+  let target = Infinity;
+  let reached = () => {};
+  const check = () => {
+    // A failure ends the wait too, so that the test reports it at once.
+    if (outcome.acknowledged.length >= target || outcome.refused.length + outcome.unanswered.length > 0) reached();
+  };
+  const worker = async () => {
+    while (!stopping) {
+      const code = `CR${String(++sent).padStart(6, '0')}`;
+      try {
+        const response = await postOrganisation(baseUrl, code);
+        const body = await response.text();
+        if (response.status === 201) outcome.acknowledged.push({ code, id: (JSON.parse(body) as Organization).id ?? '' });
+        else outcome.refused.push(`${code}: ${response.status} ${body}`);
+      } catch {
+        outcome.unanswered.push(code); // no complete answer: the connection died with the server
+      }
+      check();
+    }
+  };
+  const workers = Array.from({ length: CONCURRENCY }, worker);
+  return {
+    // Resolved from the worker that reaches the count, so the caller acts while the other creates are in flight.
+    acknowledgedAtLeast: (count) => {
+      const arrived = new Promise<void>((resolve) => {
+        target = count;
+        reached = resolve;
+      });
+      check();
+      return within(arrived, 20_000, () => `${count} acknowledged creates (${outcome.acknowledged.length} so far)`);
+    },
+    stop: async () => {
+      stopping = true;
+      await Promise.all(workers);
+      return outcome;
+    },
+  };
+}
+
+function postOrganisation(baseUrl: string, code: string): Promise<Response> {
+  const organisation: Organization = {
+    resourceType: 'Organization',
+    name: `${NAME_PREFIX}${code}`,
+    identifier: [{ system: ODS_CODE_SYSTEM, value: code }],
+  };
+  return fetch(`${baseUrl}${DIRECTORY_BASE}/Organization`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/fhir+json' },
+    body: JSON.stringify(organisation),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+}
+
+/** The postmaster's pid, checked to be a process of this data folder (a stale pid file could name another). */
+function livePostmaster(site: ServerSite): number {
+  const pid = postmasterPid(site.pgData);
+  assert.ok(pid !== undefined && clusterProcesses(site.pgData).includes(pid), `no running postmaster in ${site.pgData}`);
+  return pid;
+}
+
+/** Before the kill every create was answered 201; only those in flight at the kill (one per worker at most) went unanswered. */
+function assertOnlyTheCrashFailedCreates(outcome: StreamOutcome): void {
+  assert.deepEqual(outcome.refused, [], 'creates answered with something other than 201');
+  assert.ok(outcome.acknowledged.length >= ACKNOWLEDGED_BEFORE_CRASH, `only ${outcome.acknowledged.length} creates were acknowledged before the kill`);
+  assert.ok(outcome.unanswered.length <= CONCURRENCY, `${outcome.unanswered.length} creates went unanswered, more than were in flight`);
+}
+
+async function databaseUrl(site: ServerSite): Promise<string> {
+  const { user, password } = JSON.parse(await readFile(path.join(site.dataDir, 'credentials.json'), 'utf8')) as { user: string; password: string };
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${site.postgresPort}/openspine`;
+}
+
+/** The organisations the stream created that the database holds after the restart. */
+async function storedCrashOrganisations(db: Database): Promise<Created[]> {
+  return db<Created[]>`
+    select id, content->'identifier'->0->>'value' as code
+    from fhir_resource
+    where resource_type = 'Organization' and content->>'name' like ${NAME_PREFIX + '%'}`;
+}
+
+/** Every acknowledged create is stored under the id it was answered with; nothing stored was never sent, or stored twice. */
+function assertAcknowledgedStored(outcome: StreamOutcome, stored: Created[]): void {
+  const storedId = new Map(stored.map(({ code, id }) => [code, id]));
+  assert.equal(storedId.size, stored.length, 'an ODS code was stored twice');
+  const lost = outcome.acknowledged.filter(({ code, id }) => storedId.get(code) !== id);
+  assert.deepEqual(lost, [], 'creates answered 201 that are missing after the restart');
+  const sent = new Set([...outcome.acknowledged.map(({ code }) => code), ...outcome.unanswered]);
+  assert.deepEqual(stored.filter(({ code }) => !sent.has(code)), [], 'stored organisations that no create sent');
+}
+
+/** Through the API: each read answers 200 with the resource as created, and a search by its ODS code finds it alone. */
+async function assertReadableAndSearchable(baseUrl: string, created: Created[]): Promise<void> {
+  const problems: string[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let item = created[next++]; item; item = created[next++]) problems.push(...(await readAndSearch(baseUrl, item)));
+  };
+  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  assert.deepEqual(problems, []);
+}
+
+async function readAndSearch(baseUrl: string, { code, id }: Created): Promise<string[]> {
+  const problems: string[] = [];
+  const read = await fetch(`${baseUrl}${DIRECTORY_BASE}/Organization/${id}`);
+  const resource = (await read.json()) as Organization;
+  if (read.status !== 200 || resource.id !== id || resource.identifier?.[0]?.value !== code || resource.meta?.versionId !== '1') {
+    problems.push(`read ${code} (${id}): ${read.status} ${JSON.stringify(resource)}`);
+  }
+  const search = await fetch(`${baseUrl}${DIRECTORY_BASE}/Organization?identifier=${encodeURIComponent(`${ODS_CODE_SYSTEM}|${code}`)}`);
+  const bundle = (await search.json()) as Bundle;
+  const found = (bundle.entry ?? []).map((entry) => entry.resource?.id);
+  if (search.status !== 200 || found.length !== 1 || found[0] !== id) problems.push(`search ${code}: ${search.status} found ${JSON.stringify(found)}, not ${id}`);
+  return problems;
+}
+
+type HalfWritten = { problem: string; resource_type: string; id: string };
+
+/**
+ * A create writes the current row, the version row and the index rows in one transaction: any of
+ * them without the others is a half-written create. Checked over the whole store.
+ */
+async function halfWrittenRows(db: Database): Promise<HalfWritten[]> {
+  const withoutVersion = await db<HalfWritten[]>`
+    select 'current row without its version row' as problem, r.resource_type, r.id from fhir_resource r
+    where not exists (
+      select 1 from fhir_resource_version v
+      where v.resource_type = r.resource_type and v.id = r.id and v.version_id = r.version_id and v.content::text = r.content::text)`;
+  const withoutCurrent = await db<HalfWritten[]>`
+    select 'version row without its current row' as problem, v.resource_type, v.id from fhir_resource_version v
+    where not exists (select 1 from fhir_resource r where r.resource_type = v.resource_type and r.id = v.id and r.version_id >= v.version_id)`;
+  const orphanIndexRows: HalfWritten[] = [];
+  for (const table of ['fhir_token', 'fhir_string', 'fhir_date', 'fhir_reference']) {
+    orphanIndexRows.push(...(await db<HalfWritten[]>`
+      select ${`${table} row without its resource`} as problem, i.resource_type, i.id from ${db(table)} i
+      where not exists (select 1 from fhir_resource r where r.resource_type = i.resource_type and r.id = i.id)`));
+  }
+  const withoutIndexRows = await db<HalfWritten[]>`
+    select 'organisation without its index rows' as problem, r.resource_type, r.id from fhir_resource r
+    where r.resource_type = 'Organization' and not r.deleted and (
+      exists (
+        select 1 from json_array_elements(coalesce(r.content->'identifier', '[]')) identifier
+        where not exists (
+          select 1 from fhir_token t
+          where t.resource_type = r.resource_type and t.id = r.id and t.param = 'identifier'
+            and t.system is not distinct from identifier->>'system' and t.code = identifier->>'value'))
+      or (r.content->>'name' is not null and not exists (
+        select 1 from fhir_string s
+        where s.resource_type = r.resource_type and s.id = r.id and s.param = 'name' and s.exact = r.content->>'name')))`;
+  return [...withoutVersion, ...withoutCurrent, ...orphanIndexRows, ...withoutIndexRows];
+}
