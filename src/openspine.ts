@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuditTrail } from './audit/index.ts';
-import { createAccessTokenVerifier } from './identity/index.ts';
+import { createAuthenticator } from './identity/index.ts';
 import type { Config } from './platform/config.ts';
 import { asSystem } from './platform/context.ts';
 import { connectDatabase, type Database } from './platform/db/connect.ts';
@@ -68,7 +68,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
       config,
       db: database.db,
       log,
-      authenticate: createAccessTokenVerifier(database.db),
+      authenticate: createAuthenticator(database.db),
       audit,
       readOnly,
       services: enabledServices(config),

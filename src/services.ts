@@ -2,7 +2,9 @@
 import type { ServiceName } from './platform/config.ts';
 import type { ServiceModule } from './platform/http/app.ts';
 import { directoryService } from './directory/index.ts';
+import { identityService } from './identity/index.ts';
 
 export const SERVICES: Record<ServiceName, ServiceModule> = {
   directory: directoryService,
+  identity: identityService,
 };

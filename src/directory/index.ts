@@ -1,16 +1,26 @@
 // The Spine Directory Service: organisations (ODS codes), systems (ASIDs) and messaging endpoints.
 // Reads follow the SDS FHIR API base; writes are OpenSpine's own administration addition.
-import { ADMIN_SCOPE } from '../identity/index.ts';
 import { registerFhirApi } from '../platform/fhir/routes.ts';
-import type { FhirStore } from '../platform/fhir/resources.ts';
-import type { ServiceDeps, ServiceModule } from '../platform/http/app.ts';
+import type { Organization } from '@medplum/fhirtypes';
+import type { Database } from '../platform/db/connect.ts';
+import { searchResources, type FhirStore } from '../platform/fhir/resources.ts';
+import { ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
+import { ADMIN_SCOPE } from '../platform/http/access.ts';
+import type { ServiceModule } from '../platform/http/app.ts';
 import { DIRECTORY_RESOURCES } from './resources.ts';
 import { seedDirectory } from './seed.ts';
 
 export const DIRECTORY_BASE = '/spine-directory/FHIR/R4';
 
-function directoryStore(deps: ServiceDeps): FhirStore {
+function directoryStore(deps: { db: Database }): FhirStore {
   return { db: deps.db, resources: new Map(DIRECTORY_RESOURCES.map((definition) => [definition.resourceType, definition])) };
+}
+
+/** The name of the organisation with this ODS code, if the directory has it. */
+export async function organisationName(db: Database, ods: string): Promise<string | undefined> {
+  const { result } = await searchResources(directoryStore({ db }), 'Organization', { identifier: `${ODS_CODE_SYSTEM}|${ods}`, _count: '1' });
+  const match = result.matches[0];
+  return match && (JSON.parse(match.json) as Organization).name;
 }
 
 export const directoryService: ServiceModule = {

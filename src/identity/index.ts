@@ -1,5 +1,28 @@
-// The identity service as other modules see it.
-export { ACCESS_TOKEN_LIFETIME_SECONDS, createAccessTokenVerifier, issueAccessToken, type TokenRequest } from './tokens.ts';
+// The Care Identity Service as other modules see it: the authenticator every request passes, the
+// token endpoint, the CIS2-shaped staff sign-in, and the administration of who is who.
+import { organisationName } from '../directory/index.ts';
+import type { ServiceModule } from '../platform/http/app.ts';
+import { registerIdentityAdmin } from './admin-routes.ts';
+import { registerCis2Provider } from './cis2.ts';
+import { seedIdentities } from './seed.ts';
+import { registerTokenEndpoint } from './token-endpoint.ts';
 
-/** The scope of OpenSpine's own administration endpoints (directory upkeep, users, settings). */
-export const ADMIN_SCOPE = 'openspine:admin';
+export { createAuthenticator } from './authenticate.ts';
+export { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
+export { ACCESS_TOKEN_LIFETIME_SECONDS, issueAccessToken, rotateSigningKeys, type TokenRequest } from './tokens.ts';
+export { roleProfilesOf, findApplication } from './store.ts';
+export { CIS2_ISSUER_PATH } from './cis2.ts';
+export { TOKEN_PATH } from './token-endpoint.ts';
+
+export const identityService: ServiceModule = {
+  name: 'identity',
+  register(app, { db, config }) {
+    registerTokenEndpoint(app, { db, publicBaseUrl: config.publicBaseUrl });
+    registerCis2Provider(app, { db, publicBaseUrl: config.publicBaseUrl, organisationName: (ods) => organisationName(db, ods) });
+    registerIdentityAdmin(app, db);
+  },
+  async seed({ db, log }) {
+    const created = await seedIdentities(db);
+    if (created > 0) log.info({ created }, 'demo people seeded');
+  },
+};

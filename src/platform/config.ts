@@ -2,7 +2,8 @@
 // The only module that reads process.env (../shared/style.md, habit 5).
 import path from 'node:path';
 
-export const ALL_SERVICES = ['directory'] as const;
+/** In start-up order: the directory first, as the identities' organisations live there. */
+export const ALL_SERVICES = ['directory', 'identity'] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type Config = {

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { after } from 'node:test';
 import { pino } from 'pino';
 import { createAuditTrail } from '../../src/audit/index.ts';
-import { ADMIN_SCOPE, createAccessTokenVerifier, issueAccessToken } from '../../src/identity/index.ts';
+import { createAuthenticator, issueAccessToken } from '../../src/identity/index.ts';
+import { ADMIN_SCOPE } from '../../src/platform/http/access.ts';
 import { enabledServices, prepareDatabase } from '../../src/openspine.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import type { Actor } from '../../src/platform/context.ts';
@@ -32,7 +33,7 @@ export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promis
   loadFhirDefinitions();
   const readOnly = await watchReadOnly(db, log);
   const audit = createAuditTrail(db, log);
-  const app = await buildApp({ config, db, log, authenticate: createAccessTokenVerifier(db), audit, readOnly, services: enabledServices(config) });
+  const app = await buildApp({ config, db, log, authenticate: createAuthenticator(db), audit, readOnly, services: enabledServices(config) });
   after(async () => {
     await app.close();
     await audit.close();

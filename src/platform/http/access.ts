@@ -1,6 +1,7 @@
 // What each route declares it needs (access modes, activity codes, scopes), and the one access
 // decision made for every request before its handler runs. A route with no declaration is refused
 // rather than left open (../shared/style.md habit 7).
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../context.ts';
 import { Errors } from '../errors.ts';
@@ -21,7 +22,8 @@ export type AccessRule =
 
 /** What a verified access token says about its bearer. */
 export type TokenGrant = { actor: Actor; scopes: string[] };
-export type Authenticator = (token: string) => Promise<TokenGrant>;
+/** Verifies a bearer token in the light of the request's headers (NHSD-Session-URID, NHSD-End-User-Organisation-ODS). */
+export type Authenticator = (token: string, headers: IncomingHttpHeaders) => Promise<TokenGrant>;
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -33,6 +35,10 @@ declare module 'fastify' {
   }
 }
 
+/** OpenSpine's own scopes, for routes that are our additions: administration and audit search. */
+export const ADMIN_SCOPE = 'openspine:admin';
+export const AUDIT_SCOPE = 'openspine:audit';
+
 export const SANDBOX_ACTOR: Actor = Object.freeze({ mode: 'sandbox', activityCodes: [] });
 
 /** Decides whether the request may proceed; returns the actor to record, or throws 401 / 403. */
@@ -43,7 +49,7 @@ export async function decideAccess(request: FastifyRequest, options: { sandbox: 
   if ('public' in rule) return undefined;
   if (options.sandbox) return SANDBOX_ACTOR;
   const token = bearerToken(request.headers.authorization);
-  const grant = await options.authenticate(token);
+  const grant = await options.authenticate(token, request.headers);
   const { actor } = grant;
   if (!rule.modes.includes(actor.mode)) {
     throw Errors.accessDenied(`Access denied: the ${actor.mode} access mode may not use this endpoint`);

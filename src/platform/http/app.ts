@@ -32,10 +32,10 @@ const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const BODILESS_METHODS = new Set(['GET', 'HEAD', 'DELETE', 'OPTIONS']);
 
 /**
- * JSON in its three media types, parsed safely (prototype poisoning refused). An empty body is
- * refused only where a body is expected: clients often send Content-Type on a DELETE too.
+ * JSON in its three media types, parsed safely (prototype poisoning refused), and HTML forms. An
+ * empty JSON body is refused only where a body is expected: clients send Content-Type on a DELETE too.
  */
-function registerJsonParsers(app: FastifyInstance): void {
+function registerBodyParsers(app: FastifyInstance): void {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   // Only what a service declares is parsed: text/plain and the rest get 415.
   app.removeAllContentTypeParsers();
@@ -45,6 +45,10 @@ function registerJsonParsers(app: FastifyInstance): void {
       return done(Errors.malformedBody('The request body is empty'), undefined);
     }
     void parseJson(request, body.toString(), done);
+  });
+  // OAuth token requests and sign-in forms; a repeated field keeps its last value.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body.toString())));
   });
 }
 
@@ -67,7 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRoute', (route) => {
     if (route.config?.access === undefined) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.access)`);
   });
-  registerJsonParsers(app);
+  registerBodyParsers(app);
 
   app.addHook('onRequest', (request, _reply, done) => {
     const correlationId = request.headers['x-correlation-id'];

@@ -6,7 +6,7 @@ import type { InjectOptions } from 'fastify';
 import { SignJWT, generateKeyPair } from 'jose';
 import { buildTestApp } from '../../../test/support/app.ts';
 import { pino } from 'pino';
-import { createAccessTokenVerifier } from '../../identity/index.ts';
+import { createAuthenticator } from '../../identity/index.ts';
 import { setReadOnly } from '../read-only.ts';
 import { buildApp, type ServiceModule } from './app.ts';
 
@@ -68,7 +68,7 @@ test('a valid caller without the right gets 403 ACCESS_DENIED', async () => {
 
 test('a route that declares no access rule cannot be registered', async () => {
   const undeclared: ServiceModule = { name: 'undeclared', register: (app) => void app.get('/open', async () => 'open') };
-  const deps = { config: t.config, db: t.db, log: pino({ level: 'silent' }), authenticate: createAccessTokenVerifier(t.db), audit: { record: async () => undefined }, readOnly: { isOn: () => false, close: async () => undefined } };
+  const deps = { config: t.config, db: t.db, log: pino({ level: 'silent' }), authenticate: createAuthenticator(t.db), audit: { record: async () => undefined }, readOnly: { isOn: () => false, close: async () => undefined } };
   await assert.rejects(buildApp({ ...deps, services: [undeclared] }), /declares no access rule/);
 });
 

@@ -1,0 +1,84 @@
+// The authenticator behind every request's access decision: verifies the access token, applies the
+// application's rate limit, and for a healthcare worker picks the role profile named by
+// NHSD-Session-URID (one of the user's own) in the organisation of NHSD-End-User-Organisation-ODS.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Actor } from '../platform/context.ts';
+import type { Database } from '../platform/db/connect.ts';
+import { Errors } from '../platform/errors.ts';
+import type { Authenticator, TokenGrant } from '../platform/http/access.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { findApplication, roleProfilesOf, type Application, type RoleProfile } from './store.ts';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createJwtVerifier, type AccessClaims } from './tokens.ts';
+
+/** Tokens longer than this are refused unread (a JWT of ours is about 700 characters). */
+const MAX_TOKEN_LENGTH = 4096;
+/** How long verified tokens, role profiles and applications are kept in memory. */
+const CACHE_SECONDS = 10;
+const CACHE_LIMIT = 10_000;
+const URID = /^\d{1,20}$/;
+
+export function createAuthenticator(db: Database): Authenticator {
+  const verifyJwt = createJwtVerifier(db);
+  const limiter = createRateLimiter();
+  const tokens = cache<AccessClaims>();
+  const profiles = cache<RoleProfile[]>();
+  const applications = cache<Application | undefined>();
+
+  return async (token, headers) => {
+    if (token.length > MAX_TOKEN_LENGTH) throw Errors.unauthenticated('Invalid access token');
+    const claims = await tokens.get(token, async () => {
+      try {
+        return (await verifyJwt(token, { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE })) as AccessClaims;
+      } catch {
+        throw Errors.unauthenticated('Invalid access token');
+      }
+    });
+    if ((claims.exp ?? 0) * 1000 <= Date.now()) throw Errors.unauthenticated('Access token expired');
+    const actor: Actor = { mode: claims.mode, activityCodes: [] };
+    if (claims.app) {
+      const application = await applications.get(claims.app, () => findApplication(db, claims.app ?? ''));
+      if (!application) throw Errors.unauthenticated('The application of this token is no longer registered');
+      if (!limiter.take(application.applicationId, application.rateLimitPerSecond)) throw Errors.tooManyRequests(1);
+      actor.applicationId = application.applicationId;
+    }
+    if (claims.mode === 'healthcare-worker' || claims.mode === 'patient') actor.userId = claims.sub ?? '';
+    if (claims.mode === 'healthcare-worker') {
+      const userProfiles = await profiles.get(actor.userId ?? '', () => roleProfilesOf(db, actor.userId ?? ''));
+      Object.assign(actor, chooseRoleProfile(userProfiles, headers, claims.rpid));
+    }
+    const grant: TokenGrant = { actor, scopes: claims.scope?.split(' ') ?? [] };
+    return grant;
+  };
+}
+
+/** The role profile a healthcare worker acts in: the one NHSD-Session-URID names, else the token's selected role. */
+function chooseRoleProfile(profiles: RoleProfile[], headers: IncomingHttpHeaders, selected: string | undefined): Partial<Actor> {
+  const urid = headers['nhsd-session-urid'];
+  if (urid !== undefined && (typeof urid !== 'string' || !URID.test(urid))) {
+    throw Errors.invalidValue(`Invalid value - '${String(urid)}' in header 'NHSD-Session-URID'`);
+  }
+  const chosen = urid ?? selected;
+  if (chosen === undefined) throw Errors.missingValue("Missing value in header 'NHSD-Session-URID'");
+  const profile = profiles.find((candidate) => candidate.roleProfileId === chosen && candidate.active);
+  if (!profile) throw Errors.accessDenied(`Access denied: role profile '${chosen}' is not one of this user's active role profiles`);
+  const ods = headers['nhsd-end-user-organisation-ods'];
+  if (ods !== undefined && ods !== profile.orgCode) {
+    throw Errors.accessDenied(`Access denied: the role profile '${chosen}' is not in the organisation '${String(ods)}'`);
+  }
+  return { roleProfileId: profile.roleProfileId, organisationOds: profile.orgCode, activityCodes: profile.activityCodes };
+}
+
+/** A small time-bounded cache; a failed load is not kept. */
+function cache<T>(): { get(key: string, load: () => Promise<T>): Promise<T> } {
+  const entries = new Map<string, { value: T; until: number }>();
+  return {
+    async get(key, load) {
+      const entry = entries.get(key);
+      if (entry && entry.until > Date.now()) return entry.value;
+      const value = await load();
+      if (entries.size >= CACHE_LIMIT) entries.clear();
+      entries.set(key, { value, until: Date.now() + CACHE_SECONDS * 1000 });
+      return value;
+    },
+  };
+}

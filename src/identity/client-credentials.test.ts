@@ -1,0 +1,83 @@
+// Application-restricted access: POST /oauth2/token with a signed JWT client assertion, and the
+// NHS API platform's error body for each way an assertion can be wrong.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { generateKeyPair } from 'jose';
+import { buildTestApp } from '../../test/support/app.ts';
+import { clientCredentialsForm, registerTestApplication } from '../../test/support/applications.ts';
+
+const t = await buildTestApp();
+const system = await registerTestApplication(t, { accessModes: ['application-restricted'] });
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const requestToken = (body: string) => t.app.inject({ method: 'POST', url: '/oauth2/token', headers: FORM, payload: body });
+
+test('a valid client assertion gets a 599-second bearer token that opens the APIs', async () => {
+  const response = await requestToken(clientCredentialsForm(await system.assertion()));
+  assert.equal(response.statusCode, 200, response.body);
+  const body = response.json<{ access_token: string; expires_in: number; token_type: string }>();
+  assert.equal(body.token_type, 'Bearer');
+  assert.equal(body.expires_in, 599);
+  const read = await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${body.access_token}` } });
+  assert.equal(read.statusCode, 200);
+});
+
+test('each wrong assertion gets the platform error body', async () => {
+  const { privateKey: otherKey } = await generateKeyPair('RS512');
+  const { privateKey: rs256Key } = await generateKeyPair('RS256');
+  const now = Math.floor(Date.now() / 1000);
+  const cases: [string, () => Promise<string>, number, string, string][] = [
+    ['RS256', async () => clientCredentialsForm(await system.assertion({ algorithm: 'RS256', key: rs256Key })), 400, 'invalid_request', "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'"],
+    ['no kid', async () => clientCredentialsForm(await system.assertion({ header: { kid: undefined } })), 400, 'invalid_request', "Missing 'kid' header in client_assertion JWT"],
+    ['unknown kid', async () => clientCredentialsForm(await system.assertion({ header: { kid: 'not-ours' } })), 401, 'invalid_client', "Invalid 'kid' header in client_assertion JWT - no matching public key"],
+    ['iss differs from sub', async () => clientCredentialsForm(await system.assertion({ claims: { sub: 'someone-else' } })), 400, 'invalid_request', "Missing or non-matching 'iss'/'sub' claims in client_assertion JWT"],
+    ['unknown application', async () => clientCredentialsForm(await system.assertion({ claims: { iss: 'no-such-app', sub: 'no-such-app' } })), 401, 'invalid_client', 'Invalid iss/sub claims in JWT'],
+    ['wrong audience', async () => clientCredentialsForm(await system.assertion({ claims: { aud: 'https://elsewhere.example/oauth2/token' } })), 400, 'invalid_request', "Missing or non-matching 'aud' claim in client_assertion JWT"],
+    ['no exp', async () => clientCredentialsForm(await system.assertion({ claims: { exp: undefined } })), 400, 'invalid_request', "Missing 'exp' claim in client_assertion JWT"],
+    ['exp not an integer', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 10.5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - must be an integer"],
+    ['exp too far ahead', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 301 + 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future"],
+    ['expired', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now - 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - JWT has expired"],
+    ['no jti', async () => clientCredentialsForm(await system.assertion({ claims: { jti: undefined } })), 400, 'invalid_request', "Missing 'jti' claim in client_assertion JWT"],
+    ['signed with another key', async () => clientCredentialsForm(await system.assertion({ key: otherKey })), 401, 'invalid_client', 'Invalid client_assertion JWT - the signature does not verify with the public key'],
+    ['not a JWT', async () => clientCredentialsForm('not.a.jwt'), 400, 'invalid_request', 'Malformed JWT in client_assertion'],
+    ['no assertion', async () => clientCredentialsForm('', { client_assertion: undefined }), 400, 'invalid_request', 'Missing client_assertion'],
+    ['wrong assertion type', async () => clientCredentialsForm(await system.assertion(), { client_assertion_type: 'password' }), 400, 'invalid_request', "Missing or invalid client_assertion_type - must be 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'"],
+    ['unknown grant type', async () => clientCredentialsForm(await system.assertion(), { grant_type: 'password' }), 400, 'unsupported_grant_type', 'grant_type is invalid'],
+    ['no grant type', async () => clientCredentialsForm(await system.assertion(), { grant_type: undefined }), 400, 'invalid_request', 'grant_type is missing'],
+  ];
+  for (const [name, body, status, error, description] of cases) {
+    const response = await requestToken(await body());
+    assert.equal(response.statusCode, status, `${name}: ${response.body}`);
+    assert.deepEqual(response.json(), { error, error_description: description }, name);
+  }
+});
+
+test('a jti can be used once: a replayed assertion is refused', async () => {
+  const assertion = await system.assertion();
+  assert.equal((await requestToken(clientCredentialsForm(assertion))).statusCode, 200);
+  const replay = await requestToken(clientCredentialsForm(assertion));
+  assert.equal(replay.statusCode, 400);
+  assert.deepEqual(replay.json(), { error: 'invalid_request', error_description: "Non-unique 'jti' claim in client_assertion JWT" });
+});
+
+test('an application not allowed application-restricted access gets no such token', async () => {
+  const clinical = await registerTestApplication(t, { accessModes: ['healthcare-worker'] });
+  const response = await requestToken(clientCredentialsForm(await clinical.assertion()));
+  assert.equal(response.statusCode, 401);
+  assert.equal(response.json<{ error: string }>().error, 'unauthorized_client');
+});
+
+test("over the application's rate limit: 429 TOO_MANY_REQUESTS with Retry-After", async () => {
+  const limited = await registerTestApplication(t, { accessModes: ['application-restricted'], rateLimitPerSecond: 3 });
+  const token = (await requestToken(clientCredentialsForm(await limited.assertion()))).json<{ access_token: string }>().access_token;
+  const statuses: number[] = [];
+  let refused: { headers: Record<string, unknown>; body: string } | undefined;
+  for (let index = 0; index < 6; index++) {
+    const response = await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${token}` } });
+    statuses.push(response.statusCode);
+    if (response.statusCode === 429) refused = response;
+  }
+  assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
+  assert.ok(statuses.includes(429), statuses.join());
+  assert.equal(refused?.headers['retry-after'], '1');
+  assert.match(refused?.body ?? '', /"code":"TOO_MANY_REQUESTS"/);
+});

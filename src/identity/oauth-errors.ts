@@ -1,0 +1,35 @@
+// OAuth 2.0 errors in the NHS API platform's shape: {"error": ..., "error_description": ...}
+// (../shared/specs/identity/specification/components/schemas/ErrorResponse.yaml).
+import type { FastifyReply } from 'fastify';
+
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly error: string;
+  readonly description: string;
+
+  constructor(status: number, error: string, description: string) {
+    super(description);
+    this.status = status;
+    this.error = error;
+    this.description = description;
+  }
+
+  toBody(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/** Sends what the work returns, or the OAuth error it throws in the platform's shape. */
+export async function oauthReply(reply: FastifyReply, work: () => Promise<object>): Promise<FastifyReply> {
+  try {
+    return await reply.send(await work());
+  } catch (error) {
+    if (!(error instanceof OAuthError)) throw error;
+    return reply.status(error.status).send(error.toBody());
+  }
+}
+
+export const invalidRequest = (description: string) => new OAuthError(400, 'invalid_request', description);
+export const invalidClient = (description: string) => new OAuthError(401, 'invalid_client', description);
+export const unauthorizedClient = (description: string) => new OAuthError(401, 'unauthorized_client', description);
+export const invalidGrant = (description: string) => new OAuthError(400, 'invalid_grant', description);

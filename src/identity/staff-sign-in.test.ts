@@ -1,0 +1,174 @@
+// Staff access end to end: CIS2-shaped sign-in (authorization code with PKCE), userinfo, the
+// token exchange for an API token, and the role profile chosen by NHSD-Session-URID.
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { decodeJwt } from 'jose';
+import { buildTestApp } from '../../test/support/app.ts';
+import { registerTestApplication } from '../../test/support/applications.ts';
+import { CIS2_ISSUER_PATH } from './cis2.ts';
+import { DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
+
+const t = await buildTestApp();
+const REDIRECT = 'http://localhost:3000/callback';
+const clinical = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT], rateLimitPerSecond: 1000 });
+const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
+const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const [gp, nurse] = DEMO_PEOPLE;
+assert.ok(gp && nurse);
+
+async function signIn(userId: string, password: string, roleProfileId = '') {
+  const verifier = randomBytes(32).toString('base64url');
+  const request = {
+    response_type: 'code',
+    client_id: clinical.applicationId,
+    redirect_uri: REDIRECT,
+    scope: 'openid profile nationalrbacaccess selectedrole',
+    state: 'state-123',
+    nonce: 'nonce-456',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  };
+  const response = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/authorize`, headers: FORM, payload: form({ ...request, user_id: userId, password, role_profile_id: roleProfileId }) });
+  return { response, verifier };
+}
+
+async function idTokenFor(userId: string): Promise<string> {
+  const { response, verifier } = await signIn(userId, DEMO_PASSWORD);
+  const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
+  const tokens = await t.app.inject({
+    method: 'POST',
+    url: `${CIS2_ISSUER_PATH}/access_token`,
+    headers: FORM,
+    payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }),
+  });
+  return tokens.json<{ id_token: string }>().id_token;
+}
+
+async function apiTokenFor(userId: string): Promise<string> {
+  const exchange = await t.app.inject({
+    method: 'POST',
+    url: '/oauth2/token',
+    headers: FORM,
+    payload: form({
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+      subject_token: await idTokenFor(userId),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: await clinical.assertion(),
+    }),
+  });
+  assert.equal(exchange.statusCode, 200, exchange.body);
+  const body = exchange.json<{ access_token: string; issued_token_type: string; expires_in: number }>();
+  assert.equal(body.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
+  assert.equal(body.expires_in, 599);
+  return body.access_token;
+}
+
+test('the discovery document names the endpoints and the JWKS holds the signing keys', async () => {
+  const discovery = (await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/.well-known/openid-configuration` })).json<Record<string, unknown>>();
+  assert.equal(discovery.issuer, `${t.config.publicBaseUrl}${CIS2_ISSUER_PATH}`);
+  assert.deepEqual(discovery.code_challenge_methods_supported, ['S256']);
+  const jwks = (await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/connect/jwk_uri` })).json<{ keys: { kid: string; d?: string }[] }>();
+  assert.ok(jwks.keys.length > 0);
+  assert.ok(jwks.keys.every((key) => key.d === undefined), 'no private parts');
+});
+
+test('the sign-in page is served for a registered client, refused for an unregistered redirect', async () => {
+  const query = `client_id=${clinical.applicationId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=abc&code_challenge_method=S256`;
+  const page = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query}` });
+  assert.equal(page.statusCode, 200);
+  assert.match(page.body, /<form method="post"/);
+  const refused = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query.replace(encodeURIComponent(REDIRECT), encodeURIComponent('https://evil.example/'))}` });
+  assert.equal(refused.statusCode, 400);
+  assert.equal(refused.headers.location, undefined, 'never redirected to an unregistered URI');
+});
+
+test('a wrong password shows the page again; the right one redirects with a code and the state', async () => {
+  const wrong = await signIn(gp.userId, 'not-the-password');
+  assert.equal(wrong.response.statusCode, 401);
+  assert.match(wrong.response.body, /There is a problem/);
+  const right = await signIn(gp.userId, DEMO_PASSWORD);
+  assert.equal(right.response.statusCode, 302);
+  const location = new URL(String(right.response.headers.location));
+  assert.equal(`${location.origin}${location.pathname}`, REDIRECT);
+  assert.equal(location.searchParams.get('state'), 'state-123');
+  assert.ok(location.searchParams.get('code'));
+  const otherRole = await signIn(gp.userId, DEMO_PASSWORD, nurse.role.roleProfileId);
+  assert.equal(otherRole.response.statusCode, 401, "someone else's role profile cannot be chosen");
+});
+
+test('the code gives an ID token with CIS2 claims, once, and only with the right PKCE verifier', async () => {
+  const { response } = await signIn(gp.userId, DEMO_PASSWORD);
+  const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
+  const exchange = (codeVerifier: string) =>
+    t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code, code_verifier: codeVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
+  const wrongVerifier = await exchange('x'.repeat(43));
+  assert.equal(wrongVerifier.statusCode, 400);
+  assert.equal(wrongVerifier.json<{ error: string }>().error, 'invalid_grant');
+
+  // The code was taken by the failed attempt: it is single-use whatever happened.
+  const { response: second, verifier: secondVerifier } = await signIn(gp.userId, DEMO_PASSWORD);
+  const secondCode = new URL(String(second.headers.location)).searchParams.get('code') ?? '';
+  const tokens = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code: secondCode, code_verifier: secondVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
+  assert.equal(tokens.statusCode, 200, tokens.body);
+  const body = tokens.json<{ id_token: string; access_token: string }>();
+  const claims = decodeJwt(body.id_token);
+  assert.equal(claims.nhsid_useruid, gp.userId);
+  assert.equal(claims.selected_roleid, gp.role.roleProfileId);
+  assert.equal(claims.nonce, 'nonce-456');
+  assert.equal(claims.aud, clinical.applicationId);
+
+  const replay = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code: secondCode, code_verifier: secondVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
+  assert.equal(replay.json<{ error: string }>().error, 'invalid_grant');
+
+  const userinfo = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${body.access_token}` } });
+  const info = userinfo.json<{ nhsid_useruid: string; selected_roleid: string; nhsid_user_orgs: { org_code: string; org_name: string }[]; nhsid_nrbac_roles: { person_roleid: string; role_code: string; activity_codes: string[] }[] }>();
+  assert.equal(info.nhsid_useruid, gp.userId);
+  assert.equal(info.selected_roleid, gp.role.roleProfileId);
+  assert.deepEqual(info.nhsid_user_orgs, [{ org_code: 'A83008', org_name: 'OpenSpine Demo GP Practice' }]);
+  assert.deepEqual(info.nhsid_nrbac_roles[0]?.activity_codes, gp.role.activityCodes);
+  assert.equal((await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: 'Bearer forged' } })).statusCode, 401);
+});
+
+test('token exchange gives a user-restricted token; the role comes from NHSD-Session-URID, which must be the user’s own', async () => {
+  const token = await apiTokenFor(gp.userId);
+  const read = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${token}`, ...headers } });
+  assert.equal((await read({})).statusCode, 200, 'the selected role of the sign-in');
+  assert.equal((await read({ 'nhsd-session-urid': gp.role.roleProfileId })).statusCode, 200);
+  assert.equal((await read({ 'nhsd-session-urid': gp.role.roleProfileId, 'nhsd-end-user-organisation-ods': 'A83008' })).statusCode, 200);
+
+  const someoneElses = await read({ 'nhsd-session-urid': nurse.role.roleProfileId });
+  assert.equal(someoneElses.statusCode, 403);
+  assert.match(someoneElses.body, /ACCESS_DENIED/);
+  const otherOrganisation = await read({ 'nhsd-session-urid': gp.role.roleProfileId, 'nhsd-end-user-organisation-ods': 'RBA' });
+  assert.equal(otherOrganisation.statusCode, 403);
+  const malformed = await read({ 'nhsd-session-urid': '555000000101\r\nX-Injected: 1' });
+  assert.ok([400, 403].includes(malformed.statusCode), String(malformed.statusCode));
+  const notDigits = await read({ 'nhsd-session-urid': 'abc' });
+  assert.equal(notDigits.statusCode, 400);
+  assert.match(notDigits.body, /Invalid value - 'abc' in header 'NHSD-Session-URID'/);
+});
+
+test('an ID token issued to another client, or not an ID token at all, cannot be exchanged', async () => {
+  const other = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT] });
+  const idToken = await idTokenFor(gp.userId);
+  const exchange = async (subjectToken: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: '/oauth2/token',
+      headers: FORM,
+      payload: form({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        subject_token: subjectToken,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await other.assertion(),
+      }),
+    });
+  const stolen = await exchange(idToken);
+  assert.equal(stolen.statusCode, 401);
+  assert.equal(stolen.json<{ error: string }>().error, 'invalid_grant');
+  const accessTokenInstead = await exchange(await t.token());
+  assert.equal(accessTokenInstead.statusCode, 401);
+});
