@@ -95,7 +95,7 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     oauthReply(reply, () => exchangeCode(deps.db, issuer, (request.body ?? {}) as Form)),
   );
 
-  app.get(`${CIS2_ISSUER_PATH}/userinfo`, open, async (request, reply) => {
+  app.get(`${CIS2_ISSUER_PATH}/userinfo`, { config: { access: { public: true, ownCredential: 'a CIS2 access token' } } }, async (request, reply) => {
     const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
     let claims: JWTPayload;
     try {

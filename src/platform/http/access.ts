@@ -9,8 +9,11 @@ import { Errors } from '../errors.ts';
 export type AccessMode = Actor['mode'];
 
 export type AccessRule =
-  /** Health, metadata and discovery: no token needed. */
-  | { public: true }
+  /**
+   * Health, metadata and discovery: no access token needed. A route that checks a credential of
+   * its own instead (a CIS2 token, a client assertion) names it in `ownCredential`.
+   */
+  | { public: true; ownCredential?: string }
   | {
       /** The access modes allowed (../shared/specs/README.md section 1). */
       modes: AccessMode[];

@@ -9,7 +9,7 @@ import { Errors } from '../errors.ts';
 import type { AuditSink } from '../audit.ts';
 import type { ReadOnlySwitch } from '../read-only.ts';
 import { registerAuditHook } from './audit-hook.ts';
-import { decideAccess, type Authenticator } from './access.ts';
+import { decideAccess, type AccessRule, type Authenticator } from './access.ts';
 import { registerErrorHandling, replyToFrameworkError } from './errors.ts';
 import { registerHealth } from './health.ts';
 import { registerMetrics } from './metrics.ts';
@@ -23,6 +23,14 @@ export type ServiceModule = {
   register(app: FastifyInstance, deps: ServiceDeps): void | Promise<void>;
   seed?(deps: ServiceDeps): Promise<void>;
 };
+
+export type RegisteredRoute = { method: string; url: string; access: AccessRule };
+const ROUTE_TABLES = new WeakMap<FastifyInstance, RegisteredRoute[]>();
+
+/** Every route of an app with its access rule, for the tests that check each one is enforced. */
+export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
+  return ROUTE_TABLES.get(app) ?? [];
+}
 
 export type AppDeps = ServiceDeps & { authenticate: Authenticator; audit: AuditSink; readOnly: ReadOnlySwitch; services: ServiceModule[] };
 
@@ -68,8 +76,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: replyToFrameworkError,
   });
   // No route without an access declaration: registering one fails at start-up, not in production.
+  const routes: RegisteredRoute[] = [];
+  ROUTE_TABLES.set(app, routes);
   app.addHook('onRoute', (route) => {
-    if (route.config?.access === undefined) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.access)`);
+    const access = route.config?.access;
+    if (access === undefined) throw new Error(`Route ${String(route.method)} ${route.url} declares no access rule (config.access)`);
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url, access });
   });
   registerBodyParsers(app);
 

@@ -56,6 +56,14 @@ test('no token, a malformed, forged, expired or wrong-audience token gives 401; 
   assert.equal((await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization: `Bearer ${live}` } })).statusCode, 200, 'a live token still works');
 });
 
+test('an oversized token is refused unread with 401, and a token in a header injection gets no further', async () => {
+  const oversized = await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization: `Bearer ${'a'.repeat(5000)}` } });
+  assert.equal(oversized.statusCode, 401);
+  const genuine = await t.token();
+  const injected = await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization: `Bearer ${genuine} extra` } });
+  assert.equal(injected.statusCode, 401);
+});
+
 test('a valid caller without the right gets 403 ACCESS_DENIED', async () => {
   const reader = await t.token();
   const write = await t.app.inject({ method: 'POST', url: `${BASE}/Organization`, headers: { authorization: `Bearer ${reader}`, 'content-type': 'application/fhir+json' }, payload: ORGANISATION });
