@@ -1,0 +1,120 @@
+// `npm run bench -- <scenario...>`: starts OpenSpine on a fresh database, seeds it, drives each
+// scenario at a fixed number of connections for a fixed time, and reports and records the numbers.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { measureCpu } from './cpu.ts';
+import { driveLoad } from './load.ts';
+import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
+import { buildScenario, needsSeed, SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenarios.ts';
+import { FHIR_JSON, seedOrganisations, type SeededOrganisation } from './seed.ts';
+import { startServer, type BenchServer } from './server.ts';
+
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; databaseUrl?: string; out: string };
+
+/** Requests of each scenario checked one by one before its run. */
+const PREFLIGHT_REQUESTS = 3;
+
+function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min) throw new InvalidArgumentError(`a whole number of at least ${min} is needed`);
+    return parsed;
+  };
+}
+
+/** The scenarios asked for, in the order of SCENARIO_NAMES whatever the order given. */
+function scenarioNames(given: string[]): ScenarioName[] {
+  const unknown = given.filter((name) => name !== 'all' && !(SCENARIO_NAMES as readonly string[]).includes(name));
+  if (unknown.length > 0) program.error(`bench: unknown scenario '${unknown.join("', '")}'; known: ${SCENARIO_NAMES.join(', ')} or all`);
+  return SCENARIO_NAMES.filter((name) => given.includes(name) || given.includes('all'));
+}
+
+const program = new Command('bench')
+  .description('Load-test OpenSpine: start it on a fresh database, seed it, then drive each scenario (warmup, then the measured run)')
+  .argument('<scenarios...>', `${SCENARIO_NAMES.join(', ')} or all`)
+  .option('-c, --connections <count>', 'concurrent HTTP connections', wholeNumber(1), 64)
+  .option('-d, --duration <seconds>', 'length of each measured run', wholeNumber(1), 15)
+  .option('-w, --warmup <seconds>', 'unmeasured load before each run (0 for none)', wholeNumber(0), 3)
+  .option('--seed-count <count>', 'organisations loaded before the read and search scenarios', wholeNumber(1), 10_000)
+  .option('--database-url <url>', 'bench against this PostgreSQL instead of an embedded one')
+  .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
+  .showHelpAfterError()
+  .action(async (given: string[], options: Options) => {
+    try {
+      process.exitCode = (await runBench(scenarioNames(given), options)) ? 0 : 1;
+    } catch (error) {
+      console.error('bench failed:', error);
+      process.exitCode = 1;
+    }
+  });
+
+/** Runs the scenarios; false when something broke (an error answer, a failed request, the server gone). */
+async function runBench(names: ScenarioName[], options: Options): Promise<boolean> {
+  const runStarted = new Date();
+  const logFile = path.resolve(options.out, `${fileStamp(runStarted)}-server.log`);
+  await mkdir(options.out, { recursive: true });
+  const server = await startServer({ databaseUrl: options.databaseUrl, logFile });
+  try {
+    console.log(`OpenSpine ${server.url} (pid ${server.pid}), ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
+    const seeded = names.some(needsSeed) ? await seedOrganisations(server, options.seedCount) : [];
+    const reports: ScenarioReport[] = [];
+    let healthy = true;
+    for (const name of names) {
+      const report = await runScenario(server, buildScenario(name, seeded), seeded, options);
+      reports.push(report);
+      console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}`);
+      console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
+      const { result } = report;
+      if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+        console.error(`  FAILED requests in ${name}: status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts; see ${logFile}`);
+        healthy = false;
+      }
+      const exit = server.exitedEarly();
+      if (exit) {
+        console.error(exit);
+        return false;
+      }
+    }
+    if (reports.length > 1) console.log(`\nSummary\n${tableHeader()}\n${reports.map(tableLine).join('\n')}`);
+    return healthy;
+  } finally {
+    await server.stop();
+  }
+}
+
+async function runScenario(server: BenchServer, scenario: Scenario, seeded: SeededOrganisation[], options: Options): Promise<ScenarioReport> {
+  console.log(`\n${scenario.name}: ${scenario.description}; ${options.connections} connections, ${options.warmup} s warmup, ${options.duration} s measured`);
+  await preflight(server, scenario);
+  const load = { url: server.url, token: server.token, connections: options.connections, next: scenario.next };
+  if (options.warmup > 0) await driveLoad({ ...load, durationSeconds: options.warmup });
+  const cpu = measureCpu(server.pid, server.dataDir);
+  const result = await driveLoad({ ...load, durationSeconds: options.duration });
+  return {
+    scenario: scenario.name,
+    description: scenario.description,
+    connections: options.connections,
+    warmupSeconds: options.warmup,
+    seedCount: needsSeed(scenario.name) ? seeded.length : 0,
+    database: options.databaseUrl ? 'external' : 'embedded',
+    result,
+    targets: checkTargets(scenario.target, result),
+    cpuPercentOfOneCore: cpu(),
+  };
+}
+
+/** Sends a few of the scenario's requests one at a time and checks each answer, so a fast wrong answer is never measured. */
+async function preflight(server: BenchServer, scenario: Scenario): Promise<void> {
+  for (let count = 0; count < PREFLIGHT_REQUESTS; count++) {
+    const request = scenario.next();
+    const response = await fetch(`${server.url}${request.path}`, {
+      method: request.method,
+      headers: { authorization: `Bearer ${server.token}`, ...(request.body === undefined ? {} : { 'content-type': FHIR_JSON }) },
+      ...(request.body === undefined ? {} : { body: request.body }),
+    });
+    const problem = scenario.problemWith(request, response.status, await response.text());
+    if (problem) throw new Error(`${scenario.name}: ${request.method} ${request.path} answered wrongly: ${problem}`);
+  }
+}
+
+await program.parseAsync();

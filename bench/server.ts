@@ -1,0 +1,179 @@
+// Starts OpenSpine as a child process on a fresh data folder (authenticated, not sandbox), gets
+// an admin token from its CLI, and stops it again (at the end, or on Ctrl-C): SIGTERM, wait, delete the folder.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
+const CLI = path.join(REPOSITORY, 'src/cli/main.ts');
+const BANNER = /OpenSpine is running at (http:\/\/\S+)/;
+const START_TIMEOUT_MS = 120_000;
+/** Characters of the server's latest output kept to show why it exited. */
+const OUTPUT_KEPT = 4096;
+const LINES_SHOWN = 8;
+const STOP_TIMEOUT_MS = 30_000;
+/** Signals on which the bench stops the server before it exits (Ctrl-C, or a CI job's timeout). */
+const INTERRUPTS = ['SIGINT', 'SIGTERM'] as const;
+/** The longest token the CLI issues, so that no run outlives its token. */
+const TOKEN_LIFETIME_SECONDS = 86_400;
+
+export type BenchServer = {
+  url: string;
+  pid: number;
+  token: string;
+  dataDir: string;
+  /** Why the server exited, when it did so before stop() was called. */
+  exitedEarly(): string | undefined;
+  stop(): Promise<void>;
+};
+
+export async function startServer(options: { databaseUrl: string | undefined; logFile: string }): Promise<BenchServer> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'openspine-bench-'));
+  await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
+  const env = await serverEnvironment(dataDir, options.databaseUrl);
+  const child = spawn(process.execPath, [CLI, 'start'], {
+    cwd: REPOSITORY,
+    env,
+    // Its own process group: a Ctrl-C reaches only the bench, which then stops the server once.
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const log = createWriteStream(options.logFile);
+  let lastOutput = '';
+  for (const stream of [child.stdout, child.stderr]) {
+    stream.pipe(log);
+    stream.on('data', (chunk: Buffer) => (lastOutput = (lastOutput + chunk.toString()).slice(-OUTPUT_KEPT)));
+  }
+  let stopping = false;
+  let exitReason: string | undefined;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      const lastLines = lastOutput.trim().split('\n').slice(-LINES_SHOWN).join('\n  ');
+      exitReason = `OpenSpine exited (${signal ?? `code ${code}`}); see ${options.logFile}, which ends:\n  ${lastLines}`;
+      resolve();
+    }),
+  );
+
+  // Once only: a second SIGTERM would make OpenSpine exit at once, leaving its PostgreSQL running.
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= (async () => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+      if (child.exitCode !== 0) console.warn(`OpenSpine did not stop cleanly on SIGTERM (${child.signalCode ?? `exit code ${child.exitCode}`}); see ${options.logFile}`);
+    }
+    await stopOrphanedPostgres(dataDir);
+    log.end();
+    await rm(dataDir, { recursive: true, force: true });
+    for (const signal of INTERRUPTS) process.off(signal, interrupted);
+  })());
+  const interrupted = (signal: NodeJS.Signals) => {
+    console.error(`\n${signal}: stopping OpenSpine`);
+    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+  };
+  for (const signal of INTERRUPTS) process.once(signal, interrupted);
+
+  try {
+    const url = await waitForBanner(child, exited, () => exitReason);
+    await waitForStatus(url);
+    const token = await issueAdminToken(env);
+    return { url, pid: child.pid ?? 0, token, dataDir, exitedEarly: () => (stopping ? undefined : exitReason), stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/**
+ * The parent's environment without any OpenSpine setting, plus the bench's own. OPENSPINE_SANDBOX
+ * stays unset: the CLI's --sandbox flag turns on whenever the variable exists, even as 'false'.
+ */
+async function serverEnvironment(dataDir: string, databaseUrl: string | undefined): Promise<NodeJS.ProcessEnv> {
+  const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('OPENSPINE_') && name !== 'DATABASE_URL' && name !== 'PORT');
+  return {
+    ...Object.fromEntries(inherited),
+    PORT: String(await freePort()),
+    OPENSPINE_HOST: '127.0.0.1',
+    OPENSPINE_DATA_DIR: dataDir,
+    OPENSPINE_LOG_LEVEL: 'info',
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { OPENSPINE_EMBEDDED_POSTGRES_PORT: String(await freePort()) }),
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+function waitForBanner(child: ChildProcess, exited: Promise<void>, exitReason: () => string | undefined): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`OpenSpine did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output = (output + chunk.toString()).slice(-OUTPUT_KEPT);
+      const url = BANNER.exec(output)?.[1];
+      if (url) {
+        clearTimeout(timer);
+        resolve(url);
+      }
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(exitReason()));
+    });
+  });
+}
+
+/** Waits for `/_status` to pass, and makes sure the server authenticates requests as production does. */
+async function waitForStatus(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const response = await fetch(`${url}/_status`).catch(() => undefined);
+    if (response?.ok) {
+      if ((await response.json() as { sandbox?: boolean }).sandbox !== false) throw new Error('OpenSpine started in sandbox mode; the bench measures it authenticated');
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url}/_status did not answer 200`);
+}
+
+async function issueAdminToken(env: NodeJS.ProcessEnv): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'token', '--admin', '--lifetime', String(TOKEN_LIFETIME_SECONDS)], { cwd: REPOSITORY, env });
+  const token = stdout.trim().split('\n').pop();
+  if (!token) throw new Error('`openspine token` printed no token');
+  return token;
+}
+
+/** An OpenSpine that was killed leaves its embedded PostgreSQL running: stop it (fast shutdown) before its folder goes. */
+async function stopOrphanedPostgres(dataDir: string): Promise<void> {
+  const pgData = path.join(dataDir, 'postgres');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(pgData, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return; // stopped cleanly, or an external database
+  }
+  const running = () => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(pgData); // its -D argument: not a reused pid
+    } catch {
+      return false;
+    }
+  };
+  if (running()) process.kill(pid, 'SIGINT');
+  for (let waited = 0; running() && waited < STOP_TIMEOUT_MS; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+}
