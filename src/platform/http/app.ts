@@ -84,6 +84,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, access });
   });
   registerBodyParsers(app);
+  // Once closing, every answer asks its client to leave the connection, so keep-alive clients move
+  // off and the close can finish; requests already on their way are still served.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) void reply.header('connection', 'close');
+    return payload;
+  });
 
   app.addHook('onRequest', (request, _reply, done) => {
     const correlationId = request.headers['x-correlation-id'];
