@@ -82,9 +82,11 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
       url: `http://${config.host}:${port}`,
       stop: async () => {
         await app.close(); // stops accepting, finishes in-flight requests
+        log.info('requests finished; closing the audit trail and the database');
         await audit.close();
         await readOnly.close();
         await database.close();
+        log.info('stopped');
       },
     };
   } catch (error) {

@@ -84,12 +84,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, access });
   });
   registerBodyParsers(app);
-  // Once closing, every answer asks its client to leave the connection, so keep-alive clients move
-  // off and the close can finish; requests already on their way are still served.
-  let closing = false;
+  // Once closing, every answer asks its client to leave the connection, and connections that fall
+  // idle are closed as they do, so keep-alive clients move off and the close can finish; requests
+  // already on their way are still served.
+  let closing: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    closing = true;
+    closing = setInterval(() => app.server.closeIdleConnections(), 50);
   });
+  app.addHook('onClose', async () => clearInterval(closing));
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) void reply.header('connection', 'close');
     return payload;
