@@ -1,10 +1,12 @@
 // The national services OpenSpine can run, by the name used in `--services` and OPENSPINE_SERVICES.
 import type { ServiceName } from './platform/config.ts';
 import type { ServiceModule } from './platform/http/app.ts';
+import { auditService } from './audit/index.ts';
 import { directoryService } from './directory/index.ts';
 import { identityService } from './identity/index.ts';
 
 export const SERVICES: Record<ServiceName, ServiceModule> = {
   directory: directoryService,
   identity: identityService,
+  audit: auditService,
 };

@@ -1,13 +1,15 @@
-// The audit service as other modules see it. (Placeholder being replaced by the hash-chained trail.)
-import type { Logger } from 'pino';
-import type { AuditEntry, AuditSink } from '../platform/audit.ts';
-import type { Database } from '../platform/db/connect.ts';
+// The audit service as other modules see it: the trail every request is recorded in (the
+// platform's audit sink), its verification, and the auditors' AuditEvent search.
+import type { ServiceModule } from '../platform/http/app.ts';
+import { registerAuditRoutes } from './routes.ts';
 
-export type AuditTrail = AuditSink & { close(): Promise<void> };
+export { AUDIT_BASE } from './routes.ts';
+export { AUDIT_TRAIL_DEFAULTS, createAuditTrail, type AuditTrail, type AuditTrailOptions } from './trail.ts';
+export { verifyAuditTrail, type AuditProblem, type AuditProblemKind, type AuditVerification } from './verify.ts';
 
-export function createAuditTrail(_db: Database, log: Logger): AuditTrail {
-  return {
-    record: async (entry: AuditEntry) => void log.debug({ audit: entry }, 'audit'),
-    close: async () => undefined,
-  };
-}
+export const auditService: ServiceModule = {
+  name: 'audit',
+  register(app, deps) {
+    registerAuditRoutes(app, deps);
+  },
+};

@@ -1,4 +1,4 @@
-// The `openspine` command: start, migrate, seed, read-only, token and keys, each with --help.
+// The `openspine` command: start, migrate, seed, read-only, token, keys and audit, each with --help.
 import { Command, Option } from 'commander';
 import { DIRECTORY_BASE } from '../directory/index.ts';
 import { DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
@@ -7,6 +7,7 @@ import { migrate } from '../platform/db/migrate.ts';
 import { createLogger } from '../platform/log.ts';
 import { readReadOnly, setReadOnly } from '../platform/read-only.ts';
 import { prepareDatabase, startOpenSpine } from '../openspine.ts';
+import { registerAuditCommands } from './audit-commands.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
 import { configFrom, databaseOptions, withDatabase } from './shared.ts';
 
@@ -77,6 +78,7 @@ readOnly.action(async (state: string, options: ConfigInput) => {
 });
 
 registerIdentityCommands(program);
+registerAuditCommands(program);
 
 function printBanner(config: Config, url: string): void {
   const base = `${config.publicBaseUrl}${DIRECTORY_BASE}`;

@@ -2,7 +2,7 @@
 // application's rate limit, and for a healthcare worker picks the role profile named by
 // NHSD-Session-URID (one of the user's own) in the organisation of NHSD-End-User-Organisation-ODS.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Actor } from '../platform/context.ts';
+import { noteActor, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
 import type { Authenticator, TokenGrant } from '../platform/http/access.ts';
@@ -42,6 +42,7 @@ export function createAuthenticator(db: Database): Authenticator {
       actor.applicationId = application.applicationId;
     }
     if (claims.mode === 'healthcare-worker' || claims.mode === 'patient') actor.userId = claims.sub ?? '';
+    noteActor(actor); // a refusal of the role profile below is audited with who asked
     if (claims.mode === 'healthcare-worker') {
       const userProfiles = await profiles.get(actor.userId ?? '', () => roleProfilesOf(db, actor.userId ?? ''));
       Object.assign(actor, chooseRoleProfile(userProfiles, headers, claims.rpid));

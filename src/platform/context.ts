@@ -31,6 +31,12 @@ export type RequestContext = {
   refusal?: string;
 };
 
+/** Records who is calling, as soon as it is known, so that even a refusal is audited with them. */
+export function noteActor(actor: Actor | undefined): void {
+  const context = storage.getStore();
+  if (context) context.actor = actor;
+}
+
 /** Notes that the current request touched these resources (and patients), for the audit trail. */
 export function noteSubjects(subjects: { resourceIds?: string[]; patientNhsNumbers?: string[] }): void {
   const context = storage.getStore();

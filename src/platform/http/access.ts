@@ -3,7 +3,7 @@
 // rather than left open (../shared/style.md habit 7).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import type { Actor } from '../context.ts';
+import { noteActor, type Actor } from '../context.ts';
 import { Errors } from '../errors.ts';
 
 export type AccessMode = Actor['mode'];
@@ -54,6 +54,7 @@ export async function decideAccess(request: FastifyRequest, options: { sandbox: 
   const token = bearerToken(request.headers.authorization);
   const grant = await options.authenticate(token, request.headers);
   const { actor } = grant;
+  noteActor(actor); // known from here on, so a refusal below is audited with who was refused
   if (!rule.modes.includes(actor.mode)) {
     throw Errors.accessDenied(`Access denied: the ${actor.mode} access mode may not use this endpoint`);
   }

@@ -3,7 +3,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { currentContext, runWithContext } from '../context.ts';
+import { noteActor, runWithContext } from '../context.ts';
 import type { Database } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
 import type { AuditSink } from '../audit.ts';
@@ -110,9 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   registerNhsHeaders(app);
   app.addHook('onRequest', async (request) => {
-    const actor = await decideAccess(request, { sandbox: config.sandbox, authenticate: deps.authenticate });
-    const context = currentContext();
-    if (context) context.actor = actor;
+    noteActor(await decideAccess(request, { sandbox: config.sandbox, authenticate: deps.authenticate }));
     const write = request.routeOptions.config.write ?? WRITE_METHODS.has(request.method);
     if (write && deps.readOnly.isOn()) throw Errors.readOnly(READ_ONLY_RETRY_AFTER);
   });

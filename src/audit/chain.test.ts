@@ -1,0 +1,44 @@
+// The hash chain's canonical form: every field is covered, the order of records is fixed by the
+// links, and text is made storable before it is hashed.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { auditFields, chainRecords, GENESIS_HASH, hashRecord, type AuditFields } from './chain.ts';
+import { auditEntry } from './fixtures.ts';
+
+const fields = auditFields(auditEntry({ occurredAt: new Date('2024-05-01T12:00:00.123Z'), requestId: 'r-1', correlationId: 'c-1' }));
+
+test('the same fields always hash the same; a change to any field, or to the previous hash, changes the hash', () => {
+  const hash = hashRecord(fields, GENESIS_HASH);
+  assert.match(hash, /^[0-9a-f]{64}$/);
+  assert.equal(hashRecord({ ...fields, patientNhsNumbers: [...fields.patientNhsNumbers] }, GENESIS_HASH), hash);
+  const changes: Partial<AuditFields>[] = [
+    { occurredAt: new Date('2024-05-01T12:00:00.124Z') }, { requestId: 'r-2' }, { correlationId: null }, { actorMode: 'system' },
+    { userId: null }, { roleProfileId: '1' }, { organisationOds: 'B12345' }, { applicationId: 'app' }, { service: 'x' },
+    { interaction: 'vread' }, { outcome: 'denied' }, { status: 403 }, { patientNhsNumbers: [] }, { resourceIds: ['Patient/1', 'Patient/2'] },
+    { detail: '' },
+  ];
+  for (const change of changes) assert.notEqual(hashRecord({ ...fields, ...change }, GENESIS_HASH), hash, JSON.stringify(change));
+  assert.notEqual(hashRecord(fields, 'f'.repeat(64)), hash);
+  // Fields that would serialise alike if joined naively are still told apart.
+  assert.notEqual(hashRecord({ ...fields, resourceIds: ['a,b'] }, GENESIS_HASH), hashRecord({ ...fields, resourceIds: ['a', 'b'] }, GENESIS_HASH));
+});
+
+test('chaining numbers a batch on from the head, each record linked to the one before', () => {
+  const first = chainRecords({ sequence: 0, hash: GENESIS_HASH }, [fields, fields]);
+  assert.deepEqual(first.records.map((record) => record.sequence), [1, 2]);
+  assert.equal(first.records[0]?.prevHash, GENESIS_HASH);
+  assert.equal(first.records[1]?.prevHash, first.records[0]?.hash);
+  assert.notEqual(first.records[0]?.hash, first.records[1]?.hash, 'identical content, different place in the chain');
+  assert.deepEqual(first.head, { sequence: 2, hash: first.records[1]?.hash });
+  const second = chainRecords(first.head, [fields]);
+  assert.equal(second.records[0]?.sequence, 3);
+  assert.equal(second.records[0]?.prevHash, first.head.hash);
+});
+
+test('text PostgreSQL could not store as given is made storable before hashing; an unstorable entry is refused', () => {
+  const odd = auditFields(auditEntry({ detail: 'a\u0000b\uD800', requestId: '\uDC00' }));
+  assert.equal(odd.detail, 'a\uFFFDb\uFFFD');
+  assert.equal(odd.requestId, '\uFFFD');
+  assert.throws(() => auditFields(auditEntry({ occurredAt: new Date('not a date') })), /valid occurredAt/);
+  assert.throws(() => auditFields(auditEntry({ status: Number.NaN })), /whole-number status/);
+});

@@ -1,0 +1,112 @@
+// The hash chain of the audit trail: a record's fields in a canonical form, and the sha256 that
+// links each record to the one before, so that an edited, removed or moved record shows.
+import { createHash } from 'node:crypto';
+import type { AuditEntry, AuditOutcome } from '../platform/audit.ts';
+
+/** The `prev_hash` of the first record. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** What a record says, exactly as PostgreSQL stores it and gives it back. */
+export type AuditFields = {
+  occurredAt: Date;
+  requestId: string;
+  correlationId: string | null;
+  actorMode: string | null;
+  userId: string | null;
+  roleProfileId: string | null;
+  organisationOds: string | null;
+  applicationId: string | null;
+  service: string;
+  interaction: string;
+  outcome: AuditOutcome;
+  status: number;
+  patientNhsNumbers: string[];
+  resourceIds: string[];
+  detail: string | null;
+};
+
+export type AuditRecord = AuditFields & { sequence: number; prevHash: string; hash: string };
+
+/** The end of the chain: the last record's sequence and hash (0 and the genesis hash when empty). */
+export type ChainHead = { sequence: number; hash: string };
+
+/**
+ * The fields of an entry as they will be stored. Text is made storable first (PostgreSQL text
+ * holds no NUL, and a lone UTF-16 surrogate would come back as U+FFFD), so the hash computed now
+ * is the hash of what is read back; otherwise one odd header would fail its whole batch.
+ */
+export function auditFields(entry: AuditEntry): AuditFields {
+  // Refused here, for this entry alone, rather than failing the insert of the whole batch.
+  if (Number.isNaN(entry.occurredAt.getTime())) throw new TypeError('An audit entry needs a valid occurredAt');
+  if (!Number.isInteger(entry.status)) throw new TypeError(`An audit entry needs a whole-number status, not ${entry.status}`);
+  const { actor } = entry;
+  return {
+    occurredAt: entry.occurredAt,
+    requestId: storable(entry.requestId),
+    correlationId: optional(entry.correlationId),
+    actorMode: optional(actor?.mode),
+    userId: optional(actor?.userId),
+    roleProfileId: optional(actor?.roleProfileId),
+    organisationOds: optional(actor?.organisationOds),
+    applicationId: optional(actor?.applicationId),
+    service: storable(entry.service),
+    interaction: storable(entry.interaction),
+    outcome: entry.outcome,
+    status: entry.status,
+    patientNhsNumbers: entry.patientNhsNumbers.map(storable),
+    resourceIds: entry.resourceIds.map(storable),
+    detail: optional(entry.detail),
+  };
+}
+
+function storable(text: string): string {
+  return text.toWellFormed().replaceAll('\0', '\uFFFD');
+}
+
+function optional(text: string | undefined): string | null {
+  return text === undefined ? null : storable(text);
+}
+
+/**
+ * The sha256 (hex) of a record's fields and the hash of the record before it. The sequence number
+ * is left out on purpose: the link to the previous hash already fixes each record's place, and
+ * leaving it out lets verification tell a record moved whole (its own hash still right) from one
+ * whose content was changed. Renumbering still shows, as a gap or a broken link.
+ */
+export function hashRecord(fields: AuditFields, prevHash: string): string {
+  return createHash('sha256').update(canonicalForm(fields, prevHash)).digest('hex');
+}
+
+/** A JSON array in a fixed order: the same fields always give the same text. */
+export function canonicalForm(fields: AuditFields, prevHash: string): string {
+  return JSON.stringify([
+    fields.occurredAt.toISOString(),
+    fields.requestId,
+    fields.correlationId,
+    fields.actorMode,
+    fields.userId,
+    fields.roleProfileId,
+    fields.organisationOds,
+    fields.applicationId,
+    fields.service,
+    fields.interaction,
+    fields.outcome,
+    fields.status,
+    fields.patientNhsNumbers,
+    fields.resourceIds,
+    fields.detail,
+    prevHash,
+  ]);
+}
+
+/** Chains a batch onto the head: the records in order, and the new head. */
+export function chainRecords(head: ChainHead, batch: AuditFields[]): { records: AuditRecord[]; head: ChainHead } {
+  let { sequence, hash } = head;
+  const records = batch.map((fields) => {
+    const prevHash = hash;
+    sequence += 1;
+    hash = hashRecord(fields, prevHash);
+    return { ...fields, sequence, prevHash, hash };
+  });
+  return { records, head: { sequence, hash } };
+}

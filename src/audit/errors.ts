@@ -1,0 +1,15 @@
+// The audit service's named errors: what an auditor is told when a search or read cannot be answered.
+import { Errors } from '../platform/errors.ts';
+
+export const AuditErrors = {
+  /** An auditor must say what they are looking for: the whole trail is not browsed. */
+  noCriterion: () =>
+    Errors.invalidSearchData('Search the audit trail by at least one of patient, user, organisation or date'),
+  unknownParameter: (name: string, known: readonly string[]) =>
+    Errors.invalidSearchData(`Unknown search parameter '${name}' for AuditEvent; supported: ${known.join(', ')}`),
+  repeated: (name: string) =>
+    Errors.invalidSearchData(`Give '${name}' once; separate alternatives with commas`),
+  invalidValue: (name: string, value: string, hint: string) =>
+    Errors.invalidSearchData(`Invalid value - '${value}' in field '${name}': ${hint}`),
+  recordNotFound: (id: string) => Errors.notFound(`AuditEvent/${id} not found`),
+};

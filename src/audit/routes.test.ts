@@ -1,0 +1,192 @@
+// The auditors' AuditEvent API over HTTP: search by patient, user, organisation and date, newest
+// first and paged; the read; who may use it; and that using it is itself in the trail.
+import assert from 'node:assert/strict';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { after, test } from 'node:test';
+import type { AuditEvent, Bundle } from '@medplum/fhirtypes';
+import { pino } from 'pino';
+import { createTestDatabase } from '../../test/support/database.ts';
+import type { AuditEntry } from '../platform/audit.ts';
+import { loadConfig } from '../platform/config.ts';
+import type { Actor } from '../platform/context.ts';
+import { Errors } from '../platform/errors.ts';
+import { AUDIT_SCOPE, type TokenGrant } from '../platform/http/access.ts';
+import { buildApp } from '../platform/http/app.ts';
+import { randomNhsNumber } from '../platform/identifiers/nhs-number.ts';
+import { auditEntry } from './fixtures.ts';
+import { AUDIT_BASE, auditService, createAuditTrail } from './index.ts';
+
+const { db } = await createTestDatabase();
+const log = pino({ level: 'silent' });
+const trail = createAuditTrail(db, log);
+
+// Tokens are opaque here: this file tests the audit routes, not how tokens are verified.
+const grants = new Map<string, TokenGrant>();
+function tokenFor(actor: Actor, scopes: string[] = [AUDIT_SCOPE]): Record<string, string> {
+  const token = randomBytes(16).toString('hex');
+  grants.set(token, { actor, scopes });
+  return { authorization: `Bearer ${token}` };
+}
+
+const app = await buildApp({
+  config: loadConfig({ publicBaseUrl: 'http://openspine.test' }, {}),
+  db,
+  log,
+  authenticate: async (token) => {
+    const grant = grants.get(token);
+    if (!grant) throw Errors.unauthenticated('Invalid access token');
+    return grant;
+  },
+  audit: trail,
+  readOnly: { isOn: () => false, close: async () => undefined },
+  services: [auditService],
+});
+after(async () => {
+  await app.close();
+  await trail.close();
+});
+
+const twelveDigits = () => String(100_000_000_000 + Math.floor(Math.random() * 899_999_999_999));
+const [firstPatient, secondPatient] = [randomNhsNumber('999'), randomNhsNumber('999')];
+const [clinician, otherClinician, auditorId] = [twelveDigits(), twelveDigits(), twelveDigits()];
+const [practice, otherPractice] = ['Y' + String(Date.now()).slice(-5), 'Z' + String(Date.now()).slice(-5)];
+const staff = (userId: string, organisationOds: string): Actor => ({ mode: 'healthcare-worker', userId, roleProfileId: twelveDigits(), organisationOds, activityCodes: ['B0264'] });
+
+/** Four records of March 2021, one a day, recorded as the platform would. */
+const history: AuditEntry[] = [
+  auditEntry({ requestId: 'march-1', occurredAt: new Date('2021-03-01T10:00:00Z'), actor: staff(clinician, practice), patientNhsNumbers: [firstPatient] }),
+  auditEntry({ requestId: 'march-2', occurredAt: new Date('2021-03-02T10:00:00Z'), actor: staff(otherClinician, otherPractice), patientNhsNumbers: [firstPatient] }),
+  auditEntry({ requestId: 'march-3', occurredAt: new Date('2021-03-03T10:00:00Z'), actor: staff(clinician, practice), patientNhsNumbers: [secondPatient] }),
+  auditEntry({
+    requestId: 'march-4',
+    correlationId: 'correlation-4',
+    occurredAt: new Date('2021-03-04T10:00:00Z'),
+    actor: staff(clinician, practice),
+    interaction: 'search-type',
+    outcome: 'denied',
+    status: 403,
+    patientNhsNumbers: [firstPatient, secondPatient],
+    resourceIds: [],
+    detail: 'ACCESS_DENIED: Access denied',
+  }),
+];
+for (const entry of history) await trail.record(entry);
+
+const auditor = tokenFor(staff(auditorId, 'X26'));
+
+async function search(query: string, headers = auditor): Promise<{ status: number; bundle: Bundle<AuditEvent>; body: string }> {
+  const response = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent?${query}`, headers });
+  return { status: response.statusCode, bundle: response.json<Bundle<AuditEvent>>(), body: response.body };
+}
+
+const requestIdOf = (event: AuditEvent | undefined) => event?.entity?.at(-1)?.detail?.find((detail) => detail.type === 'X-Request-ID')?.valueString;
+/** The request ids of the records of March 2021, leaving out the records of this file's own searches. */
+const requestIds = (bundle: Bundle<AuditEvent>) =>
+  (bundle.entry ?? []).filter((entry) => entry.resource?.source.site !== 'audit').map((entry) => requestIdOf(entry.resource));
+
+test('search by patient, user, organisation and date finds the right records, newest first', async () => {
+  const cases: [string, string[]][] = [
+    [`patient=${firstPatient}`, ['march-4', 'march-2', 'march-1']],
+    [`patient=https://fhir.nhs.uk/Id/nhs-number|${secondPatient}`, ['march-4', 'march-3']],
+    [`user=${clinician}`, ['march-4', 'march-3', 'march-1']],
+    [`user=https://fhir.nhs.uk/Id/sds-user-id|${otherClinician}`, ['march-2']],
+    [`organisation=${otherPractice}`, ['march-2']],
+    [`organisation=${practice},${otherPractice}`, ['march-4', 'march-3', 'march-2', 'march-1']],
+    ['date=ge2021-03-02&date=le2021-03-03', ['march-3', 'march-2']],
+    ['date=2021-03-04', ['march-4']],
+    [`user=${clinician}&date=lt2021-03-03`, ['march-1']],
+    [`patient=${secondPatient}&organisation=${otherPractice}`, []],
+  ];
+  for (const [query, expected] of cases) {
+    const { status, bundle } = await search(query);
+    assert.equal(status, 200, query);
+    assert.equal(bundle.type, 'searchset');
+    assert.deepEqual(requestIds(bundle), expected, query);
+  }
+});
+
+test('results are paged with _count and _offset, with next and previous links', async () => {
+  const first = await search(`patient=${firstPatient}&date=lt2022&_count=2`);
+  assert.deepEqual(requestIds(first.bundle), ['march-4', 'march-2']);
+  const next = first.bundle.link?.find((link) => link.relation === 'next')?.url ?? '';
+  assert.equal(next, `http://openspine.test${AUDIT_BASE}/AuditEvent?patient=${firstPatient}&date=lt2022&_count=2&_offset=2`);
+  const second = await search(new URL(next).search.slice(1));
+  assert.deepEqual(requestIds(second.bundle), ['march-1']);
+  assert.equal(second.bundle.link?.some((link) => link.relation === 'next'), false);
+  assert.ok(second.bundle.link?.some((link) => link.relation === 'previous'));
+});
+
+test('a record reads as an AuditEvent: who, what, when, outcome, request and place in the chain', async () => {
+  const { bundle } = await search('date=2021-03-04');
+  const event = bundle.entry?.[0]?.resource;
+  assert.ok(event?.id);
+  const read = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent/${event.id}`, headers: auditor });
+  assert.equal(read.statusCode, 200);
+  assert.equal(read.headers['content-type'], 'application/fhir+json; charset=utf-8');
+  const fetched = read.json<AuditEvent>();
+  assert.deepEqual(fetched, event);
+  assert.equal(fetched.type.code, 'rest');
+  assert.deepEqual(fetched.subtype, [{ system: 'http://hl7.org/fhir/restful-interaction', code: 'search-type' }]);
+  assert.equal(fetched.action, 'R');
+  assert.equal(fetched.recorded, '2021-03-04T10:00:00.000Z');
+  assert.equal(fetched.outcome, '4');
+  assert.equal(fetched.outcomeDesc, 'ACCESS_DENIED: Access denied');
+  assert.deepEqual(fetched.agent[0]?.who, { identifier: { system: 'https://fhir.nhs.uk/Id/sds-user-id', value: clinician } });
+  assert.equal(fetched.agent[0]?.requestor, true);
+  assert.equal(fetched.agent[0]?.role?.[0]?.coding?.[0]?.system, 'https://fhir.nhs.uk/Id/sds-role-profile-id');
+  assert.deepEqual(fetched.agent[1]?.who, { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: practice } });
+  assert.equal(fetched.source.site, 'personal-demographics');
+  const patients = fetched.entity?.filter((entity) => entity.role?.code === '1').map((entity) => entity.what?.identifier?.value);
+  assert.deepEqual(patients, [firstPatient, secondPatient]);
+  const detail = Object.fromEntries(fetched.entity?.at(-1)?.detail?.map((item) => [item.type, item.valueString]) ?? []);
+  assert.equal(detail['X-Request-ID'], 'march-4');
+  assert.equal(detail['X-Correlation-ID'], 'correlation-4');
+  assert.equal(detail['sequence'], event.id);
+  assert.match(detail['hash'] ?? '', /^[0-9a-f]{64}$/);
+});
+
+test('a read of a record that is not there is 404; a malformed id is 400', async () => {
+  const missing = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent/999999999`, headers: auditor });
+  assert.equal(missing.statusCode, 404);
+  assert.match(missing.body, /RESOURCE_NOT_FOUND/);
+  const malformed = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent/abc`, headers: auditor });
+  assert.equal(malformed.statusCode, 400);
+  assert.match(malformed.body, /INVALID_RESOURCE_ID/);
+});
+
+test('a search must say what it looks for, with parameters it knows and values that parse (400 INVALID_SEARCH_DATA)', async () => {
+  for (const query of ['', '_count=10', 'subject=x', 'patient=1234567890', 'patient=https://example.org|9000000009', `patient=${firstPatient}&patient=${secondPatient}`, 'organisation=lower', 'date=yesterday', '_count=1001&user=x']) {
+    const { status, body } = await search(query);
+    assert.equal(status, 400, query);
+    assert.match(body, /INVALID_SEARCH_DATA/, query);
+  }
+});
+
+test('only a caller with the audit scope may search: 401 without a token, 403 without the scope or as a patient', async () => {
+  const query = `patient=${firstPatient}`;
+  assert.equal((await search(query, {})).status, 401);
+  assert.equal((await search(query, tokenFor(staff(twelveDigits(), practice), []))).status, 403);
+  assert.equal((await search(query, tokenFor({ mode: 'patient', userId: firstPatient, activityCodes: [] }))).status, 403);
+  assert.equal((await search(query, tokenFor({ mode: 'system', activityCodes: [] }))).status, 200);
+  assert.equal((await search(query, tokenFor({ mode: 'application-restricted', applicationId: 'app-1', activityCodes: [] }))).status, 200);
+});
+
+test('searching the trail is itself in the trail, with the patients the auditor saw, and so are refusals', async () => {
+  const nosy = twelveDigits();
+  await search(`patient=${secondPatient}`, tokenFor(staff(nosy, practice)));
+  const { bundle } = await search(`user=${nosy}`);
+  const events = (bundle.entry ?? []).map((entry) => entry.resource);
+  assert.deepEqual(events.map((event) => [event?.source.site, event?.subtype?.[0]?.code, event?.outcome]), [['audit', 'search-type', '0']]);
+  const seen = events[0]?.entity?.filter((entity) => entity.role?.code === '1').map((entity) => entity.what?.identifier?.value);
+  assert.deepEqual(seen, [secondPatient, firstPatient], 'the patient searched for, then the others named in what was found');
+
+  const requestId = randomUUID();
+  const refused = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent?patient=${secondPatient}`, headers: { ...tokenFor(staff(nosy, practice), []), 'x-request-id': requestId } });
+  assert.equal(refused.statusCode, 403);
+  const today = new Date().toISOString().slice(0, 10);
+  const recent = await search(`date=ge${today}&_count=1000`);
+  const refusal = recent.bundle.entry?.map((entry) => entry.resource).find((event) => requestIdOf(event) === requestId);
+  assert.equal(refusal?.outcome, '4');
+  assert.match(refusal?.outcomeDesc ?? '', /ACCESS_DENIED/);
+  assert.equal(refusal?.agent[0]?.who?.identifier?.value, nosy, 'the refused caller is named');
+});

@@ -1,0 +1,168 @@
+// The group-commit writer: every record() resolves only once its batch has committed, batches are
+// shared, two processes keep one chain, and a failed append rejects exactly the records it held.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { pino } from 'pino';
+import { createTestDatabase } from '../../test/support/database.ts';
+import { connectDatabase } from '../platform/db/connect.ts';
+import { auditEntry } from './fixtures.ts';
+import { readChainHead } from './store.ts';
+import { createAuditTrail } from './trail.ts';
+import { verifyAuditTrail } from './verify.ts';
+
+const { db, url } = await createTestDatabase();
+const log = pino({ level: 'silent' });
+
+/** The request ids of the records after `after`, in chain order. */
+async function requestIdsAfter(after: number): Promise<string[]> {
+  const rows = await db<{ request_id: string }[]>`select request_id from audit_record where sequence > ${after} order by sequence`;
+  return rows.map((row) => row.request_id);
+}
+
+test('2,000 concurrent records all commit, in far fewer transactions, as one gapless valid chain', async () => {
+  const trail = createAuditTrail(db, log);
+  const before = await readChainHead(db);
+  const entries = Array.from({ length: 2000 }, (_, index) => auditEntry({ requestId: `concurrent-${index}` }));
+  await Promise.all(entries.map((entry) => trail.record(entry)));
+  await trail.close();
+
+  const [span] = await db<{ count: bigint; first: bigint; last: bigint; transactions: bigint }[]>`
+    select count(*) as count, min(sequence) as first, max(sequence) as last, count(distinct xmin::text) as transactions
+    from audit_record where sequence > ${before.sequence}`;
+  assert.equal(Number(span?.count), 2000);
+  assert.equal(Number(span?.first), before.sequence + 1);
+  assert.equal(Number(span?.last), before.sequence + 2000, 'no gaps');
+  assert.ok(Number(span?.transactions) <= 20, `group commit: ${span?.transactions} transactions for 2,000 records`);
+  assert.deepEqual(new Set(await requestIdsAfter(before.sequence)), new Set(entries.map((entry) => entry.requestId)));
+  assert.deepEqual(await verifyAuditTrail(db), { checked: before.sequence + 2000, problems: [] });
+});
+
+test('two processes (two pools, two trails) appending together keep one valid chain, verified while they write', async () => {
+  const otherPool = connectDatabase(url, { max: 4 });
+  const first = createAuditTrail(db, log);
+  const second = createAuditTrail(otherPool, log);
+  try {
+    const before = await readChainHead(db);
+    const rounds = 20;
+    const verifications: Promise<{ problems: unknown[] }>[] = [];
+    for (let round = 0; round < rounds; round++) {
+      const batch = Array.from({ length: 25 }, (_, index) => [
+        first.record(auditEntry({ requestId: `first-${round}-${index}` })),
+        second.record(auditEntry({ requestId: `second-${round}-${index}` })),
+      ]).flat();
+      verifications.push(verifyAuditTrail(otherPool));
+      await Promise.all(batch);
+    }
+    for (const verification of await Promise.all(verifications)) assert.deepEqual(verification.problems, []);
+
+    const ids = await requestIdsAfter(before.sequence);
+    assert.equal(ids.length, rounds * 50);
+    const writers = ids.map((id) => id.split('-')[0]);
+    const switches = writers.filter((writer, index) => index > 0 && writer !== writers[index - 1]).length;
+    assert.ok(switches >= rounds, `the two writers' batches interleave (${switches} switches)`);
+    assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+  } finally {
+    await first.close();
+    await second.close();
+    await otherPool.end();
+  }
+});
+
+test('a batch reaching maxBatch is written at once, without waiting for the delay', async () => {
+  const trail = createAuditTrail(db, log, { maxBatch: 10, maxDelayMs: 60_000 });
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 10 }, () => trail.record(auditEntry())));
+  assert.ok(Date.now() - started < 10_000, 'not held for the 60 s delay');
+  await trail.close();
+});
+
+test('close() writes what is pending, then refuses further records', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 60_000 });
+  const entry = auditEntry({ requestId: 'written-on-close' });
+  const recorded = trail.record(entry);
+  await trail.close();
+  await recorded;
+  const [row] = await db<{ request_id: string }[]>`select request_id from audit_record where request_id = 'written-on-close'`;
+  assert.equal(row?.request_id, 'written-on-close');
+  await assert.rejects(trail.record(auditEntry()), /closed/);
+});
+
+test('a failed append rejects every record of its batch, leaves no trace, and the next batch is written', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 50 });
+  const before = await readChainHead(db);
+  await db`create function audit_test_poison() returns trigger language plpgsql as $$ begin raise exception 'poisoned batch'; end $$`;
+  await db`create trigger audit_test_poison before insert on audit_record for each row when (new.request_id = 'poison') execute function audit_test_poison()`;
+  try {
+    // Recorded in one tick, so they share a batch.
+    const batch = ['healthy-1', 'poison', 'healthy-2'].map((requestId) => trail.record(auditEntry({ requestId })));
+    const outcomes = await Promise.allSettled(batch);
+    assert.deepEqual(outcomes.map((outcome) => outcome.status), ['rejected', 'rejected', 'rejected']);
+    assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /poisoned batch/);
+  } finally {
+    await db`drop trigger audit_test_poison on audit_record`;
+    await db`drop function audit_test_poison()`;
+  }
+  assert.deepEqual(await readChainHead(db), before, 'the head did not move');
+  await trail.record(auditEntry({ requestId: 'after-the-failure' }));
+  await trail.close();
+  assert.deepEqual(await requestIdsAfter(before.sequence), ['after-the-failure']);
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});
+
+test('when the database is gone, record() rejects rather than pretending', async () => {
+  const pool = connectDatabase(url, { max: 1 });
+  const trail = createAuditTrail(pool, log);
+  await trail.record(auditEntry());
+  await pool.end();
+  await assert.rejects(Promise.all([trail.record(auditEntry()), trail.record(auditEntry())]));
+  await trail.close();
+});
+
+test('an append that waits too long for another process holding the chain head fails, rather than hanging', async () => {
+  const trail = createAuditTrail(db, log, { lockTimeoutMs: 100 });
+  const stalled = await db.reserve();
+  try {
+    await stalled`begin`;
+    await stalled`select sequence from audit_chain_head where id = 1 for update`;
+    await assert.rejects(trail.record(auditEntry()), /lock timeout/);
+  } finally {
+    await stalled`rollback`;
+    stalled.release();
+  }
+  await trail.record(auditEntry());
+  await trail.close();
+});
+
+test('an entry that cannot be stored is refused alone; odd text (NUL, lone surrogates) is stored and verifies', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 20 });
+  const odd = auditEntry({ requestId: 'odd-text', detail: 'INVALID_RESOURCE_ID: a\u0000b \uD800 c', correlationId: '\uDFFFx', resourceIds: ['Patient/\u0000'] });
+  const outcomes = await Promise.allSettled([
+    trail.record(auditEntry({ occurredAt: new Date(Number.NaN) })),
+    trail.record(odd),
+    trail.record(auditEntry({ status: 200.5 })),
+  ]);
+  assert.deepEqual(outcomes.map((outcome) => outcome.status), ['rejected', 'fulfilled', 'rejected']);
+  await trail.close();
+  const [row] = await db<{ detail: string; correlation_id: string }[]>`select detail, correlation_id from audit_record where request_id = 'odd-text'`;
+  assert.equal(row?.detail, 'INVALID_RESOURCE_ID: a\uFFFDb \uFFFD c');
+  assert.equal(row?.correlation_id, '\uFFFDx');
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});
+
+test('throughput: 20,000 records from 64 concurrent callers', async (t) => {
+  const trail = createAuditTrail(db, log);
+  const total = 20_000;
+  const callers = 64;
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(Array.from({ length: callers }, async () => {
+    while (next < total) {
+      next += 1;
+      await trail.record(auditEntry());
+    }
+  }));
+  const seconds = (performance.now() - started) / 1000;
+  await trail.close();
+  t.diagnostic(`${Math.round(total / seconds)} records/s (${total} records, ${callers} callers, ${seconds.toFixed(2)} s)`);
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});

@@ -1,0 +1,113 @@
+// Verification of the audit trail: walks the chain in sequence order, a keyset page at a time, and
+// names every record that was edited, removed or moved since it was written.
+import type { Queryable } from '../platform/db/connect.ts';
+import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainHead } from './chain.ts';
+import { readChainHead, readChainPage } from './store.ts';
+
+export type AuditProblemKind =
+  /** The record's content does not match its hash. */
+  | 'edited'
+  /** Records are absent: a gap in the sequence, or the chain ends before its head. */
+  | 'missing'
+  /** The record is intact but not where it was written: it was chained after another record. */
+  | 'reordered'
+  /** The record was chained after a record that is no longer there as written (changed and re-hashed, or replaced). */
+  | 'broken link';
+
+export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
+export type AuditVerification = { checked: number; problems: AuditProblem[] };
+
+const DEFAULT_PAGE_SIZE = 10_000;
+/** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
+const REORDER_WINDOW = 10_000;
+
+/**
+ * Checks every record up to the chain head as it is now (records appended meanwhile are left for
+ * the next run). Memory stays bounded, whatever the length of the trail: a page, and the hashes
+ * of the last REORDER_WINDOW records.
+ */
+export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number } = {}): Promise<AuditVerification> {
+  const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const head = await readChainHead(db);
+  const walk = chainWalk(REORDER_WINDOW);
+  let page = await readChainPage(db, { after: 0, upTo: head.sequence, limit });
+  while (page.length > 0) {
+    const last = page.at(-1);
+    // The next page is read while this one is hashed.
+    const next = page.length === limit && last ? readChainPage(db, { after: last.sequence, upTo: head.sequence, limit }) : Promise.resolve([]);
+    for (const record of page) walk.check(record);
+    page = await next;
+  }
+  return walk.finish(head);
+}
+
+/** The checks, one record at a time in sequence order, remembering only the last `window` hashes. */
+function chainWalk(window: number): { check(record: AuditRecord): void; finish(head: ChainHead): AuditVerification } {
+  const problems: AuditProblem[] = [];
+  let checked = 0;
+  let previous: ChainHead = { sequence: 0, hash: GENESIS_HASH };
+  /** Hash → sequence of recent records, to recognise a record chained after one nearby. */
+  const recent = new Map<string, number>();
+  /** Links not yet explained: prev_hash → sequence of the record that carries it, oldest first. */
+  const unexplained = new Map<string, number>();
+
+  const brokenLink = (sequence: number): AuditProblem => ({
+    sequence,
+    problem: 'broken link',
+    detail: 'the record it was chained after is not in the trail as written: it was changed and re-hashed, or replaced',
+  });
+
+  return {
+    check(record) {
+      checked += 1;
+      if (hashRecord(record, record.prevHash) !== record.hash) {
+        problems.push({ sequence: record.sequence, problem: 'edited', detail: 'its content does not match its hash' });
+      }
+      if (record.sequence !== previous.sequence + 1) {
+        // The link across a gap breaks because of the gap: reported once, as missing records.
+        problems.push(missing(previous.sequence + 1, record.sequence - 1));
+      } else if (record.prevHash !== previous.hash) {
+        const chainedAfter = recent.get(record.prevHash);
+        if (chainedAfter === undefined) unexplained.set(record.prevHash, record.sequence);
+        else problems.push(reordered(record.sequence, chainedAfter));
+      }
+      // A record further on that an earlier record was chained after: that earlier one was moved.
+      const waiting = unexplained.get(record.hash);
+      if (waiting !== undefined) {
+        unexplained.delete(record.hash);
+        problems.push(reordered(waiting, record.sequence));
+      }
+      recent.set(record.hash, record.sequence);
+      if (recent.size > window) {
+        const [oldest] = recent.keys();
+        if (oldest !== undefined) recent.delete(oldest);
+      }
+      for (const [hash, sequence] of unexplained) {
+        if (record.sequence - sequence <= window) break;
+        unexplained.delete(hash);
+        problems.push(brokenLink(sequence));
+      }
+      previous = record;
+    },
+
+    finish(head) {
+      for (const sequence of unexplained.values()) problems.push(brokenLink(sequence));
+      if (previous.sequence < head.sequence) {
+        const gap = missing(previous.sequence + 1, head.sequence);
+        problems.push({ ...gap, detail: `${gap.detail}: the chain head says the trail ends at ${head.sequence}` });
+      } else if (previous.hash !== head.hash) {
+        problems.push({ sequence: previous.sequence, problem: 'edited', detail: 'its hash is not the one the chain head holds for it: it was changed and re-hashed' });
+      }
+      problems.sort((a, b) => a.sequence - b.sequence);
+      return { checked, problems };
+    },
+  };
+}
+
+function missing(first: number, last: number): AuditProblem {
+  return { sequence: first, problem: 'missing', detail: first === last ? `record ${first} is missing` : `records ${first} to ${last} are missing` };
+}
+
+function reordered(sequence: number, chainedAfter: number): AuditProblem {
+  return { sequence, problem: 'reordered', detail: `it was chained after the record now at ${chainedAfter}, not after the one now before it` };
+}
