@@ -17,6 +17,8 @@ export type ScenarioReport = {
   warmupSeconds: number;
   seedCount: number;
   database: 'embedded' | 'external';
+  /** Authentication and audit on (as in production), or off (sandbox, audit off) for comparison. */
+  security: 'on' | 'off';
   result: LoadResult;
   targets: TargetCheck[];
   cpuPercentOfOneCore: CpuShare;

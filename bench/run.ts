@@ -10,7 +10,7 @@ import { buildScenario, needsSeed, SCENARIO_NAMES, type Scenario, type ScenarioN
 import { FHIR_JSON, seedOrganisations, type SeededOrganisation } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; databaseUrl?: string; out: string };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; databaseUrl?: string; out: string; unsecured?: boolean };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -39,6 +39,7 @@ const program = new Command('bench')
   .option('--seed-count <count>', 'organisations loaded before the read and search scenarios', wholeNumber(1), 10_000)
   .option('--database-url <url>', 'bench against this PostgreSQL instead of an embedded one')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
+  .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
   .showHelpAfterError()
   .action(async (given: string[], options: Options) => {
     try {
@@ -54,9 +55,9 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   const runStarted = new Date();
   const logFile = path.resolve(options.out, `${fileStamp(runStarted)}-server.log`);
   await mkdir(options.out, { recursive: true });
-  const server = await startServer({ databaseUrl: options.databaseUrl, logFile });
+  const server = await startServer({ databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false });
   try {
-    console.log(`OpenSpine ${server.url} (pid ${server.pid}), ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
+    console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
     const seeded = names.some(needsSeed) ? await seedOrganisations(server, options.seedCount) : [];
     const reports: ScenarioReport[] = [];
     let healthy = true;
@@ -97,6 +98,7 @@ async function runScenario(server: BenchServer, scenario: Scenario, seeded: Seed
     warmupSeconds: options.warmup,
     seedCount: needsSeed(scenario.name) ? seeded.length : 0,
     database: options.databaseUrl ? 'external' : 'embedded',
+    security: options.unsecured ? 'off' : 'on',
     result,
     targets: checkTargets(scenario.target, result),
     cpuPercentOfOneCore: cpu(),

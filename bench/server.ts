@@ -32,10 +32,11 @@ export type BenchServer = {
   stop(): Promise<void>;
 };
 
-export async function startServer(options: { databaseUrl: string | undefined; logFile: string }): Promise<BenchServer> {
+/** `unsecured`: sandbox mode with audit off, to measure what authentication and audit cost. */
+export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean }): Promise<BenchServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'openspine-bench-'));
   await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
-  const env = await serverEnvironment(dataDir, options.databaseUrl);
+  const env = { ...(await serverEnvironment(dataDir, options.databaseUrl)), ...(options.unsecured ? { OPENSPINE_SANDBOX: 'on', OPENSPINE_AUDIT: 'off' } : {}) };
   const child = spawn(process.execPath, [CLI, 'start'], {
     cwd: REPOSITORY,
     env,
@@ -83,7 +84,7 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
 
   try {
     const url = await waitForBanner(child, exited, () => exitReason);
-    await waitForStatus(url);
+    await waitForStatus(url, options.unsecured);
     const token = await issueAdminToken(env);
     return { url, pid: child.pid ?? 0, token, dataDir, exitedEarly: () => (stopping ? undefined : exitReason), stop };
   } catch (error) {
@@ -92,10 +93,7 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
   }
 }
 
-/**
- * The parent's environment without any OpenSpine setting, plus the bench's own. OPENSPINE_SANDBOX
- * stays unset: the CLI's --sandbox flag turns on whenever the variable exists, even as 'false'.
- */
+/** The parent's environment without any OpenSpine setting, plus the bench's own. */
 async function serverEnvironment(dataDir: string, databaseUrl: string | undefined): Promise<NodeJS.ProcessEnv> {
   const inherited = Object.entries(process.env).filter(([name]) => !name.startsWith('OPENSPINE_') && name !== 'DATABASE_URL' && name !== 'PORT');
   return {
@@ -138,12 +136,12 @@ function waitForBanner(child: ChildProcess, exited: Promise<void>, exitReason: (
   });
 }
 
-/** Waits for `/_status` to pass, and makes sure the server authenticates requests as production does. */
-async function waitForStatus(url: string): Promise<void> {
+/** Waits for `/_status` to pass, and makes sure the server authenticates requests (unless asked not to). */
+async function waitForStatus(url: string, unsecured: boolean): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     const response = await fetch(`${url}/_status`).catch(() => undefined);
     if (response?.ok) {
-      if ((await response.json() as { sandbox?: boolean }).sandbox !== false) throw new Error('OpenSpine started in sandbox mode; the bench measures it authenticated');
+      if ((await response.json() as { sandbox?: boolean }).sandbox !== unsecured) throw new Error(`OpenSpine started ${unsecured ? 'authenticated' : 'in sandbox mode'}, not as the bench asked`);
       return;
     }
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -27,9 +27,11 @@ create table audit_record (
 );
 
 -- Auditors search by patient, user, organisation and date, newest first (src/audit/store.ts).
-create index audit_record_patient on audit_record using gin (patient_nhs_numbers);
-create index audit_record_user on audit_record (user_id, occurred_at, sequence);
-create index audit_record_organisation on audit_record (organisation_ods, occurred_at, sequence);
+-- Every request writes a record, so each index is a cost on every request: records of system and
+-- application calls skip the patient, user and organisation indexes (partial).
+create index audit_record_patient on audit_record using gin (patient_nhs_numbers) where patient_nhs_numbers <> '{}';
+create index audit_record_user on audit_record (user_id, occurred_at, sequence) where user_id is not null;
+create index audit_record_organisation on audit_record (organisation_ods, occurred_at, sequence) where organisation_ods is not null;
 create index audit_record_occurred_at on audit_record (occurred_at, sequence);
 
 -- The end of the chain: locked by each append, so that appends from every process form one chain.

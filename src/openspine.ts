@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuditTrail } from './audit/index.ts';
 import { createAuthenticator } from './identity/index.ts';
+import { NO_AUDIT } from './platform/audit.ts';
 import type { Config } from './platform/config.ts';
 import { asSystem } from './platform/context.ts';
 import { connectDatabase, type Database } from './platform/db/connect.ts';
@@ -58,12 +59,13 @@ export type RunningOpenSpine = { app: FastifyInstance; db: Database; url: string
 
 export async function startOpenSpine(config: Config, log: Logger): Promise<RunningOpenSpine> {
   if (config.sandbox) log.warn('SANDBOX MODE: no access token is needed and test data is loaded. Never use it for real patients.');
+  if (!config.audit) log.warn('AUDIT IS OFF: nothing is recorded (sandbox only, for measuring what audit costs).');
   const database = await openDatabase(config, log, 'server');
   try {
     await prepareDatabase(config, database.db, log);
     loadFhirDefinitions();
     const readOnly = await watchReadOnly(database.db, log);
-    const audit = createAuditTrail(database.db, log);
+    const audit = config.audit ? createAuditTrail(database.db, log) : NO_AUDIT;
     const app = await buildApp({
       config,
       db: database.db,

@@ -26,3 +26,6 @@ export type AuditEntry = {
 
 /** Records an entry; resolves only when the entry is durable, so a response can wait for it. */
 export type AuditSink = { record(entry: AuditEntry): Promise<void> };
+
+/** The sink of a sandbox run with audit switched off (to measure what audit costs): records nothing. */
+export const NO_AUDIT: AuditSink & { close(): Promise<void> } = { record: async () => undefined, close: async () => undefined };

@@ -25,4 +25,6 @@ test('bad settings are refused with the setting named', () => {
   assert.throws(() => loadConfig({}, { PORT: 'eighty' }), (error: unknown) => error instanceof ConfigError && /PORT/.test(error.message));
   assert.throws(() => loadConfig({}, { OPENSPINE_SANDBOX: 'maybe' }), /OPENSPINE_SANDBOX/);
   assert.throws(() => loadConfig({ services: 'directory,nonsense' }, {}), /Unknown service 'nonsense'/);
+  assert.throws(() => loadConfig({}, { OPENSPINE_AUDIT: 'off' }), /sandbox mode only/);
+  assert.equal(loadConfig({}, { OPENSPINE_AUDIT: 'off', OPENSPINE_SANDBOX: 'on' }).audit, false);
 });

@@ -18,6 +18,8 @@ export type Config = {
   databasePoolSize: number;
   /** Behave as the NHS public sandboxes do: no token needed, sandbox data, admin endpoints. */
   sandbox: boolean;
+  /** Whether requests are audited; only a sandbox may go without, to measure what audit costs. */
+  audit: boolean;
   services: ServiceName[];
   logLevel: string;
   /** Largest request body accepted, in bytes. */
@@ -40,7 +42,7 @@ export class ConfigError extends Error {}
 
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
-  'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl',
+  'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl',
   string | boolean | undefined
 >>;
 
@@ -52,6 +54,7 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   embeddedPostgresPort: 'OPENSPINE_EMBEDDED_POSTGRES_PORT',
   databasePoolSize: 'OPENSPINE_DATABASE_POOL_SIZE',
   sandbox: 'OPENSPINE_SANDBOX',
+  audit: 'OPENSPINE_AUDIT',
   services: 'OPENSPINE_SERVICES',
   logLevel: 'OPENSPINE_LOG_LEVEL',
   bodyLimit: 'OPENSPINE_BODY_LIMIT',
@@ -67,6 +70,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   const pick = (key: keyof ConfigInput): string | boolean | undefined => flags[key] ?? env[ENVIRONMENT_NAMES[key]];
   const port = integer(pick('port'), DEFAULTS.port, 'PORT', 0, 65535);
   const host = text(pick('host')) ?? DEFAULTS.host;
+  const sandbox = boolean(pick('sandbox'), 'OPENSPINE_SANDBOX');
+  const audit = pick('audit') === undefined ? true : boolean(pick('audit'), 'OPENSPINE_AUDIT');
+  if (!audit && !sandbox) throw new ConfigError('OPENSPINE_AUDIT=off is allowed in sandbox mode only: every real access is audited');
   return {
     port,
     host,
@@ -74,7 +80,8 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     databaseUrl: text(pick('databaseUrl')),
     embeddedPostgresPort: integer(pick('embeddedPostgresPort'), DEFAULTS.embeddedPostgresPort, 'OPENSPINE_EMBEDDED_POSTGRES_PORT', 1, 65535),
     databasePoolSize: integer(pick('databasePoolSize'), DEFAULTS.databasePoolSize, 'OPENSPINE_DATABASE_POOL_SIZE', 1, 1000),
-    sandbox: boolean(pick('sandbox'), 'OPENSPINE_SANDBOX'),
+    sandbox,
+    audit,
     services: services(text(pick('services'))),
     logLevel: text(pick('logLevel')) ?? DEFAULTS.logLevel,
     bodyLimit: integer(pick('bodyLimit'), DEFAULTS.bodyLimit, 'OPENSPINE_BODY_LIMIT', 1024, 1024 ** 3),

@@ -12,6 +12,9 @@ export type ReferenceRow = { param: string; target: string };
 
 export type IndexRows = { tokens: TokenRow[]; strings: StringRow[]; dates: DateRow[]; references: ReferenceRow[] };
 
+/** What a deleted version is indexed by: nothing, so it leaves every search. */
+export const NO_INDEX_ROWS: IndexRows = Object.freeze({ tokens: [], strings: [], dates: [], references: [] });
+
 type Value = Record<string, unknown> | string | number | boolean;
 
 export function extractIndexRows(definition: ResourceDefinition, resource: Resource): IndexRows {

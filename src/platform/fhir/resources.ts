@@ -7,7 +7,7 @@ import type { Operation } from 'fast-json-patch';
 import type { Database, Queryable, Transaction } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
 import { RESOURCE_ID_PATTERN, type ResourceDefinition } from './definitions.ts';
-import { extractIndexRows } from './extract.ts';
+import { extractIndexRows, NO_INDEX_ROWS } from './extract.ts';
 import { applyResourcePatch } from './patch.ts';
 import { parseSearch, type QueryValues, type SearchRequest } from './search-query.ts';
 import * as store from './store.ts';
@@ -45,7 +45,7 @@ export async function createResource(
 ): Promise<StoredVersion> {
   const definition = definitionOf(fhir, resourceType);
   const resource = expectResource(body, resourceType);
-  return inTransaction(db, (tx) => writeNewVersion(tx, definition, { ...resource, id }, 1, true));
+  return writeNewVersion(db, definition, { ...resource, id }, 1, true);
 }
 
 export async function readResource(fhir: FhirStore, resourceType: string, id: string, db: Queryable = fhir.db): Promise<StoredVersion> {
@@ -117,7 +117,7 @@ export async function deleteResource(fhir: FhirStore, resourceType: string, id: 
     const content = JSON.parse(current.json) as Resource;
     const versionId = current.versionId + 1;
     content.meta = { ...content.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() };
-    await store.writeVersion(tx, { resourceType, id, versionId, lastUpdated, deleted: true, content }, undefined, false);
+    await store.writeVersion(tx, { resourceType, id, versionId, lastUpdated, deleted: true, json: JSON.stringify(content) }, NO_INDEX_ROWS, false);
   });
 }
 
@@ -139,13 +139,13 @@ export async function searchResources(fhir: FhirStore, resourceType: string, que
   return { request, result: await store.search(fhir.db, request) };
 }
 
-async function writeNewVersion(tx: Transaction, definition: ResourceDefinition, resource: Resource, versionId: number, isNew: boolean): Promise<StoredVersion> {
+async function writeNewVersion(db: Queryable, definition: ResourceDefinition, resource: Resource, versionId: number, isNew: boolean): Promise<StoredVersion> {
   const lastUpdated = new Date();
   const content = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } } as Resource;
   assertValid(definition, content);
-  const id = content.id as string;
-  await store.writeVersion(tx, { resourceType: definition.resourceType, id, versionId, lastUpdated, deleted: false, content }, extractIndexRows(definition, content), isNew);
-  return { resourceType: definition.resourceType, id, versionId, lastUpdated, deleted: false, json: JSON.stringify(content) };
+  const version = { resourceType: definition.resourceType, id: content.id as string, versionId, lastUpdated, deleted: false, json: JSON.stringify(content) };
+  await store.writeVersion(db, version, extractIndexRows(definition, content), isNew);
+  return version;
 }
 
 function expectResource(body: unknown, resourceType: string): Resource {
