@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JWTPayload } from 'jose';
+import { noteActor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
 import { passwordMatches } from './passwords.ts';
@@ -66,10 +67,12 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     }),
   );
 
-  app.post(`${CIS2_ISSUER_PATH}/authorize`, open, async (request, reply) => pageReply(reply, async () => {
+  const signInDecision = { config: { ...open.config, securityDecision: true, interaction: 'sign-in' } };
+  app.post(`${CIS2_ISSUER_PATH}/authorize`, signInDecision, async (request, reply) => pageReply(reply, async () => {
     const form = (request.body ?? {}) as Form;
     const fields = await authorizationRequest(deps.db, form);
     const signedIn = await signIn(deps.db, form);
+    noteActor({ mode: 'healthcare-worker', userId: form.user_id ?? '', applicationId: fields.client_id, activityCodes: [] });
     if ('error' in signedIn) {
       return reply.status(401).type('text/html; charset=utf-8').send(signInPage(fields, { action: `${issuer}/authorize`, error: signedIn.error, userId: form.user_id ?? '' }));
     }
@@ -91,7 +94,7 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     return reply.redirect(target.toString(), 302);
   }));
 
-  app.post(`${CIS2_ISSUER_PATH}/access_token`, open, async (request, reply) =>
+  app.post(`${CIS2_ISSUER_PATH}/access_token`, { config: { ...open.config, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, () => exchangeCode(deps.db, issuer, (request.body ?? {}) as Form)),
   );
 

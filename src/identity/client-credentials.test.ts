@@ -51,6 +51,16 @@ test('each wrong assertion gets the platform error body', async () => {
   }
 });
 
+test('every token request is audited: issued, with the application; refused, with the reason', async () => {
+  await requestToken(clientCredentialsForm(await system.assertion()));
+  await requestToken(clientCredentialsForm(await system.assertion({ claims: { exp: undefined } })));
+  const rows = await t.db<{ outcome: string; application_id: string | null; detail: string | null }[]>`
+    select outcome, application_id, detail from audit_record where interaction = 'token' order by sequence desc limit 2`;
+  assert.deepEqual(rows.map((row) => row.outcome), ['failure', 'success']);
+  assert.equal(rows[1]?.application_id, system.applicationId);
+  assert.equal(rows[0]?.detail, "invalid_request: Missing 'exp' claim in client_assertion JWT");
+});
+
 test('a jti can be used once: a replayed assertion is refused', async () => {
   const assertion = await system.assertion();
   assert.equal((await requestToken(clientCredentialsForm(assertion))).statusCode, 200);

@@ -1,6 +1,7 @@
 // OAuth 2.0 errors in the NHS API platform's shape: {"error": ..., "error_description": ...}
 // (../shared/specs/identity/specification/components/schemas/ErrorResponse.yaml).
 import type { FastifyReply } from 'fastify';
+import { noteRefusal } from '../platform/context.ts';
 
 export class OAuthError extends Error {
   readonly status: number;
@@ -25,6 +26,7 @@ export async function oauthReply(reply: FastifyReply, work: () => Promise<object
     return await reply.send(await work());
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
+    noteRefusal(`${error.error}: ${error.description}`);
     return reply.status(error.status).send(error.toBody());
   }
 }

@@ -2,6 +2,7 @@
 // signed JWT (client_credentials), and user-restricted access by exchanging a staff ID token
 // (token-exchange). ../shared/specs/README.md section 6.
 import type { FastifyInstance } from 'fastify';
+import { noteActor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { authenticateClient } from './client-assertion.ts';
 import { invalidRequest, OAuthError, oauthReply, unauthorizedClient } from './oauth-errors.ts';
@@ -19,7 +20,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
   const tokenUrl = deps.publicBaseUrl + TOKEN_PATH;
   const verifyJwt = createJwtVerifier(deps.db);
   // The endpoint authenticates its callers itself, by their client assertion.
-  app.post(TOKEN_PATH, { config: { access: { public: true }, write: false } }, async (request, reply) =>
+  app.post(TOKEN_PATH, { config: { access: { public: true }, write: false, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, async () => {
       const form = (request.body ?? {}) as Form;
       switch (form.grant_type) {
@@ -38,6 +39,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
 
 async function clientCredentials(db: Database, form: Form, tokenUrl: string) {
   const application = await authenticateClient(db, form, tokenUrl);
+  noteActor({ mode: 'application-restricted', applicationId: application.applicationId, activityCodes: [] });
   if (!application.accessModes.includes('application-restricted')) {
     throw unauthorizedClient('The application is not allowed application-restricted access');
   }
@@ -47,6 +49,7 @@ async function clientCredentials(db: Database, form: Form, tokenUrl: string) {
 
 async function tokenExchange(db: Database, form: Form, tokenUrl: string, verifyIdToken: (token: string, audience: string) => Promise<unknown>) {
   const application = await authenticateClient(db, form, tokenUrl);
+  noteActor({ mode: 'healthcare-worker', applicationId: application.applicationId, activityCodes: [] });
   if (!application.accessModes.includes('healthcare-worker')) {
     throw unauthorizedClient('The application is not allowed user-restricted (healthcare worker) access');
   }
@@ -58,6 +61,7 @@ async function tokenExchange(db: Database, form: Form, tokenUrl: string, verifyI
   } catch {
     throw new OAuthError(401, 'invalid_grant', 'Invalid subject_token: not a valid, unexpired ID token issued to this application');
   }
+  noteActor({ mode: 'healthcare-worker', userId: idClaims.sub ?? '', roleProfileId: idClaims.selected_roleid, applicationId: application.applicationId, activityCodes: [] });
   const { accessToken, expiresIn } = await issueAccessToken(db, {
     actor: { mode: 'healthcare-worker', userId: idClaims.sub ?? '', roleProfileId: idClaims.selected_roleid, applicationId: application.applicationId, activityCodes: [] },
   });

@@ -37,6 +37,12 @@ export function noteActor(actor: Actor | undefined): void {
   if (context) context.actor = actor;
 }
 
+/** Records why the current request was refused, for its audit record. */
+export function noteRefusal(reason: string): void {
+  const context = storage.getStore();
+  if (context) context.refusal = reason;
+}
+
 /** Notes that the current request touched these resources (and patients), for the audit trail. */
 export function noteSubjects(subjects: { resourceIds?: string[]; patientNhsNumbers?: string[] }): void {
   const context = storage.getStore();

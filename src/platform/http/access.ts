@@ -35,6 +35,8 @@ declare module 'fastify' {
     write?: boolean;
     /** The interaction named in its audit records, e.g. the FHIR `read` or `search-type`. */
     interaction?: string;
+    /** A public route that makes a security decision itself (signs in, issues tokens): always audited. */
+    securityDecision?: boolean;
   }
 }
 

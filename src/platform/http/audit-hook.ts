@@ -37,10 +37,14 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
   });
 }
 
-/** Routes with a data access rule are audited whatever the outcome; public ones only when refused. */
+/**
+ * Routes with a data access rule are audited whatever the outcome, and so are the public routes
+ * that make security decisions themselves (sign-in, tokens); other public ones only when refused.
+ */
 function isAudited(request: FastifyRequest, reply: FastifyReply): boolean {
   if (reply.statusCode === 401 || reply.statusCode === 403) return true;
   if (request.is404) return false;
+  if (request.routeOptions.config.securityDecision) return true;
   const rule = request.routeOptions.config.access;
   return rule !== undefined && !('public' in rule);
 }

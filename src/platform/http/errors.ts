@@ -1,7 +1,7 @@
 // The one error handler: every error becomes an OperationOutcome with the NHS error coding and
 // the right status. A client's mistake is a 4xx; only our own faults are a 500, and those are logged.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { currentContext } from '../context.ts';
+import { noteRefusal } from '../context.ts';
 import { Errors, SpineError } from '../errors.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -16,8 +16,7 @@ export function registerErrorHandling(app: FastifyInstance, metrics: Metrics): v
 
 function sendError(error: SpineError, request: FastifyRequest, reply: FastifyReply, metrics: Metrics): FastifyReply {
   metrics.errors.inc({ code: error.spineCode, status: String(error.status) });
-  const context = currentContext();
-  if (context) context.refusal = `${error.spineCode}: ${error.diagnostics ?? ''}`;
+  noteRefusal(`${error.spineCode}: ${error.diagnostics ?? ''}`);
   if (error.status >= 500) request.log.error({ err: error.cause ?? error }, 'request failed');
   else request.log.info({ status: error.status, code: error.spineCode, diagnostics: error.diagnostics }, 'request refused');
   return reply.status(error.status).headers(error.headers).type(FHIR_JSON).send(error.toOperationOutcome());
