@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair } from 'jose';
 import { buildTestApp } from './support/app.ts';
 
 const run = promisify(execFile);
@@ -11,7 +15,7 @@ const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const openspine = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENSPINE_LOG_LEVEL: 'warn' } });
 
 test('every command has --help', async () => {
-  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token']]) {
+  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-app'], ['audit', 'verify']]) {
     const { stdout } = await openspine(...command, '--help');
     assert.match(stdout, /^Usage: openspine/m, command.join(' '));
   }
@@ -52,3 +56,22 @@ async function waitFor(condition: () => Promise<boolean>): Promise<void> {
   }
   assert.fail('condition not met within 2 s');
 }
+
+test('identity add-app registers an application from a JWKS file, and identity list shows it; audit verify checks the trail', async () => {
+  const t = await buildTestApp();
+  const url = t.databaseUrl;
+  const { publicKey } = await generateKeyPair('RS512', { extractable: true });
+  const folder = await mkdtemp(path.join(tmpdir(), 'openspine-cli-'));
+  const jwksFile = path.join(folder, 'jwks.json');
+  await writeFile(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'cli-key-1' }] }));
+  try {
+    const added = await openspine('identity', 'add-app', '--id', 'cli-registered-app', '--name', 'CLI app', '--jwks', jwksFile, '--rate-limit', '20', '--database-url', url);
+    assert.match(added.stdout, /Application cli-registered-app is registered/);
+    const listed = await openspine('identity', 'list', '--database-url', url);
+    assert.match(listed.stdout, /application cli-registered-app {2}CLI app {2}modes: application-restricted {2}20\/s {2}keys: 1/);
+    assert.match(listed.stdout, /555000000001 {2}PATEL Asha Dr\n {4}role profile 555000000101 at A83008/);
+    assert.match((await openspine('audit', 'verify', '--database-url', url)).stdout, /The audit trail is intact: \d+ records checked/);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});

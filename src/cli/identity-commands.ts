@@ -1,7 +1,9 @@
 // `openspine token`, `openspine keys rotate` and `openspine identity list`: tokens for trying
 // OpenSpine out, signing-key rotation, and the directory of who is who.
 import type { Command } from 'commander';
-import { findApplication, issueAccessToken, roleProfilesOf, rotateSigningKeys } from '../identity/index.ts';
+import { readFile } from 'node:fs/promises';
+import type { JSONWebKeySet } from 'jose';
+import { findApplication, issueAccessToken, listApplications, listPeople, roleProfilesOf, rotateSigningKeys, upsertApplication } from '../identity/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -34,6 +36,45 @@ export function registerIdentityCommands(program: Command): void {
   const keys = databaseOptions(program.command('keys').description('manage the keys OpenSpine signs tokens with').command('rotate'))
     .description('start signing with a new key; tokens signed with the old one stay valid until they expire');
   keys.action(async (options: object) => withDatabase(keys, options, async (db) => console.log(`Now signing with key ${await rotateSigningKeys(db)}.`)));
+
+  const identity = program.command('identity').description('the directory of who is who: people, role profiles, applications');
+  const list = databaseOptions(identity.command('list')).description('list people with their role profiles, and applications');
+  list.action(async (options: ConfigInput) =>
+    withDatabase(list, options, async (db) => {
+      for (const person of await listPeople(db)) {
+        console.log(`${person.userId}  ${person.name}`);
+        for (const role of await roleProfilesOf(db, person.userId)) {
+          console.log(`    role profile ${role.roleProfileId} at ${role.orgCode}  ${role.roleCode}  ${role.activityCodes.join(' ')}${role.active ? '' : '  (inactive)'}`);
+        }
+      }
+      for (const application of await listApplications(db)) {
+        console.log(`application ${application.applicationId}  ${application.name}  modes: ${application.accessModes.join(', ')}  ${application.rateLimitPerSecond}/s  keys: ${application.jwks.keys.length}`);
+      }
+    }),
+  );
+
+  const addApplication = databaseOptions(identity.command('add-app'))
+    .description('register an application (or change one): its API key, the public keys of its client assertions, its access modes')
+    .requiredOption('--id <apiKey>', 'the API key (8 to 128 letters, digits, dots, dashes or underscores)')
+    .requiredOption('--name <name>', 'what the application is')
+    .requiredOption('--jwks <file>', 'a JSON file holding the public keys as a JWKS: {"keys": [...]}')
+    .option('--modes <list>', 'access modes: application-restricted, healthcare-worker, patient', 'application-restricted')
+    .option('--redirect-uris <list>', 'comma-separated redirect URIs for staff sign-in', '')
+    .option('--rate-limit <perSecond>', 'requests a second', '5');
+  addApplication.action(async (options: ConfigInput & { id: string; name: string; jwks: string; modes: string; redirectUris: string; rateLimit: string }) =>
+    withDatabase(addApplication, options, async (db) => {
+      if (!/^[A-Za-z0-9._-]{8,128}$/.test(options.id)) addApplication.error('openspine: --id must be 8 to 128 letters, digits, dots, dashes or underscores');
+      const modes = options.modes.split(',').map((mode) => mode.trim());
+      if (modes.some((mode) => !['application-restricted', 'healthcare-worker', 'patient'].includes(mode))) addApplication.error(`openspine: unknown access mode in '${options.modes}'`);
+      const rateLimitPerSecond = Number(options.rateLimit);
+      if (!Number.isInteger(rateLimitPerSecond) || rateLimitPerSecond < 1) addApplication.error('openspine: --rate-limit must be a whole number of at least 1');
+      const jwks = JSON.parse(await readFile(options.jwks, 'utf8')) as JSONWebKeySet;
+      if (!Array.isArray(jwks.keys) || jwks.keys.some((key) => !key.kid || key.d !== undefined)) addApplication.error('openspine: the JWKS must hold public keys only, each with a kid');
+      const redirectUris = options.redirectUris ? options.redirectUris.split(',').map((uri) => uri.trim()) : [];
+      await upsertApplication(db, { applicationId: options.id, name: options.name, jwks, accessModes: modes, redirectUris, rateLimitPerSecond });
+      console.log(`Application ${options.id} is registered.`);
+    }),
+  );
 }
 
 async function tokenActor(command: Command, db: Database, options: TokenOptions): Promise<Actor> {
