@@ -15,13 +15,18 @@ import { buildApp, type ServiceModule } from './platform/http/app.ts';
 import { watchReadOnly } from './platform/read-only.ts';
 import { SERVICES } from './services.ts';
 
-export type DatabaseHandle = { db: Database; close(): Promise<void> };
+/**
+ * The database: `db` connects as the owner of the tables (migrations, seeding, the CLI), and
+ * `serviceDatabase()` as the role the services run in (migrations/0005_service_role.sql).
+ */
+export type DatabaseHandle = { db: Database; serviceDatabase(): Promise<Database>; close(): Promise<void> };
 
 /** Connects to DATABASE_URL, or to the embedded PostgreSQL of the data folder. */
 export async function openDatabase(config: Config, log: Logger, role: 'server' | 'tool'): Promise<DatabaseHandle> {
   if (config.databaseUrl) {
+    // On an external cluster the operator's login is the service's: grant it openspine_service.
     const db = connectDatabase(config.databaseUrl, { max: config.databasePoolSize });
-    return { db, close: () => db.end({ timeout: 5 }) };
+    return { db, serviceDatabase: async () => db, close: () => db.end({ timeout: 5 }) };
   }
   const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log, role });
   try {
@@ -34,13 +39,28 @@ export async function openDatabase(config: Config, log: Logger, role: 'server' |
     throw error;
   }
   const db = connectDatabase(embedded.url('openspine'), { max: config.databasePoolSize });
+  let service: Database | undefined;
   return {
     db,
+    async serviceDatabase() {
+      const { user, password } = embedded.serviceLogin;
+      await db.unsafe(`alter role ${user} with login password '${password}'`);
+      service = connectDatabase(withLogin(embedded.url('openspine'), user, password), { max: config.databasePoolSize });
+      return service;
+    },
     close: async () => {
+      await service?.end({ timeout: 5 });
       await db.end({ timeout: 5 });
       await embedded.stop();
     },
   };
+}
+
+function withLogin(url: string, user: string, password: string): string {
+  const parsed = new URL(url);
+  parsed.username = encodeURIComponent(user);
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
 }
 
 export function enabledServices(config: Config): ServiceModule[] {
@@ -64,13 +84,14 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
   try {
     await prepareDatabase(config, database.db, log);
     loadFhirDefinitions();
-    const readOnly = await watchReadOnly(database.db, log);
-    const audit = config.audit ? createAuditTrail(database.db, log) : NO_AUDIT;
+    const db = await database.serviceDatabase();
+    const readOnly = await watchReadOnly(db, log);
+    const audit = config.audit ? createAuditTrail(db, log) : NO_AUDIT;
     const app = await buildApp({
       config,
-      db: database.db,
+      db,
       log,
-      authenticate: createAuthenticator(database.db),
+      authenticate: createAuthenticator(db),
       audit,
       readOnly,
       services: enabledServices(config),
@@ -80,7 +101,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
     const port = typeof address === 'object' && address ? address.port : config.port;
     return {
       app,
-      db: database.db,
+      db,
       url: `http://${config.host}:${port}`,
       stop: async () => {
         await app.close(); // stops accepting, finishes in-flight requests

