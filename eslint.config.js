@@ -14,7 +14,7 @@ export default tseslint.config(
       // Fastify handlers and hooks are async by contract, awaiting or not.
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', ignoreRestSiblings: true }],
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration in src/platform/config.ts only.' }],
     },
   },

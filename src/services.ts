@@ -4,9 +4,11 @@ import type { ServiceModule } from './platform/http/app.ts';
 import { auditService } from './audit/index.ts';
 import { directoryService } from './directory/index.ts';
 import { identityService } from './identity/index.ts';
+import { pdsService } from './pds/index.ts';
 
 export const SERVICES: Record<ServiceName, ServiceModule> = {
   directory: directoryService,
   identity: identityService,
   audit: auditService,
+  pds: pdsService,
 };

@@ -1,5 +1,6 @@
 // One error type for every service, turned into a FHIR OperationOutcome by one error handler.
-// Codes, displays and severities follow ../shared/specs/README.md section 1 (PDS error table).
+// Codes, displays and severities follow ../shared/specs/README.md section 1 and the PDS error
+// bodies in ../shared/specs/pds/karate-tests/src/test/java/mocks/stubs/errorResponses/.
 import type { OperationOutcome, OperationOutcomeIssue } from '@medplum/fhirtypes';
 
 export const SPINE_ERROR_SYSTEM = 'https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode';
@@ -7,30 +8,34 @@ export const SPINE_ERROR_SYSTEM = 'https://fhir.nhs.uk/R4/CodeSystem/Spine-Error
 /** The display of each NHS error code, as the specs show them. */
 const DISPLAYS: Record<string, string> = {
   ACCESS_DENIED: 'Access denied',
-  ADDITIONAL_PROPERTIES: 'Additional properties',
+  ADDITIONAL_PROPERTIES: 'Additional properties should not be included',
   CONFLICT: 'Conflict',
-  FORBIDDEN_UPDATE: 'Forbidden update',
+  FORBIDDEN_UPDATE: 'Update is forbidden',
   INVALID_RESOURCE_ID: 'Resource Id is invalid',
   INVALID_SEARCH_DATA: 'Search data is invalid',
   INVALID_UPDATE: 'Update is invalid',
   INVALID_VALUE: 'Provided value is invalid',
   INVALID_REQUEST: 'Invalid request',
   INVALID_RESOURCE: 'Invalid resource',
-  INVALIDATED_RESOURCE: 'Resource that has been marked as invalid was requested',
+  INVALIDATED_RESOURCE: 'Resource that has been marked as invalid was requested - invalid resources cannot be retrieved',
+  INVALID_CREATE: 'Patient create data is invalid',
   MESSAGE_NOT_WELL_FORMED: 'Message not well formed',
   MISSING_VALUE: 'Required value is missing',
   NOT_ACCEPTABLE: 'Not acceptable',
   PAYLOAD_TOO_LARGE: 'Payload too large',
-  PRECONDITION_FAILED: 'Precondition failed',
+  PRECONDITION_FAILED: 'Required condition was not fulfilled',
   RESOURCE_DELETED: 'Resource deleted',
   RESOURCE_NOT_FOUND: 'Resource not found',
-  RESOURCE_VERSION_MISMATCH: 'Resource version mismatch',
+  RESOURCE_VERSION_MISMATCH: 'Resource version supplied does not match actual version',
   SERVICE_UNAVAILABLE: 'Service unavailable',
   TOO_MANY_REQUESTS: 'Too many requests',
   UNKNOWN_ERROR: 'Unknown error',
   UNSUPPORTED_MEDIA_TYPE: 'Unsupported media type',
   UNSUPPORTED_REQUEST: 'Unsupported request',
-  UNSUPPORTED_SERVICE: 'Unsupported service',
+  UNSUPPORTED_SERVICE: 'Unsupported Service',
+  TOO_FEW_VALUES_SUBMITTED: 'Too few values submitted',
+  TOO_MANY_VALUES_SUBMITTED: 'Too many values submitted',
+  TOO_MANY_MATCHES: 'Too Many Matches',
   VALIDATION_ERROR: 'Validation error',
 };
 

@@ -1,0 +1,176 @@
+// The PDS FHIR API against its spec's behaviours: read, the trace (exact, wildcard, fuzzy, ranked,
+// too many matches), restricted patients, PATCH with If-Match, access modes, and the audit.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import type { Bundle, OperationOutcome, Patient } from '@medplum/fhirtypes';
+import { buildTestApp } from '../../test/support/app.ts';
+import type { Actor } from '../platform/context.ts';
+import { PDS_BASE } from './routes.ts';
+
+const t = await buildTestApp();
+const staff = (userId: string, roleProfileId: string): Actor => ({ mode: 'healthcare-worker', userId, roleProfileId, activityCodes: [] });
+const GP = staff('555000000001', '555000000101');
+const PHARMACIST = staff('555000000003', '555000000103');
+
+async function call(method: 'GET' | 'PATCH', path: string, options: { actor?: Actor; headers?: Record<string, string>; payload?: unknown } = {}) {
+  const token = await t.token({ actor: options.actor ?? GP });
+  return t.app.inject({
+    method,
+    url: `${PDS_BASE}${path}`,
+    headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID(), ...options.headers },
+    ...(options.payload === undefined ? {} : { payload: options.payload as object }),
+  });
+}
+const codeOf = (body: string) => (JSON.parse(body) as OperationOutcome).issue?.[0]?.details?.coding?.[0]?.code;
+const found = async (query: string, actor?: Actor) => {
+  const response = await call('GET', `/Patient?${query}`, actor ? { actor } : {});
+  const bundle = response.json<Bundle<Patient>>();
+  return (bundle.entry ?? []).map((entry) => [entry.resource?.id, entry.search?.score]);
+};
+
+test('read by NHS number: ETag and meta.versionId; bad check digit 400; unknown 404 information; invalidated; superseded gives the survivor', async () => {
+  const read = await call('GET', '/Patient/9000000009');
+  assert.equal(read.statusCode, 200);
+  assert.equal(read.headers.etag, 'W/"2"');
+  const patient = read.json<Patient>();
+  assert.equal(patient.id, '9000000009');
+  assert.equal(patient.meta?.versionId, '2');
+  assert.equal(patient.meta?.security?.[0]?.code, 'U');
+
+  const invalid = await call('GET', '/Patient/9000000000');
+  assert.equal(invalid.statusCode, 400);
+  assert.equal(codeOf(invalid.body), 'INVALID_RESOURCE_ID');
+  const unknown = await call('GET', '/Patient/9111231130');
+  assert.equal(unknown.statusCode, 404);
+  assert.equal(unknown.json<OperationOutcome>().issue[0]?.severity, 'information');
+  assert.equal(codeOf(unknown.body), 'RESOURCE_NOT_FOUND');
+  const invalidated = await call('GET', '/Patient/9000000041');
+  assert.equal(invalidated.statusCode, 404);
+  assert.equal(codeOf(invalidated.body), 'INVALIDATED_RESOURCE');
+  const superseded = await call('GET', '/Patient/9000000068');
+  assert.equal(superseded.statusCode, 200);
+  assert.equal(superseded.json<Patient>().id, '9000000009', 'the surviving record, whose id differs from the one asked for');
+});
+
+test('X-Request-ID is required, as PDS requires it', async () => {
+  const token = await t.token({ actor: GP });
+  const response = await t.app.inject({ method: 'GET', url: `${PDS_BASE}/Patient/9000000009`, headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.statusCode, 400);
+  assert.match(response.body, /X-Request-ID header must be supplied to access this resource/);
+});
+
+test('a restricted patient is served without address, telecom, contact or GP, and is not found by postcode or GP', async () => {
+  const restricted = (await call('GET', '/Patient/9000000025')).json<Patient>();
+  assert.equal(restricted.meta?.security?.[0]?.code, 'R');
+  assert.equal(restricted.address, undefined);
+  assert.equal(restricted.telecom, undefined);
+  assert.equal(restricted.generalPractitioner, undefined);
+  assert.deepEqual(await found('family=Smythe&birthdate=eq2005-06-16'), [['9000000025', 1]]);
+  assert.deepEqual(await found('family=Smythe&birthdate=eq2005-06-16&address-postalcode=LS1 6AE'), []);
+  assert.deepEqual(await found('family=Smythe&birthdate=eq2005-06-16&general-practitioner=A83008'), []);
+});
+
+test('the trace: exact, case-insensitive, wildcard after two characters, birth date ranges, postcode without spaces', async () => {
+  assert.deepEqual(await found('family=smith&birthdate=eq2010-10-22'), [['9000000009', 1]]);
+  // wildcard family 0.75 × 0.35 + birth date 1 × 0.25, over 0.6
+  assert.deepEqual(await found('family=Sm*&birthdate=eq2010-10-22'), [['9000000009', 0.8542], ['9000000017', 0.8542]]);
+  assert.deepEqual(await found('family=Smith&birthdate=ge2010-01-01&birthdate=le2010-12-31'), [['9000000009', 1]]);
+  assert.deepEqual(await found('family=Smith&birthdate=eq2010-10-22&address-postalcode=ls16ae'), [['9000000009', 1]]);
+  assert.deepEqual(await found('family=Smith&birthdate=eq2010-10-22&gender=male'), []);
+  assert.deepEqual(await found('family=Smith&given=Jane&birthdate=eq2010-10-22&email=jane.smith@example.com'), [['9000000009', 1]]);
+});
+
+test('fuzzy: phonetic names, transposed names, nicknames and close dates of birth, best first', async () => {
+  // Smyth/Jayne: phonetic 0.6 × (0.35 + 0.25) + birth date 1 × 0.25, over 0.85
+  assert.deepEqual(await found('family=Smith&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true'), [['9000000009', 1], ['9000000017', 0.7176]]);
+  // transposed names 0.5 × (0.35 + 0.25) + birth date 1 × 0.25, over 0.85
+  assert.deepEqual((await found('family=Jane&given=Smith&birthdate=eq2010-10-22&_fuzzy-match=true'))[0], ['9000000009', 0.6471]);
+  // a day out: names 1 × 0.6 + birth date 0.5 × 0.25, over 0.85
+  assert.deepEqual((await found('family=Smith&given=Jane&birthdate=eq2010-10-23&_fuzzy-match=true'))[0], ['9000000009', 0.8529]);
+  // a nickname: family 1 × 0.35 + given 0.75 × 0.25 + birth date 0.25, over 0.85
+  assert.deepEqual((await found('family=Minimal&given=Johnny&birthdate=eq1990-01-01&_fuzzy-match=true'))[0], ['9000000033', 0.9265]);
+  assert.deepEqual((await found('family=Smith&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true&_exact-match=true')), [['9000000009', 1]]);
+});
+
+test('too many matches is HTTP 200 with an OperationOutcome, not a Bundle', async () => {
+  const response = await call('GET', '/Patient?family=Smith&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true&_max-results=1');
+  assert.equal(response.statusCode, 200);
+  assert.deepEqual(response.json(), {
+    resourceType: 'OperationOutcome',
+    issue: [{ severity: 'information', code: 'multiple-matches', details: { coding: [{ system: 'https://fhir.nhs.uk/R4/CodeSystem/Spine-ErrorOrWarningCode', version: '1', code: 'TOO_MANY_MATCHES', display: 'Too Many Matches' }] } }],
+  });
+});
+
+test('bad searches get the spec errors', async () => {
+  const cases: [string, number, string][] = [
+    ['', 400, 'UNSUPPORTED_SERVICE'],
+    ['family=Smith', 400, 'MISSING_VALUE'],
+    ['birthdate=eq2010-10-22', 400, 'MISSING_VALUE'],
+    ['family=S*&birthdate=eq2010-10-22', 400, 'INVALID_SEARCH_DATA'],
+    ['family=Sm*&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true', 400, 'INVALID_SEARCH_DATA'],
+    ['family=Smith&birthdate=eq2010-10-22&_fuzzy-match=true', 400, 'INVALID_SEARCH_DATA'],
+    ['family=Smith&birthdate=eq2010-10-22&gender=mal', 400, 'INVALID_VALUE'],
+    ['family=Smith&birthdate=2010-13-45', 400, 'INVALID_VALUE'],
+    ['family=Smith&birthdate=eq2010-10-22&_max-results=51', 400, 'INVALID_VALUE'],
+    ['family=Smith&birthdate=eq2010-10-22&address-postcode=LS1&address-postalcode=LS1', 400, 'INVALID_SEARCH_DATA'],
+    ['family=Smith&birthdate=eq2010-10-22&colour=red', 400, 'INVALID_SEARCH_DATA'],
+  ];
+  for (const [query, status, code] of cases) {
+    const response = await call('GET', `/Patient?${query}`);
+    assert.equal(response.statusCode, status, `${query}: ${response.body}`);
+    assert.equal(codeOf(response.body), code, query);
+  }
+  const invalidGender = await call('GET', '/Patient?family=Smith&birthdate=eq2010-10-22&gender=mal');
+  assert.equal(invalidGender.json<OperationOutcome>().issue[0]?.diagnostics, "Invalid value - 'mal' in field 'gender'");
+});
+
+test('PATCH: wrapped patches over the If-Match version; 412 without it, 409 when stale, forbidden paths, atomic', async () => {
+  const patch = (patches: unknown, ifMatch?: string, actor: Actor = GP) =>
+    call('PATCH', '/Patient/9000000033', { actor, headers: { 'content-type': 'application/json-patch+json', ...(ifMatch ? { 'if-match': ifMatch } : {}) }, payload: { patches } });
+  const change = [{ op: 'add', path: '/name/0/given/-', value: 'Paul' }];
+  assert.equal((await patch(change)).statusCode, 412);
+  assert.equal(codeOf((await patch(change, 'W/"x"')).body), 'PRECONDITION_FAILED');
+  const done = await patch(change, 'W/"1"');
+  assert.equal(done.statusCode, 200, done.body);
+  assert.equal(done.headers.etag, 'W/"2"');
+  assert.deepEqual(done.json<Patient>().name?.[0]?.given, ['John', 'Paul']);
+  const stale = await patch(change, 'W/"1"');
+  assert.equal(stale.statusCode, 409);
+  assert.equal(codeOf(stale.body), 'RESOURCE_VERSION_MISMATCH');
+  assert.equal(codeOf((await patch([], 'W/"2"')).body), 'INVALID_UPDATE');
+  const forbidden = await patch([{ op: 'replace', path: '/identifier/0/value', value: '9000000009' }], 'W/"2"');
+  assert.equal(forbidden.statusCode, 403);
+  assert.equal(codeOf(forbidden.body), 'FORBIDDEN_UPDATE');
+  const unguardedRemove = await patch([{ op: 'remove', path: '/name/0' }], 'W/"2"');
+  assert.equal(codeOf(unguardedRemove.body), 'INVALID_UPDATE');
+  const failedTest = await patch([{ op: 'replace', path: '/gender', value: 'female' }, { op: 'test', path: '/birthDate', value: '1999-09-09' }], 'W/"2"');
+  assert.equal(failedTest.statusCode, 400);
+  const after = (await call('GET', '/Patient/9000000033')).json<Patient>();
+  assert.equal(after.gender, 'male', 'nothing of a failed patch is kept');
+  assert.equal(after.meta?.versionId, '2');
+  const pharmacist = await patch([{ op: 'replace', path: '/gender', value: 'female' }], 'W/"2"', PHARMACIST);
+  assert.equal(pharmacist.statusCode, 403, 'amending demographics needs B0825');
+});
+
+test('access modes: a patient sees their own record only; an application gets one unique match and cannot update', async () => {
+  const patient: Actor = { mode: 'patient', userId: '9000000009', activityCodes: [] };
+  assert.equal((await call('GET', '/Patient/9000000009', { actor: patient })).statusCode, 200);
+  assert.equal((await call('GET', '/Patient/9000000017', { actor: patient })).statusCode, 403);
+  assert.equal((await call('GET', '/Patient?family=Smith&birthdate=eq2010-10-22', { actor: patient })).statusCode, 403);
+  const application: Actor = { mode: 'application-restricted', applicationId: 'openspine-demo-system', activityCodes: [] };
+  assert.deepEqual(await found('family=Smith&birthdate=eq2010-10-22', application), [['9000000009', 1]]);
+  const many = await call('GET', '/Patient?family=Sm*&birthdate=eq2010-10-22', { actor: application });
+  assert.equal(many.statusCode, 403);
+  assert.equal(codeOf(many.body), 'INVALID_VALUE');
+  const update = await call('PATCH', '/Patient/9000000009', { actor: application, headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"2"' }, payload: { patches: [] } });
+  assert.equal(update.statusCode, 403);
+});
+
+test('every read and search is audited with the patients it touched', async () => {
+  const requestId = randomUUID();
+  const token = await t.token({ actor: GP });
+  await t.app.inject({ method: 'GET', url: `${PDS_BASE}/Patient?family=Smith&birthdate=eq2010-10-22`, headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId } });
+  const [row] = await t.db<{ patient_nhs_numbers: string[]; user_id: string; interaction: string }[]>`select patient_nhs_numbers, user_id, interaction from audit_record where request_id = ${requestId}`;
+  assert.deepEqual(row, { patient_nhs_numbers: ['9000000009'], user_id: GP.userId, interaction: 'search-type' });
+});

@@ -1,0 +1,99 @@
+// The PDS FHIR API at /personal-demographics/FHIR/R4: read, search and update of patients, with
+// the NHS API's headers, errors and quirks (../shared/specs/README.md section 1).
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { currentContext, noteSubjects } from '../platform/context.ts';
+import type { Database } from '../platform/db/connect.ts';
+import { FHIR_JSON } from '../platform/http/errors.ts';
+import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
+import { spineCoding } from '../platform/errors.ts';
+import { PdsErrors } from './errors.ts';
+import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
+import { servedPatient } from './patient-view.ts';
+import { parsePdsSearch, searchPatients } from './search.ts';
+import { readPatient, type PatientRow } from './store.ts';
+
+export const PDS_BASE = '/personal-demographics/FHIR/R4';
+/** Superseded numbers are followed to their survivor, never further than this. */
+const MAX_SUPERSESSIONS = 5;
+
+const READ = { modes: ['healthcare-worker', 'application-restricted', 'patient', 'system'] as const };
+const SEARCH = { modes: ['healthcare-worker', 'application-restricted', 'system'] as const };
+/** Amending demographics needs the RBAC activity B0825 "Amend Patient Demographics". */
+const UPDATE = { modes: ['healthcare-worker'] as const, activities: ['B0825'] };
+
+export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string }): void {
+  const { db } = deps;
+  const baseUrl = deps.publicBaseUrl + PDS_BASE;
+
+  app.register(async (pds) => {
+    // PDS requires an X-Request-ID on every call (the platform checks that it is a UUID).
+    pds.addHook('onRequest', async (request) => {
+      if (request.headers['x-request-id'] === undefined && request.routeOptions.url !== `${PDS_BASE}/metadata`) throw PdsErrors.missingRequestId();
+    });
+
+    pds.get(`${PDS_BASE}/metadata`, { config: { access: { public: true } } }, async (_request, reply) => reply.type(FHIR_JSON).send(capability(baseUrl)));
+
+    pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...READ.modes] }, interaction: 'read' } }, async (request, reply) => {
+      const row = await currentRecord(db, request.params.id);
+      const actor = currentContext()?.actor;
+      if (actor?.mode === 'patient' && actor.userId !== row.nhsNumber) throw PdsErrors.notOwnRecord();
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      return sendPatient(reply, row);
+    });
+
+    pds.get(`${PDS_BASE}/Patient`, { config: { access: { modes: [...SEARCH.modes] }, interaction: 'search-type' } }, async (request, reply) => {
+      const applicationRestricted = currentContext()?.actor?.mode === 'application-restricted';
+      const outcome = await searchPatients(db, parsePdsSearch(request.query as Record<string, string | string[]>, applicationRestricted));
+      if (outcome.kind === 'too-many') {
+        if (applicationRestricted) throw PdsErrors.tooManyMatchesForApplication();
+        // PDS answers a search matching too many with HTTP 200 and an OperationOutcome, not a Bundle.
+        return reply.type(FHIR_JSON).send({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'multiple-matches', details: { coding: [spineCoding('TOO_MANY_MATCHES')] } }] });
+      }
+      noteSubjects({ patientNhsNumbers: outcome.matches.map((match) => match.row.nhsNumber) });
+      return reply.type(FHIR_JSON).send({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        timestamp: new Date().toISOString(),
+        total: outcome.matches.length,
+        entry: outcome.matches.map((match) => ({ fullUrl: `${baseUrl}/Patient/${match.row.nhsNumber}`, search: { score: match.score }, resource: servedPatient(match.row) })),
+      });
+    });
+
+    pds.patch<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...UPDATE.modes], activities: UPDATE.activities }, interaction: 'patch' } }, async (request, reply) => {
+      const version = expectedVersion(request.headers['if-match']);
+      const operations = readPdsPatches(request.body);
+      const row = await currentRecord(db, request.params.id);
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      return sendPatient(reply, await patchPatient(db, row.nhsNumber, operations, version));
+    });
+  });
+}
+
+/** The record of an NHS number: a superseded number gives its survivor (whose id then differs). */
+async function currentRecord(db: Database, nhsNumber: string): Promise<PatientRow> {
+  if (!isValidNhsNumber(nhsNumber)) throw PdsErrors.invalidNhsNumber();
+  let row = await readPatient(db, nhsNumber);
+  for (let hops = 0; row?.supersededBy && hops < MAX_SUPERSESSIONS; hops++) row = await readPatient(db, row.supersededBy);
+  if (!row) throw PdsErrors.notFound();
+  if (row.invalidated) throw PdsErrors.invalidated();
+  return row;
+}
+
+function sendPatient(reply: FastifyReply, row: PatientRow): FastifyReply {
+  return reply.header('etag', `W/"${row.versionId}"`).type(FHIR_JSON).send(servedPatient(row));
+}
+
+function capability(baseUrl: string) {
+  const params = ['family', 'given', 'gender', 'birthdate', 'death-date', 'address-postalcode', 'general-practitioner', 'email', 'phone', '_fuzzy-match', '_exact-match', '_history', '_max-results'];
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json'],
+    patchFormat: ['application/json-patch+json'],
+    software: { name: 'OpenSpine Personal Demographics Service', version: '0.1.0' },
+    implementation: { description: 'PDS FHIR API', url: baseUrl },
+    rest: [{ mode: 'server', resource: [{ type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) }] }],
+  };
+}

@@ -1,0 +1,55 @@
+// Every shape of the PDS trace is an index lookup: with 50,000 patients loaded, no search plan
+// has a sequential scan (the trace must stay fast at 90 million).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import postgres from 'postgres';
+import { createTestDatabase } from '../../test/support/database.ts';
+import { parsePdsSearch, searchPatients } from './search.ts';
+
+const ROWS = 50_000;
+const { db, url } = await createTestDatabase();
+// Synthetic rows in SQL: the keys vary as real ones do (names from md5, births over 70 years).
+await db`insert into pds_patient (nhs_number, version_id, last_updated, record, family, given, family_phonetic, given_phonetic, gender, birth_date, postcode, gp_ods, email)
+  select lpad(n::text, 10, '0'), 1, now(), '{"resourceType":"Patient"}',
+         upper(substr(md5(n::text), 1, 8)), upper(substr(md5((n * 7)::text), 1, 6)),
+         'S' || lpad((n % 997)::text, 3, '0'), 'J' || lpad((n % 991)::text, 3, '0'),
+         case when n % 2 = 0 then 'female' else 'male' end, date '1950-01-01' + (n % 25000),
+         'LS' || (n % 3000), 'A' || (n % 7000), 'p' || n || '@example.com'
+  from generate_series(1, ${ROWS}) n`;
+await db`analyze pds_patient`;
+
+const sent: { query: string; parameters: unknown[] }[] = [];
+const recording = postgres(url, { max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
+
+const SHAPES: Record<string, string> = {
+  'family and birth date': 'family=ABCDEF12&birthdate=eq1980-05-06',
+  'family wildcard and birth date': 'family=AB*&birthdate=eq1980-05-06',
+  'family and a birth date range': 'family=ABCDEF12&birthdate=ge1980-01-01&birthdate=le1980-12-31',
+  'fuzzy names and birth date': 'family=Smith&given=Jane&birthdate=eq1980-05-06&_fuzzy-match=true',
+  'fuzzy given name, gender and postcode': 'given=Jane&gender=female&address-postalcode=LS1 6AE&birthdate=eq1980-05-06&_fuzzy-match=true',
+  'postcode': 'family=ABCDEF12&birthdate=ge1950-01-01&address-postalcode=LS12*',
+  'email': 'family=ABCDEF12&birthdate=ge1950-01-01&email=p42@example.com',
+};
+
+for (const [shape, query] of Object.entries(SHAPES)) {
+  test(`a search by ${shape} uses an index`, async () => {
+    sent.length = 0;
+    await searchPatients(recording, parsePdsSearch(queryOf(query), false));
+    const last = sent.at(-1);
+    assert.ok(last);
+    const plan = (await db.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${last.query}`, last.parameters as never[])).map((row) => row['QUERY PLAN']).join('\n');
+    assert.doesNotMatch(plan, /Seq Scan/, plan);
+  });
+}
+
+/** A query string as Fastify parses it: a repeated parameter becomes an array. */
+function queryOf(text: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    const existing = query[key];
+    query[key] = existing === undefined ? value : [existing].flat().concat(value);
+  }
+  return query;
+}
+
+test.after(() => recording.end());

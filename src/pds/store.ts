@@ -1,0 +1,111 @@
+// The SQL of the Personal Demographics Service.
+import type { Patient } from '@medplum/fhirtypes';
+import type { Queryable } from '../platform/db/connect.ts';
+import type { SearchKeys } from './search-keys.ts';
+
+export type PatientRow = {
+  nhsNumber: string;
+  versionId: number;
+  lastUpdated: Date;
+  /** The record as JSON text, without meta. */
+  record: string;
+  restricted: boolean;
+  invalidated: boolean;
+  supersededBy: string | null;
+};
+
+type Row = { nhs_number: string; version_id: number; last_updated: Date; record: string; restricted: boolean; invalidated: boolean; superseded_by: string | null };
+const COLUMNS = 'nhs_number, version_id, last_updated, record::text as record, restricted, invalidated, superseded_by';
+const toPatientRow = (row: Row): PatientRow => ({
+  nhsNumber: row.nhs_number,
+  versionId: Number(row.version_id),
+  lastUpdated: row.last_updated,
+  record: row.record,
+  restricted: row.restricted,
+  invalidated: row.invalidated,
+  supersededBy: row.superseded_by,
+});
+
+export async function readPatient(db: Queryable, nhsNumber: string, forUpdate = false): Promise<PatientRow | undefined> {
+  const [row] = await db.unsafe<Row[]>(`select ${COLUMNS} from pds_patient where nhs_number = $1${forUpdate ? ' for update' : ''}`, [nhsNumber], { prepare: true });
+  return row && toPatientRow(row);
+}
+
+export type PatientWrite = { nhsNumber: string; versionId: number; lastUpdated: Date; record: Patient; restricted: boolean; keys: SearchKeys };
+
+/** Writes a version of a record; with `expectedVersion`, only over that version (else nothing and false). */
+export async function writePatient(db: Queryable, write: PatientWrite, expectedVersion?: number): Promise<boolean> {
+  const { keys } = write;
+  const values = [
+    write.nhsNumber, write.versionId, write.lastUpdated, JSON.stringify(write.record), write.restricted,
+    keys.family, keys.given, keys.familyPhonetic, keys.givenPhonetic, keys.gender, keys.birthDate, keys.deathDate, keys.postcode, keys.gpOds, keys.email, keys.phone,
+  ];
+  const columns = 'nhs_number, version_id, last_updated, record, restricted, family, given, family_phonetic, given_phonetic, gender, birth_date, death_date, postcode, gp_ods, email, phone';
+  const placeholders = '$1, $2, $3, $4::text::json, $5, $6, $7, $8, $9, $10, $11::date, $12::date, $13, $14, $15, $16';
+  const assignments = columns.split(', ').slice(1).map((column) => `${column} = excluded.${column}`).join(', ');
+  const guard = expectedVersion === undefined ? '' : ` where pds_patient.version_id = ${Number(expectedVersion)}`;
+  const rows = await db.unsafe(`insert into pds_patient (${columns}) values (${placeholders}) on conflict (nhs_number) do update set ${assignments}${guard} returning nhs_number`, values as never[], { prepare: true });
+  return rows.length === 1;
+}
+
+export async function markInvalidated(db: Queryable, nhsNumber: string): Promise<void> {
+  await db`update pds_patient set invalidated = true where nhs_number = ${nhsNumber}`;
+}
+
+export async function markSuperseded(db: Queryable, nhsNumber: string, survivor: string): Promise<void> {
+  await db`update pds_patient set superseded_by = ${survivor} where nhs_number = ${nhsNumber}`;
+}
+
+/** How a name key is matched: as given, by prefix (a wildcard), or by any of some Soundex codes. */
+export type NameMatch = { kind: 'exact' | 'prefix'; value: string } | { kind: 'phonetic'; codes: string[] };
+export type DateMatch = { kind: 'range'; from: string | null; to: string | null } | { kind: 'any'; dates: string[] };
+
+export type CandidateQuery = {
+  family?: NameMatch;
+  given?: NameMatch;
+  birthDate?: DateMatch;
+  deathDate?: DateMatch;
+  gender?: string;
+  postcode?: { kind: 'exact' | 'prefix'; value: string };
+  gpOds?: string;
+  email?: string;
+  phone?: string;
+  /** Restricted patients are left out of searches by postcode or GP. */
+  excludeRestricted: boolean;
+  limit: number;
+};
+
+/** The records that may match, found through the trace's indexes; scoring and ranking follow in code. */
+export async function findCandidates(db: Queryable, query: CandidateQuery): Promise<PatientRow[]> {
+  const values: unknown[] = [];
+  const bind = (value: unknown) => `$${values.push(value)}`;
+  const conditions = ['not invalidated', 'superseded_by is null'];
+  const name = (column: string, match: NameMatch | undefined) => {
+    if (!match) return;
+    if (match.kind === 'phonetic') conditions.push(`${column}_phonetic = any(${bind(match.codes)}::text[])`);
+    else if (match.kind === 'exact') conditions.push(`${column} = ${bind(match.value)}`);
+    else conditions.push(`${column} >= ${bind(match.value)} and ${column} < ${bind(`${match.value}\u{10FFFF}`)}`);
+  };
+  const date = (column: string, match: DateMatch | undefined) => {
+    if (!match) return;
+    if (match.kind === 'any') conditions.push(`${column} = any(${bind(match.dates)}::date[])`);
+    else {
+      if (match.from) conditions.push(`${column} >= ${bind(match.from)}::date`);
+      if (match.to) conditions.push(`${column} <= ${bind(match.to)}::date`);
+    }
+  };
+  name('family', query.family);
+  name('given', query.given);
+  date('birth_date', query.birthDate);
+  date('death_date', query.deathDate);
+  if (query.gender) conditions.push(`gender = ${bind(query.gender)}`);
+  if (query.postcode?.kind === 'exact') conditions.push(`postcode = ${bind(query.postcode.value)}`);
+  if (query.postcode?.kind === 'prefix') conditions.push(`postcode >= ${bind(query.postcode.value)} and postcode < ${bind(`${query.postcode.value}\u{10FFFF}`)}`);
+  if (query.gpOds) conditions.push(`gp_ods = ${bind(query.gpOds)}`);
+  if (query.email) conditions.push(`email = ${bind(query.email)}`);
+  if (query.phone) conditions.push(`phone = ${bind(query.phone)}`);
+  if (query.excludeRestricted) conditions.push('not restricted');
+  const text = `select ${COLUMNS} from pds_patient where ${conditions.join(' and ')} order by nhs_number limit ${bind(query.limit)}`;
+  const rows = await db.unsafe<Row[]>(text, values as never[], { prepare: true });
+  return rows.map(toPatientRow);
+}
