@@ -21,5 +21,11 @@ export const PdsErrors = {
     new SpineError({ status: 412, code: 'structure', spineCode: 'PRECONDITION_FAILED', diagnostics: 'Invalid request with error - If-Match header must be supplied to update this resource' }),
   versionMismatch: (current: number) =>
     new SpineError({ status: 409, code: 'conflict', spineCode: 'RESOURCE_VERSION_MISMATCH', diagnostics: `Invalid update with error - This resource has changed since you last read. Please re-read and try again with the new version number ${current}.` }),
+  additionalProperty: (name: string) =>
+    new SpineError({ status: 400, code: 'invariant', spineCode: 'ADDITIONAL_PROPERTIES', diagnostics: `Invalid request with error - Additional properties are not allowed ('${name}' was unexpected)` }),
+  singleMatch: (nhsNumber: string) =>
+    new SpineError({ status: 200, code: 'value', spineCode: 'SINGLE_MATCH', diagnostics: `Unable to create new patient. NHS number ${nhsNumber} found for supplied demographic data.` }),
+  multipleMatches: () =>
+    new SpineError({ status: 200, code: 'structure', spineCode: 'MULTIPLE_MATCHES', diagnostics: 'Unable to create new patient. Multiple matches found for supplied demographic data.' }),
   notOwnRecord: () => new SpineError({ status: 403, code: 'forbidden', spineCode: 'ACCESS_DENIED', diagnostics: 'Access denied: a patient may see their own record only' }),
 };

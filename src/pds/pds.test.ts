@@ -6,6 +6,9 @@ import { test } from 'node:test';
 import type { Bundle, OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
 import type { Actor } from '../platform/context.ts';
+import { isValidNhsNumber, randomNhsNumber } from '../platform/identifiers/nhs-number.ts';
+import { searchKeysOf } from './search-keys.ts';
+import { writePatient } from './store.ts';
 import { PDS_BASE } from './routes.ts';
 
 const t = await buildTestApp();
@@ -151,6 +154,32 @@ test('PATCH: wrapped patches over the If-Match version; 412 without it, 409 when
   assert.equal(after.meta?.versionId, '2');
   const pharmacist = await patch([{ op: 'replace', path: '/gender', value: 'female' }], 'W/"2"', PHARMACIST);
   assert.equal(pharmacist.statusCode, 403, 'amending demographics needs B0825');
+});
+
+test('create: a new record gets a new valid NHS number; matching demographics give SINGLE_MATCH or MULTIPLE_MATCHES with HTTP 200', async () => {
+  const token = await t.token({ actor: GP });
+  const post = (payload: object) =>
+    t.app.inject({ method: 'POST', url: `${PDS_BASE}/Patient`, headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID(), 'content-type': 'application/json' }, payload });
+  const newcomer = { name: [{ use: 'usual', given: ['Ada'], family: 'Newcomer' }], gender: 'female', birthDate: '2001-02-03', address: [{ use: 'home', line: ['3 New Street'], postalCode: 'LS2 7AA' }] };
+  const created = await post(newcomer);
+  assert.equal(created.statusCode, 201, created.body);
+  const patient = created.json<Patient>();
+  assert.ok(isValidNhsNumber(patient.id ?? ''), patient.id);
+  assert.equal(patient.meta?.versionId, '1');
+  assert.equal((await call('GET', `/Patient/${patient.id ?? ''}`)).statusCode, 200);
+
+  const again = await post(newcomer);
+  assert.equal(again.statusCode, 200);
+  assert.equal(codeOf(again.body), 'SINGLE_MATCH');
+  assert.equal(again.json<OperationOutcome>().issue[0]?.diagnostics, `Unable to create new patient. NHS number ${patient.id ?? ''} found for supplied demographic data.`);
+  const twin: Patient = { resourceType: 'Patient', ...newcomer } as Patient;
+  await writePatient(t.db, { nhsNumber: randomNhsNumber('9'), versionId: 1, lastUpdated: new Date(), record: twin, restricted: false, keys: searchKeysOf(twin) }, 'new');
+  assert.equal(codeOf((await post(newcomer)).body), 'MULTIPLE_MATCHES');
+  const pets = await post({ ...newcomer, pets: ['cat'] });
+  assert.equal(pets.statusCode, 400);
+  assert.equal(codeOf(pets.body), 'ADDITIONAL_PROPERTIES');
+  const noBirthDate = await post({ ...newcomer, birthDate: undefined });
+  assert.equal(codeOf(noBirthDate.body), 'MISSING_VALUE');
 });
 
 test('access modes: a patient sees their own record only; an application gets one unique match and cannot update', async () => {

@@ -7,6 +7,7 @@ import { FHIR_JSON } from '../platform/http/errors.ts';
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { spineCoding } from '../platform/errors.ts';
 import { PdsErrors } from './errors.ts';
+import { createPatient } from './create.ts';
 import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
 import { servedPatient } from './patient-view.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
@@ -59,6 +60,12 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       });
     });
 
+    pds.post(`${PDS_BASE}/Patient`, { config: { access: { modes: ['healthcare-worker'] }, interaction: 'create' } }, async (request, reply) => {
+      const row = await createPatient(db, request.body);
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      return sendPatient(reply.status(201), row);
+    });
+
     pds.patch<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...UPDATE.modes], activities: UPDATE.activities }, interaction: 'patch' } }, async (request, reply) => {
       const version = expectedVersion(request.headers['if-match']);
       const operations = readPdsPatches(request.body);
@@ -94,6 +101,6 @@ function capability(baseUrl: string) {
     patchFormat: ['application/json-patch+json'],
     software: { name: 'OpenSpine Personal Demographics Service', version: '0.1.0' },
     implementation: { description: 'PDS FHIR API', url: baseUrl },
-    rest: [{ mode: 'server', resource: [{ type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) }] }],
+    rest: [{ mode: 'server', resource: [{ type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) }] }],
   };
 }

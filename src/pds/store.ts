@@ -33,8 +33,11 @@ export async function readPatient(db: Queryable, nhsNumber: string, forUpdate = 
 
 export type PatientWrite = { nhsNumber: string; versionId: number; lastUpdated: Date; record: Patient; restricted: boolean; keys: SearchKeys };
 
-/** Writes a version of a record; with `expectedVersion`, only over that version (else nothing and false). */
-export async function writePatient(db: Queryable, write: PatientWrite, expectedVersion?: number): Promise<boolean> {
+/**
+ * Writes a version of a record; with `expectedVersion`, only over that version, and with 'new' only
+ * when the NHS number is free (else nothing, and false).
+ */
+export async function writePatient(db: Queryable, write: PatientWrite, expectedVersion?: number | 'new'): Promise<boolean> {
   const { keys } = write;
   const values = [
     write.nhsNumber, write.versionId, write.lastUpdated, JSON.stringify(write.record), write.restricted,
@@ -43,8 +46,9 @@ export async function writePatient(db: Queryable, write: PatientWrite, expectedV
   const columns = 'nhs_number, version_id, last_updated, record, restricted, family, given, family_phonetic, given_phonetic, gender, birth_date, death_date, postcode, gp_ods, email, phone';
   const placeholders = '$1, $2, $3, $4::text::json, $5, $6, $7, $8, $9, $10, $11::date, $12::date, $13, $14, $15, $16';
   const assignments = columns.split(', ').slice(1).map((column) => `${column} = excluded.${column}`).join(', ');
-  const guard = expectedVersion === undefined ? '' : ` where pds_patient.version_id = ${Number(expectedVersion)}`;
-  const rows = await db.unsafe(`insert into pds_patient (${columns}) values (${placeholders}) on conflict (nhs_number) do update set ${assignments}${guard} returning nhs_number`, values as never[], { prepare: true });
+  const onConflict =
+    expectedVersion === 'new' ? 'do nothing' : `do update set ${assignments}${expectedVersion === undefined ? '' : ` where pds_patient.version_id = ${Number(expectedVersion)}`}`;
+  const rows = await db.unsafe(`insert into pds_patient (${columns}) values (${placeholders}) on conflict (nhs_number) ${onConflict} returning nhs_number`, values as never[], { prepare: true });
   return rows.length === 1;
 }
 

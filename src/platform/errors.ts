@@ -36,6 +36,8 @@ const DISPLAYS: Record<string, string> = {
   TOO_FEW_VALUES_SUBMITTED: 'Too few values submitted',
   TOO_MANY_VALUES_SUBMITTED: 'Too many values submitted',
   TOO_MANY_MATCHES: 'Too Many Matches',
+  SINGLE_MATCH: 'Single match found',
+  MULTIPLE_MATCHES: 'Multiple matches found',
   VALIDATION_ERROR: 'Validation error',
 };
 
