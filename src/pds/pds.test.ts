@@ -203,3 +203,25 @@ test('every read and search is audited with the patients it touched', async () =
   const [row] = await t.db<{ patient_nhs_numbers: string[]; user_id: string; interaction: string }[]>`select patient_nhs_numbers, user_id, interaction from audit_record where request_id = ${requestId}`;
   assert.deepEqual(row, { patient_nhs_numbers: ['9000000009'], user_id: GP.userId, interaction: 'search-type' });
 });
+
+test('related people: given for a patient, none for a restricted one, without the address of a related person who is restricted', async () => {
+  const bundle = (await call('GET', '/Patient/9000000009/RelatedPerson')).json<Bundle>();
+  assert.equal(bundle.type, 'searchset');
+  assert.equal(bundle.total, 2);
+  const restrictedRelative = bundle.entry?.find((entry) => entry.resource?.id === 'RP000002')?.resource as { address?: unknown } | undefined;
+  assert.ok(restrictedRelative);
+  assert.equal(restrictedRelative.address, undefined);
+  assert.equal((await call('GET', '/Patient/9000000017/RelatedPerson')).json<Bundle>().total, 1);
+  assert.equal((await call('GET', '/Patient/9000000025/RelatedPerson')).json<Bundle>().total, 0);
+  assert.equal((await call('GET', '/Patient/9000000000/RelatedPerson')).statusCode, 400);
+});
+
+test('coverage: EHIC details for the patient themselves (patient access), nothing for others', async () => {
+  const patient: Actor = { mode: 'patient', userId: '9000000009', activityCodes: [] };
+  const own = await call('GET', '/Coverage?subscriber:identifier=9000000009', { actor: patient });
+  assert.equal(own.statusCode, 200);
+  assert.equal(own.json<Bundle>().total, 1);
+  assert.equal((await call('GET', '/Coverage?subscriber:identifier=9000000017', { actor: patient })).statusCode, 403);
+  assert.equal((await call('GET', '/Coverage?subscriber:identifier=9000000009')).statusCode, 403, 'not for healthcare workers');
+  assert.equal((await call('GET', '/Coverage?year=2003', { actor: patient })).statusCode, 400);
+});

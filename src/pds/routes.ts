@@ -10,6 +10,7 @@ import { PdsErrors } from './errors.ts';
 import { createPatient } from './create.ts';
 import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
 import { servedPatient } from './patient-view.ts';
+import { coverageBundle, relatedPeopleBundle } from './related.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 import { readPatient, type PatientRow } from './store.ts';
 
@@ -36,8 +37,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
 
     pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...READ.modes] }, interaction: 'read' } }, async (request, reply) => {
       const row = await currentRecord(db, request.params.id);
-      const actor = currentContext()?.actor;
-      if (actor?.mode === 'patient' && actor.userId !== row.nhsNumber) throw PdsErrors.notOwnRecord();
+      assertOwnRecordForPatients(row);
       noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
       return sendPatient(reply, row);
     });
@@ -58,6 +58,25 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
         total: outcome.matches.length,
         entry: outcome.matches.map((match) => ({ fullUrl: `${baseUrl}/Patient/${match.row.nhsNumber}`, search: { score: match.score }, resource: servedPatient(match.row) })),
       });
+    });
+
+    pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id/RelatedPerson`, { config: { access: { modes: [...READ.modes] }, interaction: 'search-related-person' } }, async (request, reply) => {
+      const row = await currentRecord(db, request.params.id);
+      assertOwnRecordForPatients(row);
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      return reply.type(FHIR_JSON).send(await relatedPeopleBundle(db, row, baseUrl));
+    });
+
+    // EHIC coverage is for patient access (NHS login) only.
+    pds.get(`${PDS_BASE}/Coverage`, { config: { access: { modes: ['patient', 'system'] }, interaction: 'search-coverage' } }, async (request, reply) => {
+      const subscriber = (request.query as Record<string, string | string[] | undefined>)['subscriber:identifier'];
+      if (typeof subscriber !== 'string' || Object.keys(request.query as object).length !== 1) {
+        throw PdsErrors.invalidSearchData("Invalid search data provided - search by 'subscriber:identifier' (an NHS number) only");
+      }
+      const row = await currentRecord(db, subscriber.split('|').pop() ?? '');
+      assertOwnRecordForPatients(row);
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      return reply.type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
     });
 
     pds.post(`${PDS_BASE}/Patient`, { config: { access: { modes: ['healthcare-worker'] }, interaction: 'create' } }, async (request, reply) => {
@@ -86,6 +105,12 @@ async function currentRecord(db: Database, nhsNumber: string): Promise<PatientRo
   return row;
 }
 
+/** A patient (NHS login) sees their own record only. */
+function assertOwnRecordForPatients(row: PatientRow): void {
+  const actor = currentContext()?.actor;
+  if (actor?.mode === 'patient' && actor.userId !== row.nhsNumber) throw PdsErrors.notOwnRecord();
+}
+
 function sendPatient(reply: FastifyReply, row: PatientRow): FastifyReply {
   return reply.header('etag', `W/"${row.versionId}"`).type(FHIR_JSON).send(servedPatient(row));
 }
@@ -101,6 +126,15 @@ function capability(baseUrl: string) {
     patchFormat: ['application/json-patch+json'],
     software: { name: 'OpenSpine Personal Demographics Service', version: '0.1.0' },
     implementation: { description: 'PDS FHIR API', url: baseUrl },
-    rest: [{ mode: 'server', resource: [{ type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) }] }],
+    rest: [
+      {
+        mode: 'server',
+        resource: [
+          { type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) },
+          { type: 'RelatedPerson', interaction: [{ code: 'search-type' }] },
+          { type: 'Coverage', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'subscriber:identifier', type: 'token' }] },
+        ],
+      },
+    ],
   };
 }

@@ -113,3 +113,24 @@ export async function findCandidates(db: Queryable, query: CandidateQuery): Prom
   const rows = await db.unsafe<Row[]>(text, values as never[], { prepare: true });
   return rows.map(toPatientRow);
 }
+
+/** A patient's related people, as stored (JSON text of RelatedPerson resources). */
+export async function relatedPeopleOf(db: Queryable, nhsNumber: string): Promise<{ id: string; record: string }[]> {
+  return db<{ id: string; record: string }[]>`
+    select related_id as id, record::text as record from pds_related_person where nhs_number = ${nhsNumber} order by related_id`;
+}
+
+export async function addRelatedPerson(db: Queryable, nhsNumber: string, id: string, record: object): Promise<void> {
+  await db`insert into pds_related_person (nhs_number, related_id, record) values (${nhsNumber}, ${id}, ${JSON.stringify(record)}::text::json)
+           on conflict do nothing`;
+}
+
+export async function coverageOf(db: Queryable, nhsNumber: string): Promise<string | undefined> {
+  const [row] = await db<{ record: string }[]>`select record::text as record from pds_coverage where nhs_number = ${nhsNumber}`;
+  return row?.record;
+}
+
+export async function setCoverage(db: Queryable, nhsNumber: string, record: object): Promise<void> {
+  await db`insert into pds_coverage (nhs_number, record) values (${nhsNumber}, ${JSON.stringify(record)}::text::json)
+           on conflict (nhs_number) do update set record = excluded.record`;
+}
