@@ -1,7 +1,7 @@
 // The `openspine` command: start, migrate, seed, read-only, token, keys and audit, each with --help.
 import { Command, Option } from 'commander';
 import { DIRECTORY_BASE } from '../directory/index.ts';
-import { DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
+import { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
 import { DEFAULTS, environmentName, type Config, type ConfigInput } from '../platform/config.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { createLogger } from '../platform/log.ts';
@@ -91,6 +91,8 @@ function printBanner(config: Config, url: string): void {
     '',
     `Demo staff (password '${DEMO_PASSWORD}' on the sign-in page):`,
     ...DEMO_PEOPLE.map((person) => `  ${person.userId}  ${person.title.padEnd(12)} role profile ${person.role.roleProfileId} at ${person.role.orgCode}`),
+    'Demo applications (register their public keys with `openspine identity add-app`, or use `token --app`):',
+    ...DEMO_APPLICATIONS.map((application) => `  ${application.applicationId.padEnd(26)} ${application.accessModes.join(', ')}`),
     '',
     'Try it:',
     config.sandbox
