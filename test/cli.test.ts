@@ -47,6 +47,11 @@ test('migrate, seed and token work on an external database', async () => {
   const token = (await openspine('token', '--admin', '--database-url', url)).stdout.trim();
   const response = await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${token}` } });
   assert.equal(response.statusCode, 200);
+  const patientToken = (await openspine('token', '--patient', '9000000009', '--database-url', url)).stdout.trim();
+  const own = (nhsNumber: string) =>
+    t.app.inject({ method: 'GET', url: `/personal-demographics/FHIR/R4/Patient/${nhsNumber}`, headers: { authorization: `Bearer ${patientToken}`, 'x-request-id': '60e0b220-8136-4ac5-9a5c-4a4d8e9c0a7a' } });
+  assert.equal((await own('9000000009')).statusCode, 200);
+  assert.equal((await own('9000000017')).statusCode, 403);
 });
 
 async function waitFor(condition: () => Promise<boolean>): Promise<void> {

@@ -8,9 +8,10 @@ import type { ConfigInput } from '../platform/config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { ADMIN_SCOPE, AUDIT_SCOPE } from '../platform/http/access.ts';
+import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { databaseOptions, withDatabase } from './shared.ts';
 
-type TokenOptions = ConfigInput & { user?: string; role?: string; app?: string; admin?: boolean; audit?: boolean; lifetime: string };
+type TokenOptions = ConfigInput & { user?: string; role?: string; app?: string; patient?: string; admin?: boolean; audit?: boolean; lifetime: string };
 
 export function registerIdentityCommands(program: Command): void {
   const token = databaseOptions(program.command('token'))
@@ -18,6 +19,7 @@ export function registerIdentityCommands(program: Command): void {
     .option('--user <userId>', 'as this healthcare worker (12-digit user id), in their first role profile')
     .option('--role <roleProfileId>', 'with --user: in this role profile (sent as NHSD-Session-URID)')
     .option('--app <applicationId>', 'as this application, application-restricted')
+    .option('--patient <nhsNumber>', 'as this patient (patient access, as NHS login at P9 gives): their own record only')
     .option('--admin', `carry the ${ADMIN_SCOPE} scope (administration)`)
     .option('--audit', `carry the ${AUDIT_SCOPE} scope (searching the audit trail)`)
     .option('--lifetime <seconds>', 'lifetime in seconds (1 to 86400)', '599');
@@ -78,7 +80,11 @@ export function registerIdentityCommands(program: Command): void {
 }
 
 async function tokenActor(command: Command, db: Database, options: TokenOptions): Promise<Actor> {
-  if (options.user && options.app) command.error('openspine: give --user or --app, not both');
+  if ([options.user, options.app, options.patient].filter(Boolean).length > 1) command.error('openspine: give one of --user, --app and --patient');
+  if (options.patient) {
+    if (!isValidNhsNumber(options.patient)) command.error(`openspine: ${options.patient} is not a valid NHS number`);
+    return { mode: 'patient', userId: options.patient, activityCodes: [] };
+  }
   if (options.user) {
     const profiles = (await roleProfilesOf(db, options.user)).filter((profile) => profile.active);
     const profile = options.role ? profiles.find((candidate) => candidate.roleProfileId === options.role) : profiles[0];
