@@ -2,8 +2,8 @@
 // the auditors' searches, the read or the verification pages has a sequential scan (style habit 12).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import postgres from 'postgres';
 import { createTestDatabase } from '../../test/support/database.ts';
+import { recordQueryPlans } from '../../test/support/query-plans.ts';
 import { parseAuditSearch } from './search.ts';
 import { readChainPage, readRecord, searchRecords } from './store.ts';
 
@@ -17,19 +17,7 @@ await db`insert into audit_record
   from generate_series(1, ${ROWS}) n`;
 await db`analyze audit_record`;
 
-// A second connection that records the text and parameters of every query it sends.
-const sent: { query: string; parameters: unknown[] }[] = [];
-const recording = postgres(url, { max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
-test.after(() => recording.end());
-
-async function planOf(run: () => Promise<unknown>): Promise<string> {
-  sent.length = 0;
-  await run();
-  const last = sent.at(-1);
-  assert.ok(last, 'a query was sent');
-  const rows = await db.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${last.query}`, last.parameters as postgres.ParameterOrJSON<never>[]);
-  return rows.map((row) => row['QUERY PLAN']).join('\n');
-}
+const { connection: recording, planOf } = recordQueryPlans(url, db);
 
 /** Each search, and the index that must serve it (its own, not a walk of another filtered row by row). */
 const SEARCHES: [string, Record<string, string | string[]>, string][] = [

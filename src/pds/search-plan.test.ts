@@ -2,8 +2,8 @@
 // has a sequential scan (the trace must stay fast at 90 million).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import postgres from 'postgres';
 import { createTestDatabase } from '../../test/support/database.ts';
+import { recordQueryPlans } from '../../test/support/query-plans.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 
 const ROWS = 50_000;
@@ -18,8 +18,7 @@ await db`insert into pds_patient (nhs_number, version_id, last_updated, record, 
   from generate_series(1, ${ROWS}) n`;
 await db`analyze pds_patient`;
 
-const sent: { query: string; parameters: unknown[] }[] = [];
-const recording = postgres(url, { max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
+const { connection: recording, planOf } = recordQueryPlans(url, db);
 
 const SHAPES: Record<string, string> = {
   'family and birth date': 'family=ABCDEF12&birthdate=eq1980-05-06',
@@ -33,11 +32,7 @@ const SHAPES: Record<string, string> = {
 
 for (const [shape, query] of Object.entries(SHAPES)) {
   test(`a search by ${shape} uses an index`, async () => {
-    sent.length = 0;
-    await searchPatients(recording, parsePdsSearch(queryOf(query), false));
-    const last = sent.at(-1);
-    assert.ok(last);
-    const plan = (await db.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${last.query}`, last.parameters as never[])).map((row) => row['QUERY PLAN']).join('\n');
+    const plan = await planOf(() => searchPatients(recording, parsePdsSearch(queryOf(query), false)));
     assert.doesNotMatch(plan, /Seq Scan/, plan);
   });
 }
@@ -52,4 +47,3 @@ function queryOf(text: string): Record<string, string | string[]> {
   return query;
 }
 
-test.after(() => recording.end());

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import postgres from 'postgres';
 import { createTestDatabase } from '../../../test/support/database.ts';
+import { recordQueryPlans } from '../../../test/support/query-plans.ts';
 import type { ResourceDefinition } from './definitions.ts';
 import { readResource, searchResources, type FhirStore } from './resources.ts';
 
@@ -30,19 +30,8 @@ await db`insert into fhir_date select 'Patient', 'p' || n, 'birthdate', d, d + i
 await db`insert into fhir_reference select 'Patient', 'p' || n, 'general-practitioner', 'Organization/G' || (n % 5000) from generate_series(1, ${ROWS}) n`;
 await db`analyze`;
 
-// A second connection that records the text and parameters of every query it sends.
-const sent: { query: string; parameters: unknown[] }[] = [];
-const recording = postgres(url, { max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
+const { connection: recording, planOf } = recordQueryPlans(url, db);
 const fhir: FhirStore = { db: recording, resources: new Map([['Patient', PATIENT]]) };
-
-async function planOf(run: () => Promise<unknown>): Promise<string> {
-  sent.length = 0;
-  await run();
-  const last = sent.at(-1);
-  assert.ok(last, 'a query was sent');
-  const rows = await db.unsafe<{ 'QUERY PLAN': string }[]>(`explain ${last.query}`, last.parameters as postgres.ParameterOrJSON<never>[]);
-  return rows.map((row) => row['QUERY PLAN']).join('\n');
-}
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
@@ -71,4 +60,3 @@ test('a read by id uses the primary key', async () => {
   assert.match(plan, /Index Scan using fhir_resource_pkey/, plan);
 });
 
-test.after(() => recording.end());
