@@ -5,19 +5,10 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../../test/support/database.ts';
 import { recordQueryPlans } from '../../../test/support/query-plans.ts';
-import type { ResourceDefinition } from './definitions.ts';
 import { readResource, searchResources, type FhirStore } from './resources.ts';
+import { TEST_PATIENT } from './test-patient.ts';
 
 const ROWS = 50_000;
-const PATIENT: ResourceDefinition = {
-  resourceType: 'Patient',
-  searchParams: [
-    { name: 'identifier', type: 'token', expression: 'Patient.identifier', description: 'NHS number' },
-    { name: 'family', type: 'string', expression: 'Patient.name.family', description: 'Family name' },
-    { name: 'birthdate', type: 'date', expression: 'Patient.birthDate', description: 'Date of birth' },
-    { name: 'general-practitioner', type: 'reference', expression: 'Patient.generalPractitioner', description: 'Registered GP' },
-  ],
-};
 
 const { db, url } = await createTestDatabase();
 // Synthetic rows of the shape the store writes, made in SQL: fast, and only the plans matter here.
@@ -31,7 +22,7 @@ await db`insert into fhir_reference select 'Patient', 'p' || n, 'general-practit
 await db`analyze`;
 
 const { connection: recording, planOf } = recordQueryPlans(url, db);
-const fhir: FhirStore = { db: recording, resources: new Map([['Patient', PATIENT]]) };
+const fhir: FhirStore = { db: recording, resources: new Map([['Patient', TEST_PATIENT]]) };
 
 const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 

@@ -4,25 +4,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Patient } from '@medplum/fhirtypes';
 import { createTestDatabase } from '../../../test/support/database.ts';
-import type { ResourceDefinition } from './definitions.ts';
 import { createResource, searchResources, type FhirStore } from './resources.ts';
+import { TEST_PATIENT } from './test-patient.ts';
 import { SpineError } from '../errors.ts';
 
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
-const PATIENT: ResourceDefinition = {
-  resourceType: 'Patient',
-  searchParams: [
-    { name: 'identifier', type: 'token', expression: 'Patient.identifier', description: 'NHS number' },
-    { name: 'gender', type: 'token', expression: 'Patient.gender', description: 'Gender' },
-    { name: 'family', type: 'string', expression: 'Patient.name.family', description: 'Family name' },
-    { name: 'name', type: 'string', expression: 'Patient.name', description: 'Any part of a name' },
-    { name: 'birthdate', type: 'date', expression: 'Patient.birthDate', description: 'Date of birth' },
-    { name: 'general-practitioner', type: 'reference', expression: 'Patient.generalPractitioner', description: 'Registered GP' },
-  ],
-};
 
 const { db } = await createTestDatabase();
-const fhir: FhirStore = { db, resources: new Map([['Patient', PATIENT]]) };
+const fhir: FhirStore = { db, resources: new Map([['Patient', TEST_PATIENT]]) };
 const ids = new Map<string, string>();
 
 const patient = (key: string, family: string, given: string, birthDate: string, gender: NonNullable<Patient['gender']>, gp: string): Patient => ({
