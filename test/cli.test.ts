@@ -15,7 +15,7 @@ const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const openspine = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENSPINE_LOG_LEVEL: 'warn' } });
 
 test('every command has --help', async () => {
-  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-app'], ['audit', 'verify']]) {
+  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-person'], ['identity', 'add-role'], ['identity', 'add-app'], ['audit', 'verify']]) {
     const { stdout } = await openspine(...command, '--help');
     assert.match(stdout, /^Usage: openspine/m, command.join(' '));
   }
@@ -72,11 +72,31 @@ test('identity add-app registers an application from a JWKS file, and identity l
   try {
     const added = await openspine('identity', 'add-app', '--id', 'cli-registered-app', '--name', 'CLI app', '--jwks', jwksFile, '--rate-limit', '20', '--database-url', url);
     assert.match(added.stdout, /Application cli-registered-app is registered/);
+    assert.match((await openspine('identity', 'add-person', '--user-id', '555000000099', '--name', 'NEW Person Ms', '--database-url', url)).stdout, /Person 555000000099 is saved/);
+    assert.match((await openspine('identity', 'add-role', '--role-profile-id', '555000000199', '--user-id', '555000000099', '--org', 'fcg71', '--role-code', 'S8000:G8000:R8003', '--role-name', 'Pharmacist', '--activities', 'B0570,B0572', '--database-url', url)).stdout, /Role profile 555000000199 is saved/);
+    await assert.rejects(openspine('identity', 'add-role', '--role-profile-id', '555000000198', '--user-id', '555000000077', '--org', 'FCG71', '--role-code', 'S1:G1:R1', '--role-name', 'x', '--database-url', url), /no person with user id/);
     const listed = await openspine('identity', 'list', '--database-url', url);
+    assert.match(listed.stdout, /555000000099 {2}NEW Person Ms\n {4}role profile 555000000199 at FCG71 {2}S8000:G8000:R8003 {2}B0570 B0572/);
     assert.match(listed.stdout, /application cli-registered-app {2}CLI app {2}modes: application-restricted {2}20\/s {2}keys: 1/);
     assert.match(listed.stdout, /555000000001 {2}PATEL Asha Dr\n {4}role profile 555000000101 at A83008/);
     assert.match((await openspine('audit', 'verify', '--database-url', url)).stdout, /The audit trail is intact: \d+ records checked/);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+});
+
+test('audit verify names a tampered record and exits 1', async () => {
+  const t = await buildTestApp();
+  await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: await t.adminHeaders() });
+  await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: await t.adminHeaders() });
+  await t.db.begin(async (tx) => {
+    await tx`alter table audit_record disable trigger audit_record_append_only`;
+    await tx`update audit_record set status = 500 where sequence = 1`;
+    await tx`alter table audit_record enable trigger audit_record_append_only`;
+  });
+  await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl), (error: { code: number; stdout: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stdout, /record 1: edited/);
+    return true;
+  });
 });

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { JSONWebKeySet } from 'jose';
-import { findApplication, issueAccessToken, listApplications, listPeople, roleProfilesOf, rotateSigningKeys, upsertApplication } from '../identity/index.ts';
+import { findApplication, issueAccessToken, listApplications, listPeople, roleProfilesOf, rotateSigningKeys, savePerson, saveRoleProfile, upsertApplication } from '../identity/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -52,6 +52,41 @@ export function registerIdentityCommands(program: Command): void {
       for (const application of await listApplications(db)) {
         console.log(`application ${application.applicationId}  ${application.name}  modes: ${application.accessModes.join(', ')}  ${application.rateLimitPerSecond}/s  keys: ${application.jwks.keys.length}`);
       }
+    }),
+  );
+
+  const addPerson = databaseOptions(identity.command('add-person'))
+    .description('add a person (or change one) who can be given role profiles')
+    .requiredOption('--user-id <id>', 'their 12-digit NHS user id')
+    .requiredOption('--name <name>', 'as CIS2 shows it, e.g. "PATEL Asha Dr"')
+    .option('--given-name <name>', 'given name')
+    .option('--family-name <name>', 'family name')
+    .option('--password <password>', 'for the sign-in page (at least 8 characters); without it they cannot sign in with a password');
+  addPerson.action(async (options: ConfigInput & { userId: string; name: string; givenName?: string; familyName?: string; password?: string }) =>
+    withDatabase(addPerson, options, async (db) => {
+      if (options.password !== undefined && options.password.length < 8) addPerson.error('openspine: --password must be at least 8 characters');
+      await savePerson(db, options);
+      console.log(`Person ${options.userId} is saved.`);
+    }),
+  );
+
+  const addRole = databaseOptions(identity.command('add-role'))
+    .description("give a person a role profile in an organisation, with the national RBAC activities it grants")
+    .requiredOption('--role-profile-id <id>', 'the 12-digit role profile id (what NHSD-Session-URID names)')
+    .requiredOption('--user-id <id>', 'whose role it is')
+    .requiredOption('--org <ods>', 'the organisation, by ODS code')
+    .requiredOption('--role-code <code>', 'the job role as S..:G..:R.., e.g. S8000:G8000:R8000')
+    .requiredOption('--role-name <name>', 'what the role is called')
+    .option('--activities <codes>', 'comma-separated activity codes, e.g. B0570,B0572', '')
+    .option('--inactive', 'record it as no longer active');
+  addRole.action(async (options: ConfigInput & { roleProfileId: string; userId: string; org: string; roleCode: string; roleName: string; activities: string; inactive?: boolean }) =>
+    withDatabase(addRole, options, async (db) => {
+      const activityCodes = options.activities ? options.activities.split(',').map((code) => code.trim()) : [];
+      if (!/^\d{12}$/.test(options.roleProfileId)) addRole.error('openspine: --role-profile-id must be 12 digits');
+      if (!/^S\d+:G\d+:R\d+$/.test(options.roleCode)) addRole.error('openspine: --role-code must look like S8000:G8000:R8000');
+      if (activityCodes.some((code) => !/^B\d{4}$/.test(code))) addRole.error('openspine: --activities must be codes like B0570');
+      await saveRoleProfile(db, { roleProfileId: options.roleProfileId, userId: options.userId, orgCode: options.org.toUpperCase(), roleCode: options.roleCode, roleName: options.roleName, activityCodes, active: !options.inactive });
+      console.log(`Role profile ${options.roleProfileId} is saved.`);
     }),
   );
 

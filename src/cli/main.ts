@@ -4,6 +4,7 @@ import { DIRECTORY_BASE } from '../directory/index.ts';
 import { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
 import { DEFAULTS, environmentName, type Config, type ConfigInput } from '../platform/config.ts';
 import { migrate } from '../platform/db/migrate.ts';
+import { SpineError } from '../platform/errors.ts';
 import { createLogger } from '../platform/log.ts';
 import { readReadOnly, setReadOnly } from '../platform/read-only.ts';
 import { prepareDatabase, startOpenSpine } from '../openspine.ts';
@@ -107,4 +108,11 @@ function printBanner(config: Config, url: string): void {
   console.log(lines.join('\n'));
 }
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (error) {
+  // A refusal (bad input, unknown person) is a message for the person at the terminal, not a stack trace.
+  if (!(error instanceof SpineError)) throw error;
+  console.error(`openspine: ${error.diagnostics ?? error.spineCode}`);
+  process.exitCode = 1;
+}

@@ -50,12 +50,14 @@ export function registerPdsCommands(program: Command): void {
     .argument('<file>', 'NDJSON, one FHIR Patient per line (as `openspine population` or `openspine export` write)');
   load.action(async (file: string, options: ConfigInput) => {
     const size = (await stat(file)).size;
-    const progress = progressReporter('loaded', undefined, size);
     try {
       await withDatabase(load, options, async (db) => {
+        const started = performance.now();
+        const progress = progressReporter('loaded', undefined, size);
         const summary = await importPatients(db, createReadStream(file), { onProgress: (report) => progress(report) });
-        progress({ records: summary.records, bytes: size }, true);
-        console.log(`Verified: ${summary.records} patients in the table, checksum ${summary.checksum} as read from the file.`);
+        const seconds = (performance.now() - started) / 1000;
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        console.log(`Loaded ${summary.records} patients in ${seconds.toFixed(1)} s (${Math.round(summary.records / seconds)}/s). Verified: the table holds them all, checksum ${summary.checksum} as read from the file.`);
       });
     } catch (error) {
       if (!(error instanceof PatientImportError)) throw error;
@@ -105,7 +107,7 @@ function progressReporter(verb: string, totalRecords?: number, totalBytes?: numb
     const phase = progress.phase && progress.phase !== 'loading' && progress.phase !== 'exporting' ? ` (${progress.phase})` : '';
     const text = `${bar}${progress.records} patients ${verb}, ${seconds.toFixed(1)} s, ${rate}/s${phase}`;
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}${last ? '\n' : ''}`);
-    else if (last || phase || progress.records - lastLogged >= 100_000) {
+    else if ((last && progress.records !== lastLogged) || phase || progress.records - lastLogged >= 100_000) {
       lastLogged = progress.records;
       process.stderr.write(`${text}\n`);
     }

