@@ -36,9 +36,10 @@ export function driveLoad(options: LoadOptions): Promise<LoadResult> {
         requests: [
           {
             setupRequest: (request) => {
-              const { method, path, body } = options.next();
-              if (body === undefined) return { ...request, method, path };
-              return { ...request, method, path, body, headers: { ...request.headers, 'content-type': FHIR_JSON } };
+              const { method, path, body, headers } = options.next();
+              const withHeaders = { ...request, method, path, headers: { ...request.headers, ...headers } };
+              if (body === undefined) return withHeaders;
+              return { ...withHeaders, body, headers: { ...withHeaders.headers, 'content-type': FHIR_JSON } };
             },
           },
         ],

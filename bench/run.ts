@@ -1,16 +1,18 @@
-// `npm run bench -- <scenario...>`: starts OpenSpine on a fresh database, seeds it, drives each
-// scenario at a fixed number of connections for a fixed time, and reports and records the numbers.
+// `npm run bench -- <scenario...>`: starts OpenSpine on a fresh database, seeds it (organisations,
+// or a bulk-loaded population of patients for the PDS scenarios), drives each scenario at a fixed
+// number of connections for a fixed time, and reports and records the numbers.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { measureCpu } from './cpu.ts';
 import { driveLoad } from './load.ts';
 import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
-import { buildScenario, needsSeed, SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenarios.ts';
-import { FHIR_JSON, seedOrganisations, type SeededOrganisation } from './seed.ts';
+import { loadPatients } from './pds.ts';
+import { buildScenario, dataNeeded, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
+import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; databaseUrl?: string; out: string; unsecured?: boolean };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; out: string; unsecured?: boolean };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -37,6 +39,7 @@ const program = new Command('bench')
   .option('-d, --duration <seconds>', 'length of each measured run', wholeNumber(1), 15)
   .option('-w, --warmup <seconds>', 'unmeasured load before each run (0 for none)', wholeNumber(0), 3)
   .option('--seed-count <count>', 'organisations loaded before the read and search scenarios', wholeNumber(1), 10_000)
+  .option('--patients <count>', 'patients generated and bulk-loaded before the pds-* scenarios (the targets are for 1000000)', wholeNumber(1), 100_000)
   .option('--database-url <url>', 'bench against this PostgreSQL instead of an embedded one')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
@@ -58,11 +61,14 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   const server = await startServer({ databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false });
   try {
     console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
-    const seeded = names.some(needsSeed) ? await seedOrganisations(server, options.seedCount) : [];
+    const data: BenchData = {
+      organisations: names.some((name) => dataNeeded(name) === 'organisations') ? await seedOrganisations({ url: server.url, token: server.tokens.admin }, options.seedCount) : [],
+      patients: names.some((name) => dataNeeded(name) === 'patients') ? (await loadPatients(server, options.patients)).sample : [],
+    };
     const reports: ScenarioReport[] = [];
     let healthy = true;
     for (const name of names) {
-      const report = await runScenario(server, buildScenario(name, seeded), seeded, options);
+      const report = await runScenario(server, buildScenario(name, data), options);
       reports.push(report);
       console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}`);
       console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
@@ -84,10 +90,10 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   }
 }
 
-async function runScenario(server: BenchServer, scenario: Scenario, seeded: SeededOrganisation[], options: Options): Promise<ScenarioReport> {
+async function runScenario(server: BenchServer, scenario: Scenario, options: Options): Promise<ScenarioReport> {
   console.log(`\n${scenario.name}: ${scenario.description}; ${options.connections} connections, ${options.warmup} s warmup, ${options.duration} s measured`);
   await preflight(server, scenario);
-  const load = { url: server.url, token: server.token, connections: options.connections, next: scenario.next };
+  const load = { url: server.url, token: server.tokens[scenario.caller], connections: options.connections, next: scenario.next };
   if (options.warmup > 0) await driveLoad({ ...load, durationSeconds: options.warmup });
   const cpu = measureCpu(server.pid, server.dataDir);
   const result = await driveLoad({ ...load, durationSeconds: options.duration });
@@ -96,7 +102,7 @@ async function runScenario(server: BenchServer, scenario: Scenario, seeded: Seed
     description: scenario.description,
     connections: options.connections,
     warmupSeconds: options.warmup,
-    seedCount: needsSeed(scenario.name) ? seeded.length : 0,
+    seedCount: { organisations: options.seedCount, patients: options.patients, none: 0 }[dataNeeded(scenario.name)],
     database: options.databaseUrl ? 'external' : 'embedded',
     security: options.unsecured ? 'off' : 'on',
     result,
@@ -111,7 +117,7 @@ async function preflight(server: BenchServer, scenario: Scenario): Promise<void>
     const request = scenario.next();
     const response = await fetch(`${server.url}${request.path}`, {
       method: request.method,
-      headers: { authorization: `Bearer ${server.token}`, ...(request.body === undefined ? {} : { 'content-type': FHIR_JSON }) },
+      headers: { authorization: `Bearer ${server.tokens[scenario.caller]}`, ...request.headers, ...(request.body === undefined ? {} : { 'content-type': FHIR_JSON }) },
       ...(request.body === undefined ? {} : { body: request.body }),
     });
     const problem = scenario.problemWith(request, response.status, await response.text());

@@ -1,5 +1,5 @@
 // Starts OpenSpine as a child process on a fresh data folder (authenticated, not sandbox), gets
-// an admin token from its CLI, and stops it again (at the end, or on Ctrl-C): SIGTERM, wait, delete the folder.
+// an admin token and a GP's from its CLI, and stops it again (at the end, or on Ctrl-C): SIGTERM, wait, delete the folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { DEMO_GP, type Caller } from './scenarios.ts';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(REPOSITORY, 'src/cli/main.ts');
@@ -25,8 +26,11 @@ const TOKEN_LIFETIME_SECONDS = 86_400;
 export type BenchServer = {
   url: string;
   pid: number;
-  token: string;
+  /** A token of each kind of caller the scenarios send requests as. */
+  tokens: Record<Caller, string>;
   dataDir: string;
+  /** The server's environment: where its database is. */
+  env: NodeJS.ProcessEnv;
   /** Why the server exited, when it did so before stop() was called. */
   exitedEarly(): string | undefined;
   stop(): Promise<void>;
@@ -85,8 +89,8 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
   try {
     const url = await waitForBanner(child, exited, () => exitReason);
     await waitForStatus(url, options.unsecured);
-    const token = await issueAdminToken(env);
-    return { url, pid: child.pid ?? 0, token, dataDir, exitedEarly: () => (stopping ? undefined : exitReason), stop };
+    const tokens = { admin: await issueToken(env, ['--admin']), 'healthcare-worker': await issueToken(env, ['--user', DEMO_GP.userId, '--role', DEMO_GP.roleProfileId]) };
+    return { url, pid: child.pid ?? 0, tokens, dataDir, env, exitedEarly: () => (stopping ? undefined : exitReason), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -149,8 +153,8 @@ async function waitForStatus(url: string, unsecured: boolean): Promise<void> {
   throw new Error(`${url}/_status did not answer 200`);
 }
 
-async function issueAdminToken(env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'token', '--admin', '--lifetime', String(TOKEN_LIFETIME_SECONDS)], { cwd: REPOSITORY, env });
+async function issueToken(env: NodeJS.ProcessEnv, caller: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)(process.execPath, [CLI, 'token', ...caller, '--lifetime', String(TOKEN_LIFETIME_SECONDS)], { cwd: REPOSITORY, env });
   const token = stdout.trim().split('\n').pop();
   if (!token) throw new Error('`openspine token` printed no token');
   return token;

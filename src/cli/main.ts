@@ -1,4 +1,5 @@
-// The `openspine` command: start, migrate, seed, read-only, token, keys and audit, each with --help.
+// The `openspine` command: start, migrate, seed, read-only, token, keys, identity, audit,
+// population, import and export, each with --help.
 import { Command, Option } from 'commander';
 import { DIRECTORY_BASE } from '../directory/index.ts';
 import { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
@@ -10,6 +11,7 @@ import { readReadOnly, setReadOnly } from '../platform/read-only.ts';
 import { prepareDatabase, startOpenSpine } from '../openspine.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
+import { registerPdsCommands } from './pds-commands.ts';
 import { configFrom, databaseOptions, withDatabase } from './shared.ts';
 
 const program = new Command('openspine').description('OpenSpine: the NHS Spine national services, open source').showHelpAfterError();
@@ -80,6 +82,7 @@ readOnly.action(async (state: string, options: ConfigInput) => {
 
 registerIdentityCommands(program);
 registerAuditCommands(program);
+registerPdsCommands(program);
 
 function printBanner(config: Config, url: string): void {
   const base = `${config.publicBaseUrl}${DIRECTORY_BASE}`;

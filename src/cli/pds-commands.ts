@@ -1,0 +1,115 @@
+// `openspine population`, `openspine import` and `openspine export`: a synthetic population as
+// NDJSON, and the bulk load and export of PDS records, with progress and rate on stderr.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { InvalidArgumentError, type Command } from 'commander';
+import type { ConfigInput } from '../platform/config.ts';
+import { exportPatients, importPatients, PatientImportError, type BulkProgress } from '../pds/bulk.ts';
+import { generatePatients } from '../pds/population.ts';
+import { databaseOptions, withDatabase } from './shared.ts';
+
+/** Patients written between progress lines. */
+const PROGRESS_EVERY = 10_000;
+const BAR_WIDTH = 30;
+
+function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('a whole number is needed');
+  return parsed;
+}
+
+export function registerPdsCommands(program: Command): void {
+  const population = program
+    .command('population')
+    .description('write a synthetic population of patients as NDJSON (FHIR Bulk Data), the same for the same seed')
+    .requiredOption('--patients <count>', 'how many patients', wholeNumber)
+    .option('--seed <number>', 'the seed: the same seed gives the same patients', wholeNumber, 1)
+    .option('--out <file>', 'write to this file instead of stdout');
+  population.action(async (options: { patients: number; seed: number; out?: string }) => {
+    const output = options.out ? createWriteStream(options.out) : process.stdout;
+    const progress = progressReporter('generated', options.patients);
+    let chunk = '';
+    let written = 0;
+    for (const patient of generatePatients({ count: options.patients, seed: options.seed })) {
+      chunk += `${JSON.stringify(patient)}\n`;
+      if (++written % PROGRESS_EVERY === 0) {
+        if (!output.write(chunk)) await once(output, 'drain');
+        chunk = '';
+        progress({ records: written, bytes: 0 });
+      }
+    }
+    await endOutput(output, chunk);
+    progress({ records: written, bytes: 0 }, true);
+  });
+
+  const load = databaseOptions(program.command('import'))
+    .description('load patients from an NDJSON file into PDS: all or none, checked by count and checksum; NHS numbers already held refuse the load')
+    .argument('<file>', 'NDJSON, one FHIR Patient per line (as `openspine population` or `openspine export` write)');
+  load.action(async (file: string, options: ConfigInput) => {
+    const size = (await stat(file)).size;
+    try {
+      await withDatabase(load, options, async (db) => {
+        const started = performance.now();
+        const progress = progressReporter('loaded', undefined, size);
+        const summary = await importPatients(db, createReadStream(file), { onProgress: (report) => progress(report) });
+        const seconds = (performance.now() - started) / 1000;
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        console.log(`Loaded ${summary.records} patients in ${seconds.toFixed(1)} s (${Math.round(summary.records / seconds)}/s). Verified: the table holds them all, checksum ${summary.checksum} as read from the file.`);
+      });
+    } catch (error) {
+      if (!(error instanceof PatientImportError)) throw error;
+      console.error(`\nopenspine: the import failed, nothing was loaded: ${error.message}`);
+      process.exitCode = 1;
+    }
+  });
+
+  const exportCommand = databaseOptions(program.command('export'))
+    .description('write every current PDS record as NDJSON (FHIR Bulk Data), in NHS number order')
+    .option('--out <file>', 'write to this file instead of stdout');
+  exportCommand.action(async (options: ConfigInput & { out?: string }) => {
+    // Logs go to stdout: with the records there too, only errors may be logged.
+    const settings = options.out ? options : { ...options, logLevel: 'error' };
+    await withDatabase(exportCommand, settings, async (db) => {
+      const output = options.out ? createWriteStream(options.out) : process.stdout;
+      const progress = progressReporter('exported');
+      const summary = await exportPatients(db, output, { onProgress: (report) => progress(report) });
+      await endOutput(output, '');
+      progress({ records: summary.records, bytes: 0 }, true);
+      console.error(`Checksum ${summary.checksum} (the same as \`openspine import\` reports on loading it).`);
+    });
+  });
+}
+
+async function endOutput(output: Writable, last: string): Promise<void> {
+  if (output === process.stdout) {
+    if (!output.write(last)) await once(output, 'drain');
+    return;
+  }
+  output.end(last);
+  await finished(output);
+}
+
+/**
+ * A progress line on stderr with the rate: redrawn in place on a terminal (a bar when the total is
+ * known), otherwise one line per tenth of a million records, so logs stay short.
+ */
+function progressReporter(verb: string, totalRecords?: number, totalBytes?: number): (progress: Pick<BulkProgress, 'records' | 'bytes'> & { phase?: BulkProgress['phase'] }, last?: boolean) => void {
+  const started = performance.now();
+  let lastLogged = 0;
+  return (progress, last = false) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = Math.round(progress.records / Math.max(seconds, 0.001));
+    const share = totalRecords ? progress.records / totalRecords : totalBytes ? progress.bytes / totalBytes : undefined;
+    const bar = share === undefined ? '' : `[${'#'.repeat(Math.round(share * BAR_WIDTH)).padEnd(BAR_WIDTH, '.')}] ${Math.floor(share * 100)}% `;
+    const phase = progress.phase && progress.phase !== 'loading' && progress.phase !== 'exporting' ? ` (${progress.phase})` : '';
+    const text = `${bar}${progress.records} patients ${verb}, ${seconds.toFixed(1)} s, ${rate}/s${phase}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}${last ? '\n' : ''}`);
+    else if ((last && progress.records !== lastLogged) || phase || progress.records - lastLogged >= 100_000) {
+      lastLogged = progress.records;
+      process.stderr.write(`${text}\n`);
+    }
+  };
+}
