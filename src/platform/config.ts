@@ -33,7 +33,7 @@ export const DEFAULTS = {
   host: '127.0.0.1',
   dataDir: 'data',
   embeddedPostgresPort: 7332,
-  databasePoolSize: 20,
+  databasePoolSize: 8,
   logLevel: 'info',
   bodyLimit: 10 * 1024 * 1024,
 } as const;
