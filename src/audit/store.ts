@@ -72,12 +72,9 @@ export async function readChainHead(db: Queryable): Promise<ChainHead> {
   return { sequence: Number(row.sequence), hash: row.hash };
 }
 
-/**
- * Inserts a batch and moves the head to its last record, sent together (pipelined). The batch
- * goes as one JSON parameter, so every batch size shares one prepared statement.
- */
-export async function appendRecords(tx: Transaction, records: AuditRecord[], head: ChainHead): Promise<void> {
-  const rows = records.map((record) => ({
+/** The rows of a batch as audit_record's columns, sent as one JSON parameter. */
+function recordRows(records: AuditRecord[]) {
+  return records.map((record) => ({
     sequence: record.sequence,
     occurred_at: record.occurredAt.toISOString(),
     request_id: record.requestId,
@@ -97,10 +94,35 @@ export async function appendRecords(tx: Transaction, records: AuditRecord[], hea
     prev_hash: record.prevHash,
     hash: record.hash,
   }));
+}
+
+/**
+ * Inserts a batch and moves the head to its last record, sent together (pipelined). The batch
+ * goes as one JSON parameter, so every batch size shares one prepared statement.
+ */
+export async function appendRecords(tx: Transaction, records: AuditRecord[], head: ChainHead): Promise<void> {
   await Promise.all([
-    tx`insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${tx.json(rows)})`,
+    tx`insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${tx.json(recordRows(records))})`,
     tx`update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash} where id = 1`,
   ]);
+}
+
+/**
+ * Appends a batch chained onto `after`, in one statement (one round trip, its own transaction),
+ * only if the head is still `after`: false when another process appended in between, and then
+ * nothing was written.
+ */
+export async function appendRecordsAfter(db: Queryable, records: AuditRecord[], after: ChainHead, head: ChainHead): Promise<boolean> {
+  const [row] = await db<{ moved: number }[]>`
+    with moved as (
+      update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}
+      where id = 1 and sequence = ${after.sequence} and hash = ${after.hash} returning 1
+    ), appended as (
+      insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${db.json(recordRows(records))})
+      where exists (select 1 from moved)
+    )
+    select count(*)::int as moved from moved`;
+  return row?.moved === 1;
 }
 
 /** Records after `after`, up to `upTo`, in sequence order: a keyset page of the primary key. */

@@ -4,8 +4,8 @@
 import type { Logger } from 'pino';
 import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
-import { auditFields, chainRecords, type AuditFields } from './chain.ts';
-import { appendRecords, lockChainHead } from './store.ts';
+import { auditFields, chainRecords, type AuditFields, type ChainHead } from './chain.ts';
+import { appendRecords, appendRecordsAfter, lockChainHead } from './store.ts';
 
 export type AuditTrail = AuditSink & {
   /** Writes what is pending, then refuses further records. */
@@ -44,13 +44,33 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   let inFlight: Promise<void> | undefined;
   let closed = false;
 
+  /** The head after this process's last append: while no other process appends, the next batch chains onto it in one statement. */
+  let lastHead: ChainHead | undefined;
+
+  /** One round trip, when nothing was appended since this process's last append; else false, with nothing written. */
+  const appendOntoLastHead = async (fields: AuditFields[]): Promise<boolean> => {
+    if (!lastHead) return false;
+    const { records, head } = chainRecords(lastHead, fields);
+    if (!(await appendRecordsAfter(db, records, lastHead, head))) return false;
+    lastHead = head;
+    return true;
+  };
+
+  /** Locks the head, wherever another process left it, and chains onto it. */
+  const appendWithLock = async (fields: AuditFields[]): Promise<void> => {
+    lastHead = await db.begin(async (tx) => {
+      const { records, head } = chainRecords(await lockChainHead(tx, lockTimeoutMs), fields);
+      await appendRecords(tx, records, head);
+      return head;
+    });
+  };
+
   const append = async (batch: Waiting[]): Promise<void> => {
+    const fields = batch.map((waiting) => waiting.fields);
     try {
-      await db.begin(async (tx) => {
-        const { records, head } = chainRecords(await lockChainHead(tx, lockTimeoutMs), batch.map((waiting) => waiting.fields));
-        await appendRecords(tx, records, head);
-      });
+      if (!(await appendOntoLastHead(fields))) await appendWithLock(fields);
     } catch (error) {
+      lastHead = undefined;
       log.error({ err: error, records: batch.length }, 'the audit trail could not append a batch; its requests get 503');
       for (const waiting of batch) waiting.reject(error);
       return;
