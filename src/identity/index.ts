@@ -9,11 +9,10 @@ import { registerTokenEndpoint } from './token-endpoint.ts';
 
 export { createAuthenticator } from './authenticate.ts';
 export { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
-export { ACCESS_TOKEN_LIFETIME_SECONDS, issueAccessToken, rotateSigningKeys, type TokenRequest } from './tokens.ts';
+export { issueAccessToken, rotateSigningKeys } from './tokens.ts';
 export { findApplication, listApplications, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
 export { CIS2_ISSUER_PATH } from './cis2.ts';
 export { savePerson, saveRoleProfile } from './people.ts';
-export { TOKEN_PATH } from './token-endpoint.ts';
 
 export const identityService: ServiceModule = {
   name: 'identity',
