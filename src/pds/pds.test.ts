@@ -94,6 +94,9 @@ test('fuzzy: phonetic names, transposed names, nicknames and close dates of birt
   // a nickname: family 1 × 0.35 + given 0.75 × 0.25 + birth date 0.25, over 0.85
   assert.deepEqual((await found('family=Minimal&given=Johnny&birthdate=eq1990-01-01&_fuzzy-match=true'))[0], ['9000000033', 0.9265]);
   assert.deepEqual((await found('family=Smith&given=Jane&birthdate=eq2010-10-22&_fuzzy-match=true&_exact-match=true')), [['9000000009', 1]]);
+  // email and phone match exactly even in a fuzzy search
+  assert.deepEqual(await found('family=Smith&given=Jane&birthdate=eq2010-10-22&phone=01632960587&_fuzzy-match=true'), [['9000000009', 1]]);
+  assert.deepEqual(await found('family=Smith&given=Jane&birthdate=eq2010-10-22&email=jane.smith@example.com&_fuzzy-match=true'), [['9000000009', 1]]);
 });
 
 test('too many matches is HTTP 200 with an OperationOutcome, not a Bundle', async () => {

@@ -165,6 +165,9 @@ function fuzzyQuery(search: PdsSearch, excludeRestricted: boolean): CandidateQue
   return {
     [byFamily ? 'family' : 'given']: { kind: 'phonetic', codes: [...new Set(codes)] } satisfies NameMatch,
     birthDate: { kind: 'any', dates: closeDates(birthDate) },
+    // Email and phone match exactly, fuzzy search or not.
+    ...(search.email ? { email: search.email } : {}),
+    ...(search.phone ? { phone: search.phone } : {}),
     excludeRestricted,
     limit: CANDIDATE_LIMIT,
   };
