@@ -228,3 +228,29 @@ test('coverage: EHIC details for the patient themselves (patient access), nothin
   assert.equal((await call('GET', '/Coverage?subscriber:identifier=9000000009')).statusCode, 403, 'not for healthcare workers');
   assert.equal((await call('GET', '/Coverage?year=2003', { actor: patient })).statusCode, 400);
 });
+
+test('posting coverage replaces the EHIC record over the version in If-Match', async () => {
+  const patient: Actor = { mode: 'patient', userId: '9000000009', activityCodes: [] };
+  const version = (await call('GET', '/Coverage?subscriber:identifier=9000000009', { actor: patient })).headers.etag as string;
+  const ehic = {
+    resourceType: 'Coverage',
+    status: 'active',
+    subscriber: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9000000009' } },
+    identifier: [{ value: '80276000000000000001' }],
+    payor: [{ identifier: { value: 'FR-INST-1' } }],
+    beneficiary: { identifier: { value: 'PERSONAL-1' } },
+    period: { end: '2031-12-31' },
+  };
+  const patientToken = await t.token({ actor: patient });
+  const send = (body: object, ifMatch?: string) =>
+    t.app.inject({ method: 'POST', url: `${PDS_BASE}/Coverage`, headers: { authorization: `Bearer ${patientToken}`, 'x-request-id': randomUUID(), 'content-type': 'application/json', ...(ifMatch ? { 'if-match': ifMatch } : {}) }, payload: body });
+  assert.equal((await send(ehic)).statusCode, 412);
+  assert.equal(codeOf((await send({ ...ehic, status: 'Expired' }, version)).body), 'INVALID_VALUE');
+  assert.equal(codeOf((await send({ ...ehic, identifier: [] }, version)).body), 'MISSING_VALUE');
+  const saved = await send(ehic, version);
+  assert.equal(saved.statusCode, 201, saved.body);
+  assert.notEqual(saved.headers.etag, version);
+  assert.equal((await send(ehic, version)).statusCode, 409, 'the old version is stale now');
+  const bundle = (await call('GET', '/Coverage?subscriber:identifier=9000000009', { actor: patient })).json<Bundle>();
+  assert.equal((bundle.entry?.[0]?.resource as { identifier?: { value?: string }[] } | undefined)?.identifier?.[0]?.value, '80276000000000000001');
+});

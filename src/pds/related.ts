@@ -2,9 +2,12 @@
 // (`GET /Coverage?subscriber:identifier=`), as the PDS FHIR API serves them
 // (../shared/specs/pds/specification/components/paths/relatedpersons-get.yaml, coverage-get.yaml).
 import type { Bundle, Coverage, RelatedPerson } from '@medplum/fhirtypes';
+import { inTransaction } from '../platform/fhir/resources.ts';
+import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
+import { PdsErrors } from './errors.ts';
 import type { Queryable } from '../platform/db/connect.ts';
 import { NHS_NUMBER_SYSTEM } from '../platform/identifiers/nhs-number.ts';
-import { coverageOf, readPatient, relatedPeopleOf, type PatientRow } from './store.ts';
+import { bumpVersion, coverageOf, readPatient, relatedPeopleOf, setCoverage, type PatientRow } from './store.ts';
 
 /** A restricted patient's related people are not given; a related person who is a restricted patient loses address and telecom. */
 export async function relatedPeopleBundle(db: Queryable, patient: PatientRow, baseUrl: string): Promise<Bundle<RelatedPerson>> {
@@ -28,4 +31,27 @@ export async function coverageBundle(db: Queryable, patient: PatientRow, baseUrl
   const record = await coverageOf(db, patient.nhsNumber);
   const entry = record ? [{ fullUrl: `${baseUrl}/Coverage/${patient.nhsNumber}`, resource: { ...(JSON.parse(record) as Coverage), id: patient.nhsNumber } }] : [];
   return { resourceType: 'Bundle', type: 'searchset', timestamp: new Date().toISOString(), total: entry.length, entry };
+}
+
+/** The subscriber's NHS number of a coverage to post, after checking what PDS requires of an EHIC record. */
+export function checkedCoverage(body: unknown): { coverage: Coverage; nhsNumber: string } {
+  const coverage = body as Coverage | null;
+  if (typeof body !== 'object' || body === null || coverage?.resourceType !== 'Coverage') throw PdsErrors.invalidValue(String(coverage?.resourceType), 'resourceType');
+  if (coverage.status !== 'active') throw PdsErrors.invalidValue(String(coverage.status), 'status');
+  const nhsNumber = coverage.subscriber?.identifier?.value ?? '';
+  if (!isValidNhsNumber(nhsNumber)) throw PdsErrors.invalidNhsNumber();
+  if (!coverage.identifier?.[0]?.value) throw PdsErrors.missingValue("Missing value - 'identifier/0/value' (the EHIC card number)");
+  if (!coverage.payor?.[0]?.identifier?.value) throw PdsErrors.missingValue("Missing value - 'payor/0/identifier/value' (the institution id)");
+  if (!coverage.beneficiary?.identifier?.value) throw PdsErrors.missingValue("Missing value - 'beneficiary/identifier/value' (the personal id)");
+  return { coverage, nhsNumber };
+}
+
+/** Replaces the patient's EHIC record over the version named in If-Match; the record's new version. */
+export async function saveCoverage(db: Queryable, patient: PatientRow, coverage: Coverage, expected: number): Promise<number> {
+  return inTransaction(db, async (tx) => {
+    const version = await bumpVersion(tx, patient.nhsNumber, expected);
+    if (version === undefined) throw PdsErrors.versionMismatch(patient.versionId);
+    await setCoverage(tx, patient.nhsNumber, coverage);
+    return version;
+  });
 }

@@ -10,7 +10,7 @@ import { PdsErrors } from './errors.ts';
 import { createPatient } from './create.ts';
 import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
 import { servedPatient } from './patient-view.ts';
-import { coverageBundle, relatedPeopleBundle } from './related.ts';
+import { checkedCoverage, coverageBundle, relatedPeopleBundle, saveCoverage } from './related.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 import { readPatient, type PatientRow } from './store.ts';
 
@@ -76,7 +76,18 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       const row = await currentRecord(db, subscriber.split('|').pop() ?? '');
       assertOwnRecordForPatients(row);
       noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
-      return reply.type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
+      return reply.header('etag', `W/"${row.versionId}"`).type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
+    });
+
+    // Replaces the patient's EHIC record, over the record's version in If-Match.
+    pds.post(`${PDS_BASE}/Coverage`, { config: { access: { modes: ['patient', 'system'] }, interaction: 'update-coverage' } }, async (request, reply) => {
+      const version = expectedVersion(request.headers['if-match']);
+      const { coverage, nhsNumber } = checkedCoverage(request.body);
+      const row = await currentRecord(db, nhsNumber);
+      assertOwnRecordForPatients(row);
+      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      const saved = await saveCoverage(db, row, coverage, version);
+      return reply.status(201).header('etag', `W/"${saved}"`).type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
     });
 
     pds.post(`${PDS_BASE}/Patient`, { config: { access: { modes: ['healthcare-worker'] }, interaction: 'create' } }, async (request, reply) => {
@@ -132,7 +143,7 @@ function capability(baseUrl: string) {
         resource: [
           { type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) },
           { type: 'RelatedPerson', interaction: [{ code: 'search-type' }] },
-          { type: 'Coverage', interaction: [{ code: 'search-type' }], searchParam: [{ name: 'subscriber:identifier', type: 'token' }] },
+          { type: 'Coverage', interaction: [{ code: 'search-type' }, { code: 'create' }], searchParam: [{ name: 'subscriber:identifier', type: 'token' }] },
         ],
       },
     ],

@@ -134,3 +134,11 @@ export async function setCoverage(db: Queryable, nhsNumber: string, record: obje
   await db`insert into pds_coverage (nhs_number, record) values (${nhsNumber}, ${JSON.stringify(record)}::text::json)
            on conflict (nhs_number) do update set record = excluded.record`;
 }
+
+/** Moves a record to its next version if it is still at `expected`; the new version, or undefined. */
+export async function bumpVersion(db: Queryable, nhsNumber: string, expected: number): Promise<number | undefined> {
+  const [row] = await db<{ version_id: number }[]>`
+    update pds_patient set version_id = version_id + 1, last_updated = now()
+    where nhs_number = ${nhsNumber} and version_id = ${expected} returning version_id`;
+  return row && Number(row.version_id);
+}
