@@ -41,9 +41,10 @@ export type Ranked = { row: PatientRow; score: number };
 export type SearchOutcome = { kind: 'matches'; matches: Ranked[] } | { kind: 'too-many' };
 
 export function parsePdsSearch(query: QueryValues, applicationRestricted: boolean): PdsSearch {
-  const keys = Object.keys(query);
+  // Parameters PDS does not know are ignored, as the NHS sandbox does (its Postman collection
+  // sends `history=true`); a search with none it knows is refused.
+  const keys = Object.keys(query).filter((key) => KNOWN.has(key));
   if (keys.length === 0) throw PdsErrors.unsupportedService();
-  for (const key of keys) if (!KNOWN.has(key)) throw PdsErrors.invalidSearchData(`Invalid search data provided - '${key}' is not a supported search parameter`);
   const all = (key: string) => [query[key] ?? []].flat();
   const one = (key: string) => {
     const values = all(key);
