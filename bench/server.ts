@@ -3,11 +3,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { freePort } from '../test/support/ports.ts';
 import { DEMO_GP, type Caller } from './scenarios.ts';
 
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
@@ -108,17 +108,6 @@ async function serverEnvironment(dataDir: string, databaseUrl: string | undefine
     OPENSPINE_LOG_LEVEL: 'info',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { OPENSPINE_EMBEDDED_POSTGRES_PORT: String(await freePort()) }),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
 }
 
 function waitForBanner(child: ChildProcess, exited: Promise<void>, exitReason: () => string | undefined): Promise<string> {
