@@ -84,6 +84,10 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
       // TCP only: no socket file that could collide with a system PostgreSQL's.
       '-c', 'unix_socket_directories=',
       '-c', 'max_connections=200',
+      // PostgreSQL's defaults suit a tiny machine; a national index of millions wants its hot pages
+      // in memory and room for bulk loads between checkpoints.
+      '-c', 'shared_buffers=512MB',
+      '-c', 'max_wal_size=4GB',
       ...DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]),
     ],
     onLog: (message: unknown) => {
