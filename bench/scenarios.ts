@@ -62,8 +62,7 @@ export function buildScenario(name: ScenarioName, data: BenchData): Scenario {
         caller: 'healthcare-worker',
         target: { requestsPerSecond: 5000, p99Ms: P99_TARGET_MS },
         next: () => ({ method: 'GET', path: `${PDS}/Patient/${nextPatient().nhsNumber}`, headers: pdsHeaders() }),
-        problemWith: (request, status, body) =>
-          unexpectedStatus(status, 200, body) ?? (request.path.endsWith(`/${(JSON.parse(body) as { id?: string }).id}`) ? undefined : 'another patient came back'),
+        problemWith: (request, status, body) => unexpectedStatus(status, 200, body) ?? notTheOneAskedFor(request, body, 'patient'),
       };
     case 'pds-search':
       return {
@@ -96,8 +95,7 @@ export function buildScenario(name: ScenarioName, data: BenchData): Scenario {
         caller: 'admin',
         target: { requestsPerSecond: 5000, p99Ms: P99_TARGET_MS },
         next: () => ({ method: 'GET', path: `${DIRECTORY}/Organization/${nextSeeded().id}` }),
-        problemWith: (request, status, body) =>
-          unexpectedStatus(status, 200, body) ?? (request.path.endsWith(`/${(JSON.parse(body) as { id?: string }).id}`) ? undefined : 'another resource came back'),
+        problemWith: (request, status, body) => unexpectedStatus(status, 200, body) ?? notTheOneAskedFor(request, body, 'resource'),
       };
     case 'search-token':
       return {
@@ -123,6 +121,11 @@ export function buildScenario(name: ScenarioName, data: BenchData): Scenario {
 
 function unexpectedStatus(status: number, expected: number, body: string): string | undefined {
   return status === expected ? undefined : `HTTP ${status} instead of ${expected}: ${body.slice(0, 300)}`;
+}
+
+/** A read must answer with the resource whose id ends its path. */
+function notTheOneAskedFor(request: BenchRequest, body: string, what: string): string | undefined {
+  return request.path.endsWith(`/${(JSON.parse(body) as { id?: string }).id}`) ? undefined : `another ${what} came back`;
 }
 
 function notOneMatch(searchset: string): string | undefined {

@@ -4,7 +4,7 @@ import type { Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
 import { dateRange } from '../platform/fhir/dates.ts';
 import { searchsetJson } from '../platform/fhir/bundles.ts';
-import { DATE_PREFIXES, SEARCH_LIMITS, type DatePrefix, type DateValue, type QueryValues } from '../platform/fhir/search-query.ts';
+import { DATE_PREFIXES, pagingParameter, SEARCH_LIMITS, type DatePrefix, type DateValue, type QueryValues } from '../platform/fhir/search-query.ts';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../platform/identifiers/nhs-number.ts';
 import { isValidOdsCode, ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
 import { SDS_USER_ID_SYSTEM, toAuditEvent } from './audit-event.ts';
@@ -68,10 +68,8 @@ function readParameter(search: AuditQuery, name: Parameter, value: string): void
       search.dates.push(dateValue(value));
       return;
     case '_count':
-      search.count = boundedInteger(name, value, 1, SEARCH_LIMITS.maxCount);
-      return;
     case '_offset':
-      search.offset = boundedInteger(name, value, 0, SEARCH_LIMITS.maxOffset);
+      search[name === '_count' ? 'count' : 'offset'] = pagingParameter(name, value);
       return;
   }
 }
@@ -97,12 +95,6 @@ function dateValue(part: string): DateValue {
   const range = dateRange(prefix ? part.slice(2) : part);
   if (!range) throw AuditErrors.invalidValue('date', part, 'use [eq|ne|gt|lt|ge|le]yyyy-mm-dd, or a dateTime; repeat date for a range');
   return { prefix: prefix ?? 'eq', range };
-}
-
-function boundedInteger(name: string, value: string, min: number, max: number): number {
-  const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed < min || parsed > max) throw AuditErrors.invalidValue(name, value, `must be a whole number from ${min} to ${max}`);
-  return parsed;
 }
 
 /** The searchset Bundle, with self, next and previous links as every other search of ours. */

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
-import { registerTestApplication } from '../../test/support/applications.ts';
+import { registerTestApplication, type TestApplication } from '../../test/support/applications.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
 
@@ -45,19 +45,24 @@ async function idTokenFor(userId: string): Promise<string> {
   return tokens.json<{ id_token: string }>().id_token;
 }
 
-async function apiTokenFor(userId: string): Promise<string> {
-  const exchange = await t.app.inject({
+/** The token exchange at the API platform's token endpoint: an ID token and the application's client assertion. */
+async function exchangeIdToken(subjectToken: string, application: TestApplication) {
+  return t.app.inject({
     method: 'POST',
     url: '/oauth2/token',
     headers: FORM,
     payload: form({
       grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
       subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-      subject_token: await idTokenFor(userId),
+      subject_token: subjectToken,
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await clinical.assertion(),
+      client_assertion: await application.assertion(),
     }),
   });
+}
+
+async function apiTokenFor(userId: string): Promise<string> {
+  const exchange = await exchangeIdToken(await idTokenFor(userId), clinical);
   assert.equal(exchange.statusCode, 200, exchange.body);
   const body = exchange.json<{ access_token: string; issued_token_type: string; expires_in: number }>();
   assert.equal(body.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
@@ -153,19 +158,7 @@ test('token exchange gives a user-restricted token; the role comes from NHSD-Ses
 test('an ID token issued to another client, or not an ID token at all, cannot be exchanged', async () => {
   const other = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT] });
   const idToken = await idTokenFor(gp.userId);
-  const exchange = async (subjectToken: string) =>
-    t.app.inject({
-      method: 'POST',
-      url: '/oauth2/token',
-      headers: FORM,
-      payload: form({
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-        subject_token: subjectToken,
-        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-        client_assertion: await other.assertion(),
-      }),
-    });
+  const exchange = (subjectToken: string) => exchangeIdToken(subjectToken, other);
   const stolen = await exchange(idToken);
   assert.equal(stolen.statusCode, 401);
   assert.equal(stolen.json<{ error: string }>().error, 'invalid_grant');

@@ -102,10 +102,10 @@ function readParameter(definition: ResourceDefinition, request: SearchRequest, k
 function readResultParameter(request: SearchRequest, key: string, value: string): void {
   switch (key) {
     case '_count':
-      request.count = boundedInteger(key, value, 1, SEARCH_LIMITS.maxCount);
+      request.count = pagingParameter(key, value);
       return;
     case '_offset':
-      request.offset = boundedInteger(key, value, 0, SEARCH_LIMITS.maxOffset);
+      request.offset = pagingParameter(key, value);
       return;
     case '_total':
       if (!['none', 'estimate', 'accurate'].includes(value)) throw Errors.invalidSearchData(`Invalid value - '${value}' in field '_total'`);
@@ -127,6 +127,11 @@ function readResultParameter(request: SearchRequest, key: string, value: string)
       }
       return;
   }
+}
+
+/** `_count` (1 to the largest page) or `_offset` (0 to the deepest page), as every search of ours reads them. */
+export function pagingParameter(key: '_count' | '_offset', value: string): number {
+  return key === '_count' ? boundedInteger(key, value, 1, SEARCH_LIMITS.maxCount) : boundedInteger(key, value, 0, SEARCH_LIMITS.maxOffset);
 }
 
 function boundedInteger(key: string, value: string, min: number, max: number): number {
