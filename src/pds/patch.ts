@@ -5,12 +5,12 @@ import type { Operation } from 'fast-json-patch';
 import { inTransaction } from '../platform/fhir/resources.ts';
 import { applyResourcePatch } from '../platform/fhir/patch.ts';
 import { validationIssues } from '../platform/fhir/validate.ts';
-import type { Database } from '../platform/db/connect.ts';
+import type { Database, Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
 import { PdsErrors } from './errors.ts';
 import { PATIENT_DEFINITION } from './patient-definition.ts';
-import { searchKeysOf } from './search-keys.ts';
-import { readPatient, writePatient, type PatientRow } from './store.ts';
+import { searchKeysOf, type SearchKeys } from './search-keys.ts';
+import { addPreviousValue, readPatient, writePatient, type PatientRow } from './store.ts';
 
 /** What PDS does not let a client change: the NHS number, the id, the metadata. */
 const FORBIDDEN_PATHS = /^\/(id|resourceType|meta|identifier)(\/|$)/;
@@ -41,17 +41,33 @@ export function expectedVersion(ifMatch: string | undefined): number {
   return Number(match[1]);
 }
 
-export async function patchPatient(db: Database, nhsNumber: string, operations: Operation[], version: number): Promise<PatientRow> {
+/**
+ * Applies the patches over `version`. With `keep` false (the sandbox's fixed patients) the update is
+ * checked and answered as if made, but nothing is written.
+ */
+export async function patchPatient(db: Database, nhsNumber: string, operations: Operation[], version: number, keep = true): Promise<PatientRow> {
   return inTransaction(db, async (tx) => {
     const current = await readPatient(tx, nhsNumber, true);
     if (!current) throw PdsErrors.notFound();
     if (current.versionId !== version) throw PdsErrors.versionMismatch(current.versionId);
-    const patched = applyResourcePatch({ ...(JSON.parse(current.record) as Patient), resourceType: 'Patient', id: current.nhsNumber }, operations) as Patient;
+    const before = JSON.parse(current.record) as Patient;
+    const patched = applyResourcePatch({ ...before, resourceType: 'Patient', id: current.nhsNumber }, operations) as Patient;
     const issues = validationIssues(PATIENT_DEFINITION, patched);
     if (issues.length > 0) throw Errors.invalidResource(issues);
     const { id: _id, meta: _meta, ...record } = patched;
     const next = { nhsNumber: current.nhsNumber, versionId: current.versionId + 1, lastUpdated: new Date(), record: record as Patient, restricted: current.restricted, keys: searchKeysOf(patched) };
-    await writePatient(tx, next, current.versionId);
+    if (keep) {
+      await writePatient(tx, next, current.versionId);
+      await keepPreviousValues(tx, current.nhsNumber, searchKeysOf(before), next.keys);
+    }
     return { ...current, versionId: next.versionId, lastUpdated: next.lastUpdated, record: JSON.stringify(record) };
   });
+}
+
+/** An email or phone that an update replaced or removed stays findable by a history search. */
+async function keepPreviousValues(tx: Queryable, nhsNumber: string, before: SearchKeys, after: SearchKeys): Promise<void> {
+  for (const key of ['email', 'phone'] as const) {
+    const previous = before[key];
+    if (previous !== null && previous !== after[key]) await addPreviousValue(tx, nhsNumber, key, previous);
+  }
 }

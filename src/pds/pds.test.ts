@@ -184,6 +184,38 @@ test('create: a new record gets a new valid NHS number; matching demographics gi
   assert.equal(codeOf(pets.body), 'ADDITIONAL_PROPERTIES');
   const noBirthDate = await post({ ...newcomer, birthDate: undefined });
   assert.equal(codeOf(noBirthDate.body), 'MISSING_VALUE');
+  // PDS refuses a new record of gender 'other' (the NHS's create tests), though search and read know it.
+  const other = await post({ ...newcomer, name: [{ use: 'usual', given: ['Alex'], family: 'Otherwise' }], gender: 'other' });
+  assert.equal(other.statusCode, 400, other.body);
+  assert.equal(other.json<OperationOutcome>().issue[0]?.diagnostics, "Invalid value - 'other' in field 'gender'");
+});
+
+test('an empty searchset has total 0 and no entry (FHIR JSON has no empty arrays)', async () => {
+  const none = (await call('GET', '/Patient?family=Bingham&given=John&gender=male&birthdate=1934-12-18')).json<Bundle>();
+  assert.equal(none.total, 0);
+  assert.equal('entry' in none, false);
+  const nobody = (await call('GET', '/Patient/9000000025/RelatedPerson')).json<Bundle>();
+  assert.equal('entry' in nobody, false);
+  const uncovered = (await call('GET', '/Coverage?subscriber:identifier=9000000033', { actor: { mode: 'patient', userId: '9000000033', activityCodes: [] } })).json<Bundle>();
+  assert.equal(uncovered.total, 0);
+  assert.equal('entry' in uncovered, false);
+});
+
+test('history: an email or phone that an update replaced is found by a _history search and a fuzzy one, not by a plain one', async () => {
+  const nhsNumber = randomNhsNumber('9');
+  const [oldEmail, newEmail] = [`old-${randomUUID()}@example.com`, `new-${randomUUID()}@example.com`];
+  const person: Patient = { resourceType: 'Patient', name: [{ use: 'usual', given: ['Hester'], family: 'Historian' }], gender: 'female', birthDate: '1961-02-03', telecom: [{ system: 'email', value: oldEmail }, { system: 'phone', value: '01632000111' }] };
+  await writePatient(t.db, { nhsNumber, versionId: 1, lastUpdated: new Date(), record: person, restricted: false, keys: searchKeysOf(person) }, 'new');
+  const patches = [{ op: 'replace', path: '/telecom/0/value', value: newEmail.toUpperCase() }, { op: 'replace', path: '/telecom/1/value', value: '01632000222' }];
+  const updated = await call('PATCH', `/Patient/${nhsNumber}`, { headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' }, payload: { patches } });
+  assert.equal(updated.statusCode, 200, updated.body);
+  const base = 'family=Historian&birthdate=eq1961-02-03';
+  assert.deepEqual(await found(`${base}&email=${newEmail}`), [[nhsNumber, 1]], 'the current email, in any case');
+  assert.deepEqual(await found(`${base}&email=${oldEmail}`), [], 'only current data without _history');
+  assert.deepEqual(await found(`${base}&email=${oldEmail.toUpperCase()}&_history=true`), [[nhsNumber, 1]]);
+  assert.deepEqual(await found(`${base}&phone=01632000111&_history=true`), [[nhsNumber, 1]]);
+  assert.deepEqual(await found(`${base}&phone=01632000111&_history=false`), []);
+  assert.deepEqual(await found(`${base}&given=Hester&phone=01632000111&_fuzzy-match=true`), [[nhsNumber, 1]], 'a fuzzy search always searches history');
 });
 
 test('access modes: a patient sees their own record only; an application gets one unique match and cannot update', async () => {
@@ -227,7 +259,10 @@ test('coverage: EHIC details for the patient themselves (patient access), nothin
   assert.equal(own.json<Bundle>().total, 1);
   assert.equal((await call('GET', '/Coverage?subscriber:identifier=9000000017', { actor: patient })).statusCode, 403);
   assert.equal((await call('GET', '/Coverage?subscriber:identifier=9000000009')).statusCode, 403, 'not for healthcare workers');
-  assert.equal((await call('GET', '/Coverage?year=2003', { actor: patient })).statusCode, 400);
+  const badSearch = await call('GET', '/Coverage?subscriber:identifier=9000000009&year=2003', { actor: patient });
+  assert.equal(badSearch.statusCode, 400);
+  // The diagnostics of coverage-get.yaml's INVALID_SEARCH_DATA example.
+  assert.equal(badSearch.json<OperationOutcome>().issue[0]?.diagnostics, "Invalid search data provided - 'Coverage search request must follow the format /Coverage?subscriber:identifier=NHS_NUMBER'");
 });
 
 test('posting coverage replaces the EHIC record over the version in If-Match', async () => {

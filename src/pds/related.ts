@@ -7,6 +7,7 @@ import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { PdsErrors } from './errors.ts';
 import type { Queryable } from '../platform/db/connect.ts';
 import { NHS_NUMBER_SYSTEM } from '../platform/identifiers/nhs-number.ts';
+import { searchset } from './searchset.ts';
 import { bumpVersion, coverageOf, readPatient, relatedPeopleOf, setCoverage, type PatientRow } from './store.ts';
 
 /** A restricted patient's related people are not given; a related person who is a restricted patient loses address and telecom. */
@@ -24,13 +25,16 @@ export async function relatedPeopleBundle(db: Queryable, patient: PatientRow, ba
       return { fullUrl: `${baseUrl}/Patient/${patient.nhsNumber}/RelatedPerson/${id}`, resource: person };
     }),
   );
-  return { resourceType: 'Bundle', type: 'searchset', timestamp: new Date().toISOString(), total: entry.length, entry };
+  return searchset(entry);
 }
 
 export async function coverageBundle(db: Queryable, patient: PatientRow, baseUrl: string): Promise<Bundle<Coverage>> {
   const record = await coverageOf(db, patient.nhsNumber);
-  const entry = record ? [{ fullUrl: `${baseUrl}/Coverage/${patient.nhsNumber}`, resource: { ...(JSON.parse(record) as Coverage), id: patient.nhsNumber } }] : [];
-  return { resourceType: 'Bundle', type: 'searchset', timestamp: new Date().toISOString(), total: entry.length, entry };
+  return coverageBundleOf(patient, record === undefined ? undefined : (JSON.parse(record) as Coverage), baseUrl);
+}
+
+export function coverageBundleOf(patient: PatientRow, coverage: Coverage | undefined, baseUrl: string): Bundle<Coverage> {
+  return searchset(coverage ? [{ fullUrl: `${baseUrl}/Coverage/${patient.nhsNumber}`, resource: { ...coverage, id: patient.nhsNumber } }] : []);
 }
 
 /** The subscriber's NHS number of a coverage to post, after checking what PDS requires of an EHIC record. */
@@ -46,8 +50,15 @@ export function checkedCoverage(body: unknown): { coverage: Coverage; nhsNumber:
   return { coverage, nhsNumber };
 }
 
-/** Replaces the patient's EHIC record over the version named in If-Match; the record's new version. */
-export async function saveCoverage(db: Queryable, patient: PatientRow, coverage: Coverage, expected: number): Promise<number> {
+/**
+ * Replaces the patient's EHIC record over the version named in If-Match; the record's new version.
+ * With `keep` false (the sandbox's fixed patients) the version is checked and the answer given, but nothing is written.
+ */
+export async function saveCoverage(db: Queryable, patient: PatientRow, coverage: Coverage, expected: number, keep = true): Promise<number> {
+  if (!keep) {
+    if (patient.versionId !== expected) throw PdsErrors.versionMismatch(patient.versionId);
+    return patient.versionId + 1;
+  }
   return inTransaction(db, async (tx) => {
     const version = await bumpVersion(tx, patient.nhsNumber, expected);
     if (version === undefined) throw PdsErrors.versionMismatch(patient.versionId);

@@ -10,8 +10,10 @@ import { PdsErrors } from './errors.ts';
 import { createPatient } from './create.ts';
 import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
 import { servedPatient } from './patient-view.ts';
-import { checkedCoverage, coverageBundle, relatedPeopleBundle, saveCoverage } from './related.ts';
+import { checkedCoverage, coverageBundle, coverageBundleOf, relatedPeopleBundle, saveCoverage } from './related.ts';
+import { isSandboxFixture, sandboxAllocationNumbers } from './sandbox-patients.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
+import { searchset } from './searchset.ts';
 import { readPatient, type PatientRow } from './store.ts';
 
 export const PDS_BASE = '/personal-demographics/FHIR/R4';
@@ -23,8 +25,9 @@ const SEARCH = { modes: ['healthcare-worker', 'application-restricted', 'system'
 /** Amending demographics needs the RBAC activity B0825 "Amend Patient Demographics". */
 const UPDATE = { modes: ['healthcare-worker'] as const, activities: ['B0825'] };
 
-export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string }): void {
-  const { db } = deps;
+/** In sandbox mode, new NHS numbers and updates of the sandbox's fixed patients are as the NHS sandbox gives them (sandbox-patients.ts). */
+export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string; sandbox: boolean }): void {
+  const { db, sandbox } = deps;
   const baseUrl = deps.publicBaseUrl + PDS_BASE;
 
   app.register(async (pds) => {
@@ -51,13 +54,9 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
         return reply.type(FHIR_JSON).send({ resourceType: 'OperationOutcome', issue: [{ severity: 'information', code: 'multiple-matches', details: { coding: [spineCoding('TOO_MANY_MATCHES')] } }] });
       }
       noteSubjects({ patientNhsNumbers: outcome.matches.map((match) => match.row.nhsNumber) });
-      return reply.type(FHIR_JSON).send({
-        resourceType: 'Bundle',
-        type: 'searchset',
-        timestamp: new Date().toISOString(),
-        total: outcome.matches.length,
-        entry: outcome.matches.map((match) => ({ fullUrl: `${baseUrl}/Patient/${match.row.nhsNumber}`, search: { score: match.score }, resource: servedPatient(match.row) })),
-      });
+      return reply
+        .type(FHIR_JSON)
+        .send(searchset(outcome.matches.map((match) => ({ fullUrl: `${baseUrl}/Patient/${match.row.nhsNumber}`, search: { score: match.score }, resource: servedPatient(match.row) }))));
     });
 
     pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id/RelatedPerson`, { config: { access: { modes: [...READ.modes] }, interaction: 'search-related-person' } }, async (request, reply) => {
@@ -71,7 +70,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
     pds.get(`${PDS_BASE}/Coverage`, { config: { access: { modes: ['patient', 'system'] }, interaction: 'search-coverage' } }, async (request, reply) => {
       const subscriber = (request.query as Record<string, string | string[] | undefined>)['subscriber:identifier'];
       if (typeof subscriber !== 'string' || Object.keys(request.query as object).length !== 1) {
-        throw PdsErrors.invalidSearchData("Invalid search data provided - search by 'subscriber:identifier' (an NHS number) only");
+        throw PdsErrors.invalidSearchData("Invalid search data provided - 'Coverage search request must follow the format /Coverage?subscriber:identifier=NHS_NUMBER'");
       }
       const row = await currentRecord(db, subscriber.split('|').pop() ?? '');
       assertOwnRecordForPatients(row);
@@ -86,12 +85,14 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       const row = await currentRecord(db, nhsNumber);
       assertOwnRecordForPatients(row);
       noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
-      const saved = await saveCoverage(db, row, coverage, version);
-      return reply.status(201).header('etag', `W/"${saved}"`).type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
+      const keep = !(sandbox && isSandboxFixture(row.nhsNumber));
+      const saved = await saveCoverage(db, row, coverage, version, keep);
+      const bundle = keep ? await coverageBundle(db, row, baseUrl) : coverageBundleOf(row, coverage, baseUrl);
+      return reply.status(201).header('etag', `W/"${saved}"`).type(FHIR_JSON).send(bundle);
     });
 
     pds.post(`${PDS_BASE}/Patient`, { config: { access: { modes: ['healthcare-worker'] }, interaction: 'create' } }, async (request, reply) => {
-      const row = await createPatient(db, request.body);
+      const row = await createPatient(db, request.body, sandbox ? sandboxAllocationNumbers() : []);
       noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
       return sendPatient(reply.status(201), row);
     });
@@ -101,7 +102,8 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       const operations = readPdsPatches(request.body);
       const row = await currentRecord(db, request.params.id);
       noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
-      return sendPatient(reply, await patchPatient(db, row.nhsNumber, operations, version));
+      const keep = !(sandbox && isSandboxFixture(row.nhsNumber));
+      return sendPatient(reply, await patchPatient(db, row.nhsNumber, operations, version, keep));
     });
   });
 }

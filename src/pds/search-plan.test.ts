@@ -16,7 +16,11 @@ await db`insert into pds_patient (nhs_number, version_id, last_updated, record, 
          case when n % 2 = 0 then 'female' else 'male' end, date '1950-01-01' + (n % 25000),
          'LS' || (n % 3000), 'A' || (n % 7000), 'p' || n || '@example.com'
   from generate_series(1, ${ROWS}) n`;
+// Previous emails (history searches): one for every other patient.
+await db`insert into pds_patient_previous (key, value, nhs_number)
+  select 'email', 'old' || n || '@example.com', lpad(n::text, 10, '0') from generate_series(1, ${ROWS}, 2) n`;
 await db`analyze pds_patient`;
+await db`analyze pds_patient_previous`;
 
 const { connection: recording, planOf } = recordQueryPlans(url, db);
 
@@ -28,6 +32,8 @@ const SHAPES: Record<string, string> = {
   'fuzzy given name, gender and postcode': 'given=Jane&gender=female&address-postalcode=LS1 6AE&birthdate=eq1980-05-06&_fuzzy-match=true',
   'postcode': 'family=ABCDEF12&birthdate=ge1950-01-01&address-postalcode=LS12*',
   'email': 'family=ABCDEF12&birthdate=ge1950-01-01&email=p42@example.com',
+  'email with history': 'family=ABCDEF12&birthdate=ge1950-01-01&email=old41@example.com&_history=true',
+  'fuzzy names and email (always history)': 'family=Smith&given=Jane&birthdate=eq1980-05-06&email=old41@example.com&_fuzzy-match=true',
 };
 
 for (const [shape, query] of Object.entries(SHAPES)) {

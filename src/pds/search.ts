@@ -34,6 +34,8 @@ export type PdsSearch = {
   phone?: string;
   fuzzy: boolean;
   exact: boolean;
+  /** Match what a record held before too (for now its previous emails and phones); a fuzzy search always does. */
+  history: boolean;
   maxResults: number;
 };
 
@@ -66,6 +68,7 @@ export function parsePdsSearch(query: QueryValues, applicationRestricted: boolea
     deathDates: all('death-date').map((value) => dateValue(value, 'death-date')),
     fuzzy: flag('_fuzzy-match'),
     exact: flag('_exact-match'),
+    history: flag('_history'),
     maxResults: maxResults(one('_max-results'), applicationRestricted),
   };
   const family = one('family')?.trim();
@@ -152,6 +155,7 @@ function exactQuery(search: PdsSearch, excludeRestricted: boolean): CandidateQue
     ...(search.gpOds ? { gpOds: search.gpOds } : {}),
     ...(search.email ? { email: search.email } : {}),
     ...(search.phone ? { phone: search.phone } : {}),
+    history: search.history,
     excludeRestricted,
     limit: CANDIDATE_LIMIT,
   };
@@ -166,9 +170,10 @@ function fuzzyQuery(search: PdsSearch, excludeRestricted: boolean): CandidateQue
   return {
     [byFamily ? 'family' : 'given']: { kind: 'phonetic', codes: [...new Set(codes)] } satisfies NameMatch,
     birthDate: { kind: 'any', dates: closeDates(birthDate) },
-    // Email and phone match exactly, fuzzy search or not.
+    // Email and phone match exactly, fuzzy search or not; a fuzzy search always searches history.
     ...(search.email ? { email: search.email } : {}),
     ...(search.phone ? { phone: search.phone } : {}),
+    history: true,
     excludeRestricted,
     limit: CANDIDATE_LIMIT,
   };

@@ -52,6 +52,16 @@ export async function writePatient(db: Queryable, write: PatientWrite, expectedV
   return rows.length === 1;
 }
 
+/** The first of these NHS numbers that no record has, if any. */
+export async function firstFreeNumber(db: Queryable, numbers: readonly string[]): Promise<string | undefined> {
+  if (numbers.length === 0) return undefined;
+  const [row] = await db<{ nhs_number: string }[]>`
+    select candidate.nhs_number from unnest(${numbers as string[]}::text[]) with ordinality as candidate (nhs_number, position)
+    where not exists (select 1 from pds_patient where pds_patient.nhs_number = candidate.nhs_number)
+    order by candidate.position limit 1`;
+  return row?.nhs_number;
+}
+
 export async function markInvalidated(db: Queryable, nhsNumber: string): Promise<void> {
   await db`update pds_patient set invalidated = true where nhs_number = ${nhsNumber}`;
 }
@@ -74,6 +84,8 @@ export type CandidateQuery = {
   gpOds?: string;
   email?: string;
   phone?: string;
+  /** Email and phone match the values a record held before too (a history or fuzzy search). */
+  history?: boolean;
   /** Restricted patients are left out of searches by postcode or GP. */
   excludeRestricted: boolean;
   limit: number;
@@ -106,12 +118,29 @@ export async function findCandidates(db: Queryable, query: CandidateQuery): Prom
   if (query.postcode?.kind === 'exact') conditions.push(`postcode = ${bind(query.postcode.value)}`);
   if (query.postcode?.kind === 'prefix') conditions.push(`postcode >= ${bind(query.postcode.value)} and postcode < ${bind(`${query.postcode.value}\u{10FFFF}`)}`);
   if (query.gpOds) conditions.push(`gp_ods = ${bind(query.gpOds)}`);
-  if (query.email) conditions.push(`email = ${bind(query.email)}`);
-  if (query.phone) conditions.push(`phone = ${bind(query.phone)}`);
+  const telecom = (key: PreviousKey, value: string | undefined) => {
+    if (!value) return;
+    const bound = bind(value);
+    // The previous values are looked up once (an InitPlan over the primary key), then OR'd in.
+    conditions.push(
+      query.history
+        ? `(${key} = ${bound} or nhs_number = any(array(select nhs_number from pds_patient_previous where key = '${key}' and value = ${bound})))`
+        : `${key} = ${bound}`,
+    );
+  };
+  telecom('email', query.email);
+  telecom('phone', query.phone);
   if (query.excludeRestricted) conditions.push('not restricted');
   const text = `select ${COLUMNS} from pds_patient where ${conditions.join(' and ')} order by nhs_number limit ${bind(query.limit)}`;
   const rows = await db.unsafe<Row[]>(text, values as never[], { prepare: true });
   return rows.map(toPatientRow);
+}
+
+export type PreviousKey = 'email' | 'phone';
+
+/** Keeps a value a record held before, for history searches; a value kept already is left as is. */
+export async function addPreviousValue(db: Queryable, nhsNumber: string, key: PreviousKey, value: string): Promise<void> {
+  await db`insert into pds_patient_previous (key, value, nhs_number) values (${key}, ${value}, ${nhsNumber}) on conflict do nothing`;
 }
 
 /** A patient's related people, as stored (JSON text of RelatedPerson resources). */
