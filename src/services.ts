@@ -4,6 +4,7 @@ import type { ServiceModule } from './platform/http/app.ts';
 import { auditService } from './audit/index.ts';
 import { directoryService } from './directory/index.ts';
 import { identityService } from './identity/index.ts';
+import { meshService } from './mesh/index.ts';
 import { pdsService } from './pds/index.ts';
 
 export const SERVICES: Record<ServiceName, ServiceModule> = {
@@ -11,4 +12,5 @@ export const SERVICES: Record<ServiceName, ServiceModule> = {
   identity: identityService,
   audit: auditService,
   pds: pdsService,
+  mesh: meshService,
 };

@@ -3,7 +3,7 @@
 import path from 'node:path';
 
 /** In start-up order: the directory first, as the identities' organisations live there. */
-export const ALL_SERVICES = ['directory', 'identity', 'audit', 'pds'] as const;
+export const ALL_SERVICES = ['directory', 'identity', 'audit', 'pds', 'mesh'] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type Config = {
@@ -26,6 +26,19 @@ export type Config = {
   bodyLimit: number;
   /** The public base URL clients use, for links in bundles and the start-up banner. */
   publicBaseUrl: string;
+  /**
+   * MESH's environment-wide shared secret, the HMAC key of every NHSMESH authorization header.
+   * Unset, it is the NHS MESH sandbox's published key `TestKey` (MESH_SANDBOX_SHARED_KEY), so that
+   * sandbox clients work as they are; that is for sandbox mode and development only, and the MESH
+   * service warns at start when a non-sandbox run uses it. The key alone opens nothing: each
+   * mailbox's own password is in the HMAC too.
+   */
+  meshSharedKey: string;
+  /** Whether meshSharedKey is the sandbox's published default rather than one that was set. */
+  meshSharedKeyIsDefault: boolean;
+  /** JSON-lines files of MESH mailboxes and workflows (the NHS MESH sandbox's format), loaded at start. */
+  meshMailboxesFile: string | undefined;
+  meshWorkflowsFile: string | undefined;
 };
 
 export const DEFAULTS = {
@@ -38,11 +51,15 @@ export const DEFAULTS = {
   bodyLimit: 10 * 1024 * 1024,
 } as const;
 
+/** The NHS MESH sandbox's published shared key (its README's SHARED_KEY=TestKey). */
+export const MESH_SANDBOX_SHARED_KEY = 'TestKey';
+
 export class ConfigError extends Error {}
 
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
-  'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl',
+  | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
+  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile',
   string | boolean | undefined
 >>;
 
@@ -59,6 +76,9 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   logLevel: 'OPENSPINE_LOG_LEVEL',
   bodyLimit: 'OPENSPINE_BODY_LIMIT',
   publicBaseUrl: 'OPENSPINE_PUBLIC_BASE_URL',
+  meshSharedKey: 'OPENSPINE_MESH_SHARED_KEY',
+  meshMailboxesFile: 'OPENSPINE_MESH_MAILBOXES',
+  meshWorkflowsFile: 'OPENSPINE_MESH_WORKFLOWS',
 };
 
 /** The environment variable names, for `--help` texts and the README's table. */
@@ -73,6 +93,9 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   const sandbox = boolean(pick('sandbox'), 'OPENSPINE_SANDBOX');
   const audit = pick('audit') === undefined ? true : boolean(pick('audit'), 'OPENSPINE_AUDIT');
   if (!audit && !sandbox) throw new ConfigError('OPENSPINE_AUDIT=off is allowed in sandbox mode only: every real access is audited');
+  const meshSharedKey = text(pick('meshSharedKey'));
+  const meshMailboxesFile = text(pick('meshMailboxesFile'));
+  const meshWorkflowsFile = text(pick('meshWorkflowsFile'));
   return {
     port,
     host,
@@ -86,6 +109,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: text(pick('logLevel')) ?? DEFAULTS.logLevel,
     bodyLimit: integer(pick('bodyLimit'), DEFAULTS.bodyLimit, 'OPENSPINE_BODY_LIMIT', 1024, 1024 ** 3),
     publicBaseUrl: (text(pick('publicBaseUrl')) ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+    meshSharedKey: meshSharedKey ?? MESH_SANDBOX_SHARED_KEY,
+    meshSharedKeyIsDefault: meshSharedKey === undefined,
+    meshMailboxesFile: meshMailboxesFile && path.resolve(meshMailboxesFile),
+    meshWorkflowsFile: meshWorkflowsFile && path.resolve(meshWorkflowsFile),
   };
 }
 

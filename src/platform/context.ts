@@ -5,8 +5,8 @@ import type { FastifyBaseLogger } from 'fastify';
 
 /** Who is calling: set by the access decision from the access token, or the system itself. */
 export type Actor = {
-  /** The access mode the token was issued for (../shared/specs/README.md section 1, access modes). */
-  mode: 'application-restricted' | 'healthcare-worker' | 'patient' | 'sandbox' | 'system';
+  /** The access mode the token was issued for (../shared/specs/README.md section 1, access modes); a MESH mailbox signs in with its NHSMESH header instead. */
+  mode: 'application-restricted' | 'healthcare-worker' | 'patient' | 'sandbox' | 'system' | 'mesh-mailbox';
   /** The application (API key) that made the call, when there is one. */
   applicationId?: string;
   /** The user's unique id (CIS2 `nhsid_useruid`) for a healthcare worker or a patient's NHS number. */

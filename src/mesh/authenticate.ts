@@ -1,0 +1,33 @@
+// Who is calling MESH: the mailbox whose NHSMESH token is valid for the mailbox in the path, and
+// whose nonce and count were never used before (checked in the database, so across processes).
+import type { Database } from '../platform/db/connect.ts';
+import { TOKEN_WINDOW_MS, parseMeshToken, tokenTime, verifyMeshToken } from './auth.ts';
+import { deleteExpiredNonces, readMailbox, useNonce, type Mailbox } from './directory-store.ts';
+import { MeshErrors } from './errors.ts';
+
+/** How many sign-ins pass between two clear-outs of the nonces that can no longer be replayed. */
+const NONCE_CLEANUP_EVERY = 1000;
+/** A token's timestamp is to the minute: keep its nonce a minute past the window to be sure. */
+const NONCE_MARGIN_MS = 60 * 1000;
+
+export type MailboxAuthenticator = (authorization: string | undefined, pathMailboxId: string) => Promise<Mailbox>;
+
+export function createMailboxAuthenticator(db: Database, options: { sharedKey: string; now: () => Date }): MailboxAuthenticator {
+  let signIns = 0;
+  return async (authorization, pathMailboxId) => {
+    const token = parseMeshToken(authorization);
+    if (token === undefined) throw MeshErrors.unreadableToken();
+    // A token for one mailbox never opens another.
+    if (token.mailboxId !== pathMailboxId) throw MeshErrors.mailboxTokenMismatch();
+    const mailbox = await readMailbox(db, token.mailboxId);
+    if (mailbox === undefined) throw MeshErrors.noSuchMailbox();
+    const now = options.now();
+    verifyMeshToken(token, { sharedKey: options.sharedKey, password: mailbox.password, now });
+    if (!mailbox.active) throw MeshErrors.inactiveMailbox();
+    const expiresAt = new Date((tokenTime(token.timestamp)?.getTime() ?? now.getTime()) + TOKEN_WINDOW_MS + NONCE_MARGIN_MS);
+    // Recorded only once the HMAC holds, so that nobody can spend another mailbox's nonces.
+    if (!(await useNonce(db, token, expiresAt))) throw MeshErrors.replayedToken();
+    if (++signIns % NONCE_CLEANUP_EVERY === 0) await deleteExpiredNonces(db, now);
+    return mailbox;
+  };
+}

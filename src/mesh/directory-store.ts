@@ -1,0 +1,123 @@
+// The SQL of MESH's directory: mailboxes, the workflows they send and receive, and the nonces of
+// the NHSMESH tokens already used.
+import type { Queryable } from '../platform/db/connect.ts';
+
+export type Mailbox = {
+  mailboxId: string;
+  mailboxName: string;
+  odsCode: string;
+  orgCode: string | null;
+  orgName: string | null;
+  billingEntity: string | null;
+  password: string;
+  active: boolean;
+};
+
+export type MailboxSummary = Pick<Mailbox, 'mailboxId' | 'mailboxName'>;
+export type Workflow = { workflowId: string; senders: string[]; receivers: string[] };
+
+type MailboxRow = {
+  mailbox_id: string;
+  mailbox_name: string;
+  ods_code: string;
+  org_code: string | null;
+  org_name: string | null;
+  billing_entity: string | null;
+  password: string;
+  active: boolean;
+};
+
+const toMailbox = (row: MailboxRow): Mailbox => ({
+  mailboxId: row.mailbox_id,
+  mailboxName: row.mailbox_name,
+  odsCode: row.ods_code,
+  orgCode: row.org_code,
+  orgName: row.org_name,
+  billingEntity: row.billing_entity,
+  password: row.password,
+  active: row.active,
+});
+
+export async function readMailbox(db: Queryable, mailboxId: string): Promise<Mailbox | undefined> {
+  const [row] = await db<MailboxRow[]>`
+    select mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active
+    from mesh_mailbox where mailbox_id = ${mailboxId}`;
+  return row && toMailbox(row);
+}
+
+/** Adds the mailbox, or replaces what is known of it. */
+export async function upsertMailbox(db: Queryable, mailbox: Mailbox): Promise<void> {
+  await db`
+    insert into mesh_mailbox (mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active)
+    values (${mailbox.mailboxId}, ${mailbox.mailboxName}, ${mailbox.odsCode}, ${mailbox.orgCode}, ${mailbox.orgName}, ${mailbox.billingEntity}, ${mailbox.password}, ${mailbox.active})
+    on conflict (mailbox_id) do update set mailbox_name = excluded.mailbox_name, ods_code = excluded.ods_code, org_code = excluded.org_code,
+      org_name = excluded.org_name, billing_entity = excluded.billing_entity, password = excluded.password, active = excluded.active`;
+}
+
+/** Adds the mailbox unless one has its id already; true when it was added. */
+export async function addMailboxIfAbsent(db: Queryable, mailbox: Mailbox): Promise<boolean> {
+  const rows = await db`
+    insert into mesh_mailbox (mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active)
+    values (${mailbox.mailboxId}, ${mailbox.mailboxName}, ${mailbox.odsCode}, ${mailbox.orgCode}, ${mailbox.orgName}, ${mailbox.billingEntity}, ${mailbox.password}, ${mailbox.active})
+    on conflict (mailbox_id) do nothing returning mailbox_id`;
+  return rows.length === 1;
+}
+
+/** Sets who may send and receive a workflow, replacing what was set before. */
+export async function replaceWorkflow(db: Queryable, workflow: Workflow): Promise<void> {
+  await db`delete from mesh_workflow_member where workflow_id = ${workflow.workflowId}`;
+  await addWorkflowMembers(db, workflow);
+}
+
+/** Adds a workflow's members that are not there yet. */
+export async function addWorkflowMembers(db: Queryable, workflow: Workflow): Promise<void> {
+  const members = [
+    ...workflow.senders.map((mailboxId) => ({ workflow_id: workflow.workflowId, role: 'sender', mailbox_id: mailboxId })),
+    ...workflow.receivers.map((mailboxId) => ({ workflow_id: workflow.workflowId, role: 'receiver', mailbox_id: mailboxId })),
+  ];
+  if (members.length === 0) return;
+  await db`insert into mesh_workflow_member ${db(members, 'workflow_id', 'role', 'mailbox_id')} on conflict do nothing`;
+}
+
+/** The roles the sender and the recipient hold on a workflow, in one round trip. */
+export async function workflowRoles(db: Queryable, workflowId: string, senderId: string, recipientId: string): Promise<{ exists: boolean; senderMaySend: boolean; recipientMayReceive: boolean }> {
+  const [row] = await db<{ exists: boolean; sender: boolean; receiver: boolean }[]>`
+    select
+      exists (select 1 from mesh_workflow_member where workflow_id = ${workflowId}) as exists,
+      exists (select 1 from mesh_workflow_member where workflow_id = ${workflowId} and role = 'sender' and mailbox_id = ${senderId}) as sender,
+      exists (select 1 from mesh_workflow_member where workflow_id = ${workflowId} and role = 'receiver' and mailbox_id = ${recipientId}) as receiver`;
+  return { exists: row?.exists ?? false, senderMaySend: row?.sender ?? false, recipientMayReceive: row?.receiver ?? false };
+}
+
+/** The active mailboxes that receive a workflow, of one ODS code or of any. */
+export async function receivingMailboxes(db: Queryable, workflowId: string, odsCode?: string): Promise<MailboxSummary[]> {
+  const rows = await db<{ mailbox_id: string; mailbox_name: string }[]>`
+    select m.mailbox_id, m.mailbox_name
+    from mesh_workflow_member w join mesh_mailbox m on m.mailbox_id = w.mailbox_id
+    where w.workflow_id = ${workflowId} and w.role = 'receiver' and m.active
+      ${odsCode === undefined ? db`` : db`and m.ods_code = ${odsCode}`}
+    order by m.mailbox_id`;
+  return rows.map((row) => ({ mailboxId: row.mailbox_id, mailboxName: row.mailbox_name }));
+}
+
+/** Notes a mailbox's handshake: when, and the client's account of itself. */
+export async function recordHandshake(db: Queryable, mailboxId: string, at: Date, client: { clientVersion: string; osName: string; osVersion: string }): Promise<void> {
+  await db`
+    update mesh_mailbox set handshake_at = ${at}, client_version = ${client.clientVersion}, os_name = ${client.osName}, os_version = ${client.osVersion}
+    where mailbox_id = ${mailboxId}`;
+}
+
+/** Records a token's nonce and count as used; false when they were used before. */
+export async function useNonce(db: Queryable, token: { mailboxId: string; nonce: string; nonceCount: string }, expiresAt: Date): Promise<boolean> {
+  const rows = await db`
+    insert into mesh_auth_nonce (mailbox_id, nonce, nonce_count, expires_at)
+    values (${token.mailboxId}, ${token.nonce}, ${token.nonceCount}, ${expiresAt})
+    on conflict do nothing returning 1`;
+  return rows.length === 1;
+}
+
+/** Forgets nonces whose tokens could no longer be accepted anyway; returns how many. */
+export async function deleteExpiredNonces(db: Queryable, now: Date): Promise<number> {
+  const result = await db`delete from mesh_auth_nonce where expires_at < ${now}`;
+  return result.count;
+}

@@ -1,0 +1,123 @@
+// Receiving: the inbox listing and count, downloading a message whole or chunk by chunk, and
+// acknowledging it (../shared/specs/mesh/specification/mesh-api.yaml, "Inbox"). A message is
+// only ever visible to its recipient, and only while it is in the inbox.
+import { Readable } from 'node:stream';
+import type { Database } from '../platform/db/connect.ts';
+import { readPart } from './body-store.ts';
+import type { Mailbox } from './directory-store.ts';
+import { MeshErrors } from './errors.ts';
+import { MESSAGE_ID } from './message-id.ts';
+import { countInbox, listInbox, markAcknowledged, readChunk, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
+
+export const DEFAULT_MAX_RESULTS = 500;
+const MIN_MAX_RESULTS = 10;
+const MAX_MAX_RESULTS = 5000;
+
+export type InboxQuery = { max_results?: string; continue_from?: string; workflow_filter?: string };
+export type InboxPage = { messageIds: string[]; maxResults: number; workflowFilter: string | undefined; continueAfter: string | undefined; approxInboxCount: number };
+
+export async function listInboxPage(db: Database, mailbox: Mailbox, query: InboxQuery): Promise<InboxPage> {
+  const maxResults = query.max_results === undefined ? DEFAULT_MAX_RESULTS : Number(query.max_results);
+  if (!Number.isInteger(maxResults) || maxResults < MIN_MAX_RESULTS || maxResults > MAX_MAX_RESULTS) {
+    throw MeshErrors.invalidRequest(`max_results must be a whole number from ${MIN_MAX_RESULTS} to ${MAX_MAX_RESULTS}`);
+  }
+  const after = query.continue_from === undefined ? undefined : decodeContinueFrom(query.continue_from);
+  const filter = query.workflow_filter === undefined ? undefined : parseWorkflowFilter(query.workflow_filter);
+  // One more than asked for tells whether there is a next page.
+  const [ids, approxInboxCount] = await Promise.all([
+    listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter }),
+    countInbox(db, mailbox.mailboxId),
+  ]);
+  const messageIds = ids.slice(0, maxResults);
+  const continueAfter = ids.length > maxResults ? messageIds.at(-1) : undefined;
+  return { messageIds, maxResults, workflowFilter: query.workflow_filter, continueAfter, approxInboxCount };
+}
+
+/**
+ * The spec's `workflow_filter`: `X` equals, `!X` does not equal, `X*` begins with, `*X*` contains,
+ * and `!` before either of the last two negates them.
+ */
+export function parseWorkflowFilter(value: string): WorkflowFilter {
+  let rest = value.trim();
+  const negate = rest.startsWith('!');
+  if (negate) rest = rest.slice(1);
+  let filter: WorkflowFilter;
+  if (rest.length > 2 && rest.startsWith('*') && rest.endsWith('*')) filter = { match: 'contains', value: rest.slice(1, -1), negate };
+  else if (rest.length > 1 && rest.endsWith('*')) filter = { match: 'begins', value: rest.slice(0, -1), negate };
+  else filter = { match: 'equals', value: rest, negate };
+  if (filter.value === '' || filter.value.includes('*')) throw MeshErrors.invalidRequest(`workflow_filter '${value}' is not X, !X, X*, !X*, *X* or !*X*`);
+  return filter;
+}
+
+/** v2 pages on with an opaque token (base64 of the last id); v1 clients send the last message id itself. */
+export function encodeContinueFrom(messageId: string): string {
+  return Buffer.from(JSON.stringify({ message_id: messageId })).toString('base64url');
+}
+
+function decodeContinueFrom(value: string): string {
+  if (MESSAGE_ID.test(value)) return value;
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    const id = (decoded as { message_id?: unknown } | null)?.message_id;
+    if (typeof id === 'string' && MESSAGE_ID.test(id)) return id;
+  } catch {
+    // refused below
+  }
+  throw MeshErrors.invalidRequest('continue_from is not a value this server gave in links.next');
+}
+
+export async function inboxCount(db: Database, mailbox: Mailbox): Promise<number> {
+  return countInbox(db, mailbox.mailboxId);
+}
+
+/** A message of this mailbox's inbox, or the refusal: 404 unknown, 403 someone else's, 410 no longer there. */
+export async function inboxMessage(db: Database, mailbox: Mailbox, messageId: string): Promise<MeshMessage> {
+  const message = await readMessage(db, messageId);
+  // Still uploading, a message does not exist for its recipient yet.
+  if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();
+  if (message.recipientId !== mailbox.mailboxId) throw MeshErrors.notYourMessage();
+  // Acknowledged, expired or failed: the spec says it "cannot be downloaded again".
+  if (message.status !== 'accepted') throw MeshErrors.gone();
+  return message;
+}
+
+export type Download = { message: MeshMessage; chunkNumber: number; chunk: ChunkRecord | undefined; body: Readable | undefined; partial: boolean };
+
+/**
+ * A chunk of a message to send: 206 while more chunks follow, 200 for the last. A REPORT has no
+ * body. The body streams out of the database one part at a time as the client takes it.
+ */
+export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean): Promise<Download> {
+  const message = await inboxMessage(db, mailbox, messageId);
+  if (message.messageType === 'REPORT') return { message, chunkNumber, chunk: undefined, body: undefined, partial: false };
+  if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > message.chunkCount) throw MeshErrors.messageNotFound();
+  const chunk = await readChunk(db, messageId, chunkNumber);
+  if (chunk === undefined) throw MeshErrors.messageNotFound();
+  return { message, chunkNumber, chunk, body: withBody ? chunkStream(db, chunk) : undefined, partial: chunkNumber < message.chunkCount };
+}
+
+function chunkStream(db: Database, chunk: ChunkRecord): Readable {
+  async function* parts(): AsyncGenerator<Buffer> {
+    // The next part is fetched while this one is sent: two parts in memory at most.
+    let next = readPart(db, chunk, 0);
+    for (let partNumber = 0; partNumber < chunk.partCount; partNumber++) {
+      const data = await next;
+      if (partNumber + 1 < chunk.partCount) {
+        next = readPart(db, chunk, partNumber + 1);
+        next.catch(() => undefined); // awaited next turn; a client gone by then must not leave it unhandled
+      }
+      if (data === undefined) throw new Error(`Part ${partNumber} of chunk ${chunk.chunkNumber} of message ${chunk.messageId} is missing`);
+      yield data;
+    }
+  }
+  // Byte mode with the smallest buffer: a part is read only when the previous one has been taken.
+  return Readable.from(parts(), { objectMode: false, highWaterMark: 1 });
+}
+
+/** Acknowledges a message of this mailbox's inbox; again is harmless. */
+export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date): Promise<void> {
+  const message = await readMessage(db, messageId);
+  if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();
+  if (message.recipientId !== mailbox.mailboxId) throw MeshErrors.notYourMessage();
+  await markAcknowledged(db, messageId, now);
+}

@@ -1,0 +1,151 @@
+// The SQL of MESH's messages and their chunks (the bytes are body-store.ts's).
+import type { Database, Queryable } from '../platform/db/connect.ts';
+
+export const MESSAGE_STATUSES = ['uploading', 'accepted', 'acknowledged', 'undeliverable', 'error'] as const;
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
+export type MessageType = 'DATA' | 'REPORT';
+
+export type MeshMessage = {
+  messageId: string;
+  messageType: MessageType;
+  senderId: string;
+  recipientId: string;
+  workflowId: string;
+  localId: string | null;
+  subject: string | null;
+  fileName: string | null;
+  partnerId: string | null;
+  contentType: string | null;
+  contentEncoding: string | null;
+  checksum: string | null;
+  compressed: boolean;
+  encrypted: boolean;
+  chunkCount: number;
+  fileSize: number;
+  status: MessageStatus;
+  statusAt: Date;
+  linkedMessageId: string | null;
+  statusEvent: string | null;
+  statusCode: string | null;
+  statusDescription: string | null;
+  createdAt: Date;
+  acceptedAt: Date | null;
+  acknowledgedAt: Date | null;
+  inboxExpiresAt: Date | null;
+  deleteAfter: Date;
+};
+
+export type ChunkRecord = { messageId: string; chunkNumber: number; uploadId: string; size: number; partCount: number; sha1: string; receivedAt: Date };
+
+type MessageRow = {
+  message_id: string; message_type: MessageType; sender_id: string; recipient_id: string; workflow_id: string;
+  local_id: string | null; subject: string | null; file_name: string | null; partner_id: string | null;
+  content_type: string | null; content_encoding: string | null; checksum: string | null; compressed: boolean; encrypted: boolean;
+  chunk_count: number; file_size: bigint | number; status: MessageStatus; status_at: Date;
+  linked_message_id: string | null; status_event: string | null; status_code: string | null; status_description: string | null;
+  created_at: Date; accepted_at: Date | null; acknowledged_at: Date | null; inbox_expires_at: Date | null; delete_after: Date;
+};
+
+const toMessage = (row: MessageRow): MeshMessage => ({
+  messageId: row.message_id, messageType: row.message_type, senderId: row.sender_id, recipientId: row.recipient_id, workflowId: row.workflow_id,
+  localId: row.local_id, subject: row.subject, fileName: row.file_name, partnerId: row.partner_id,
+  contentType: row.content_type, contentEncoding: row.content_encoding, checksum: row.checksum, compressed: row.compressed, encrypted: row.encrypted,
+  chunkCount: row.chunk_count, fileSize: Number(row.file_size), status: row.status, statusAt: row.status_at,
+  linkedMessageId: row.linked_message_id, statusEvent: row.status_event, statusCode: row.status_code, statusDescription: row.status_description,
+  createdAt: row.created_at, acceptedAt: row.accepted_at, acknowledgedAt: row.acknowledged_at, inboxExpiresAt: row.inbox_expires_at, deleteAfter: row.delete_after,
+});
+
+export async function insertMessage(db: Queryable, message: MeshMessage): Promise<void> {
+  const row = {
+    message_id: message.messageId, message_type: message.messageType, sender_id: message.senderId, recipient_id: message.recipientId, workflow_id: message.workflowId,
+    local_id: message.localId, subject: message.subject, file_name: message.fileName, partner_id: message.partnerId,
+    content_type: message.contentType, content_encoding: message.contentEncoding, checksum: message.checksum, compressed: message.compressed, encrypted: message.encrypted,
+    chunk_count: message.chunkCount, file_size: message.fileSize, status: message.status, status_at: message.statusAt,
+    linked_message_id: message.linkedMessageId, status_event: message.statusEvent, status_code: message.statusCode, status_description: message.statusDescription,
+    created_at: message.createdAt, accepted_at: message.acceptedAt, acknowledged_at: message.acknowledgedAt, inbox_expires_at: message.inboxExpiresAt, delete_after: message.deleteAfter,
+  };
+  await db`insert into mesh_message ${db(row)}`;
+}
+
+/** The message, locked against concurrent changes with `forUpdate` (inside a transaction). */
+export async function readMessage(db: Queryable, messageId: string, forUpdate = false): Promise<MeshMessage | undefined> {
+  const [row] = await db<MessageRow[]>`select * from mesh_message where message_id = ${messageId} ${forUpdate ? db`for update` : db``}`;
+  return row && toMessage(row);
+}
+
+export async function deleteMessage(db: Queryable, messageId: string): Promise<void> {
+  await db`delete from mesh_message where message_id = ${messageId}`;
+}
+
+export async function readChunk(db: Queryable, messageId: string, chunkNumber: number): Promise<ChunkRecord | undefined> {
+  const [row] = await db<{ upload_id: string; size: bigint | number; part_count: number; sha1: string; received_at: Date }[]>`
+    select upload_id, size, part_count, sha1, received_at from mesh_message_chunk where message_id = ${messageId} and chunk_number = ${chunkNumber}`;
+  return row && { messageId, chunkNumber, uploadId: row.upload_id, size: Number(row.size), partCount: row.part_count, sha1: row.sha1, receivedAt: row.received_at };
+}
+
+/** Records a chunk as received; false when that chunk was received already. */
+export async function insertChunk(db: Queryable, chunk: ChunkRecord): Promise<boolean> {
+  const rows = await db`
+    insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
+    values (${chunk.messageId}, ${chunk.chunkNumber}, ${chunk.uploadId}, ${chunk.size}, ${chunk.partCount}, ${chunk.sha1}, ${chunk.receivedAt})
+    on conflict do nothing returning 1`;
+  return rows.length === 1;
+}
+
+/** How many chunks and bytes of the message have been received. */
+export async function receivedSoFar(db: Queryable, messageId: string): Promise<{ chunks: number; bytes: number }> {
+  const [row] = await db<{ chunks: number; bytes: bigint | number }[]>`
+    select count(*)::int as chunks, coalesce(sum(size), 0)::bigint as bytes from mesh_message_chunk where message_id = ${messageId}`;
+  return { chunks: row?.chunks ?? 0, bytes: Number(row?.bytes ?? 0) };
+}
+
+/** Delivers an uploaded message to its recipient's inbox. */
+export async function markAccepted(db: Queryable, messageId: string, at: Date, inboxExpiresAt: Date, fileSize: number): Promise<void> {
+  await db`
+    update mesh_message set status = 'accepted', status_at = ${at}, accepted_at = ${at}, inbox_expires_at = ${inboxExpiresAt}, file_size = ${fileSize}
+    where message_id = ${messageId} and status = 'uploading'`;
+}
+
+/** Takes an accepted message out of the inbox as acknowledged; false when it was not accepted. */
+export async function markAcknowledged(db: Queryable, messageId: string, at: Date): Promise<boolean> {
+  const result = await db`
+    update mesh_message set status = 'acknowledged', status_at = ${at}, acknowledged_at = ${at}
+    where message_id = ${messageId} and status = 'accepted'`;
+  return result.count === 1;
+}
+
+/** How a listing filters by workflow id (the spec's `workflow_filter`). */
+export type WorkflowFilter = { match: 'equals' | 'begins' | 'contains'; value: string; negate: boolean };
+
+/** A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`. */
+export async function listInbox(db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined }): Promise<string[]> {
+  const rows = await db<{ message_id: string }[]>`
+    select message_id from mesh_message
+    where recipient_id = ${recipientId} and status = 'accepted'
+      ${options.after === undefined ? db`` : db`and message_id > ${options.after}`}
+      ${workflowCondition(db, options.filter)}
+    order by message_id
+    limit ${options.limit}`;
+  return rows.map((row) => row.message_id);
+}
+
+function workflowCondition(db: Database, filter: WorkflowFilter | undefined) {
+  if (filter === undefined) return db``;
+  const condition =
+    filter.match === 'equals' ? db`workflow_id = ${filter.value}`
+    : filter.match === 'begins' ? db`starts_with(workflow_id, ${filter.value})`
+    : db`strpos(workflow_id, ${filter.value}) > 0`;
+  return filter.negate ? db`and not (${condition})` : db`and ${condition}`;
+}
+
+export async function countInbox(db: Queryable, recipientId: string): Promise<number> {
+  const [row] = await db<{ count: number }[]>`
+    select count(*)::int as count from mesh_message where recipient_id = ${recipientId} and status = 'accepted'`;
+  return row?.count ?? 0;
+}
+
+/** A sender's messages with a local id: at most two, enough to tell one from many. */
+export async function messagesByLocalId(db: Queryable, senderId: string, localId: string): Promise<MeshMessage[]> {
+  const rows = await db<MessageRow[]>`select * from mesh_message where sender_id = ${senderId} and local_id = ${localId} limit 2`;
+  return rows.map(toMessage);
+}

@@ -1,0 +1,51 @@
+// Streams a request body into the database in parts of PART_SIZE, at most one part being written
+// while the next is read: memory stays a few MiB whatever the size, and a body over the limit is
+// refused as soon as it passes it. The caller commits the chunk; on any failure the parts go.
+import { createHash, randomUUID } from 'node:crypto';
+import type { Database } from '../platform/db/connect.ts';
+import { PART_SIZE, deleteUpload, writePart, type PartKey } from './body-store.ts';
+import { MeshErrors } from './errors.ts';
+
+export type StoredUpload = PartKey & { size: number; partCount: number; sha1: string };
+
+export async function storeUpload(db: Database, target: Omit<PartKey, 'uploadId'>, body: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, limit: number): Promise<StoredUpload> {
+  const key: PartKey = { ...target, uploadId: randomUUID() };
+  const sha1 = createHash('sha1');
+  let part = Buffer.allocUnsafe(PART_SIZE);
+  let filled = 0;
+  let size = 0;
+  let partCount = 0;
+  let writing: Promise<void> | undefined;
+
+  const flush = async () => {
+    await writing;
+    const full = filled === PART_SIZE ? part : part.subarray(0, filled);
+    writing = writePart(db, key, partCount++, full);
+    writing.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
+    part = Buffer.allocUnsafe(PART_SIZE);
+    filled = 0;
+  };
+
+  try {
+    for await (const piece of body) {
+      const bytes = typeof piece === 'string' ? Buffer.from(piece) : piece;
+      size += bytes.length;
+      if (size > limit) throw MeshErrors.tooLarge(limit);
+      sha1.update(bytes);
+      let offset = 0;
+      while (offset < bytes.length) {
+        const copied = bytes.copy(part, filled, offset);
+        filled += copied;
+        offset += copied;
+        if (filled === PART_SIZE) await flush();
+      }
+    }
+    if (filled > 0) await flush();
+    await writing;
+    return { ...key, size, partCount, sha1: sha1.digest('hex') };
+  } catch (error) {
+    await writing?.catch(() => undefined);
+    await deleteUpload(db, key);
+    throw error;
+  }
+}
