@@ -21,7 +21,7 @@ export function createMeshService(options: { now?: () => Date } = {}): ServiceMo
       if (config.meshSharedKeyIsDefault && !config.sandbox) {
         log.warn('MESH uses the NHS sandbox shared key TestKey: set OPENSPINE_MESH_SHARED_KEY for anything but development');
       }
-      registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, log });
+      registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey });
     },
     async seed({ db, config, log }) {
       // The sandbox's mailboxes have the password `password`: a deployment that loads its own has none of them.

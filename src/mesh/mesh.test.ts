@@ -183,6 +183,10 @@ test('chunked: 1:3 with the message, 2 and 3 after; 206 for chunks 1 and 2, 200 
   assert.equal(last.headers['mex-chunk-range'], '3:3');
   assert.equal([whole, middle, last].map((response) => gunzipSync(response.rawPayload).toString()).join(''), pieces.join(''));
   assert.equal((await mesh.call({ path: `/${recipient}/inbox/${messageId}/4`, version: 2 })).statusCode, 404, 'no chunk 4');
+  const head = await mesh.call({ method: 'HEAD', path: `/${recipient}/inbox/${messageId}` });
+  assert.equal(head.statusCode, 200, 'HEAD answers 200 with the headers of chunk 1');
+  assert.equal(head.headers['mex-chunk-range'], '1:3');
+  assert.equal(head.headers['content-length'], String(gzipped[0]?.length));
   const tracking = (await mesh.call({ path: `/${sender}/outbox/tracking?messageID=${messageId}` })).json<Record<string, unknown>>();
   assert.equal(tracking.chunkCount, 3);
   assert.equal(tracking.contentEncoding, 'gzip');

@@ -3,7 +3,6 @@
 // streams (never whole), and answers in MESH's JSON, v1 or v2 by the Accept header.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
-import type { Logger } from 'pino';
 import { noteActor, noteRefusal, noteSubjects } from '../platform/context.ts';
 import type { AccessRule } from '../platform/http/access.ts';
 import { createMailboxAuthenticator } from './authenticate.ts';
@@ -21,7 +20,7 @@ const MESH_CREDENTIAL = 'NHSMESH authorization header';
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
 const LOOKUP = { access: { public: true } satisfies AccessRule };
 
-export type MeshRouteDeps = MeshDeps & { sharedKey: string; log: Logger };
+export type MeshRouteDeps = MeshDeps & { sharedKey: string };
 
 type MailboxParams = { mailboxId: string };
 type MessageParams = MailboxParams & { messageId: string };
@@ -101,21 +100,19 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       return reply.type(MEDIA_TYPES[1]).send({ count, internalID: newMessageId(deps.now()), allResultsIncluded: true });
     });
 
-    const download = async (request: FastifyRequest<{ Params: MessageParams }>, reply: FastifyReply, chunkNumber: number, withBody: boolean) => {
+    /** A chunk's body as it streams from the database, or (for HEAD) its headers alone, with 200. */
+    const download = async (request: FastifyRequest<{ Params: MessageParams }>, reply: FastifyReply, chunkNumber: number, head = false) => {
       const { messageId } = request.params;
-      const found = await openDownload(db, mailboxOf(request), messageId.toUpperCase(), chunkNumber, withBody);
+      const found = await openDownload(db, mailboxOf(request), messageId.toUpperCase(), chunkNumber, !head);
       noteSubjects({ resourceIds: [`MeshMessage/${found.message.messageId}`] });
-      void reply.status(found.partial ? 206 : 200).headers(downloadHeaders(found.message, found.chunkNumber, found.chunk));
+      void reply.status(found.partial && !head ? 206 : 200).headers(downloadHeaders(found.message, found.chunkNumber, found.chunk));
       return reply.send(found.body ?? '');
     };
     // HEAD is declared by itself, so that it reads no part of the body (Fastify's own would run the GET).
-    mesh.get<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX, exposeHeadRoute: false }, (request, reply) => download(request, reply, 1, true));
-    mesh.head<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX }, async (request, reply) => {
-      await download(request, reply, 1, false);
-      return reply.status(200);
-    });
+    mesh.get<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX, exposeHeadRoute: false }, (request, reply) => download(request, reply, 1));
+    mesh.head<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX }, (request, reply) => download(request, reply, 1, true));
     mesh.get<{ Params: ChunkParams }>('/:mailboxId/inbox/:messageId/:chunkNumber', { config: MAILBOX, exposeHeadRoute: false }, (request, reply) =>
-      download(request, reply, chunkNumberOf(request.params.chunkNumber), true),
+      download(request, reply, chunkNumberOf(request.params.chunkNumber)),
     );
 
     mesh.put<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId/status/acknowledged', { config: MAILBOX }, async (request, reply) => {
