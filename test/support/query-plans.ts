@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import postgres from 'postgres';
-import type { Database } from '../../src/platform/db/connect.ts';
+import { splitSocket, type Database } from '../../src/platform/db/connect.ts';
 
 export type PlanRecorder = {
   /** Give this connection to the code under test. */
@@ -14,7 +14,8 @@ export type PlanRecorder = {
 
 export function recordQueryPlans(url: string, explainer: Database): PlanRecorder {
   const sent: { query: string; parameters: unknown[] }[] = [];
-  const connection = postgres(url, { max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
+  const { url: address, ...socket } = splitSocket(url);
+  const connection = postgres(address, { ...socket, max: 1, debug: (_connection, query, parameters) => void sent.push({ query, parameters: parameters as unknown[] }) });
   after(() => connection.end());
   return {
     connection,

@@ -7,7 +7,9 @@ export type Transaction = postgres.TransactionSql;
 export type Queryable = postgres.Sql | postgres.TransactionSql;
 
 export function connectDatabase(url: string, options: { max: number; applicationName?: string }): Database {
-  return postgres(url, {
+  const { url: address, ...socket } = splitSocket(url);
+  return postgres(address, {
+    ...socket,
     max: options.max,
     onnotice: () => undefined,
     connection: { application_name: options.applicationName ?? 'openspine' },
@@ -16,3 +18,17 @@ export function connectDatabase(url: string, options: { max: number; application
     transform: { undefined: null },
   });
 }
+
+/**
+ * libpq's way to name a Unix socket in a URL, `?host=/socket/folder` (psql and the other tools
+ * read it), which the `postgres` client does not: it gets the URL without it, and the socket's path.
+ */
+export function splitSocket(url: string): { url: string; path?: string } {
+  const parsed = new URL(url);
+  const folder = parsed.searchParams.get('host');
+  if (folder === null || !folder.startsWith('/')) return { url };
+  parsed.searchParams.delete('host');
+  return { url: parsed.toString(), path: `${folder}/.s.PGSQL.${parsed.port || DEFAULT_PORT}` };
+}
+
+const DEFAULT_PORT = '5432';
