@@ -37,7 +37,7 @@ export type MeshMessage = {
 
 export type ChunkRecord = { messageId: string; chunkNumber: number; uploadId: string; size: number; partCount: number; sha1: string; receivedAt: Date };
 
-type MessageRow = {
+export type MessageRow = {
   message_id: string; message_type: MessageType; sender_id: string; recipient_id: string; workflow_id: string;
   local_id: string | null; subject: string | null; file_name: string | null; partner_id: string | null;
   content_type: string | null; content_encoding: string | null; checksum: string | null; compressed: boolean; encrypted: boolean;
@@ -46,7 +46,7 @@ type MessageRow = {
   created_at: Date; accepted_at: Date | null; acknowledged_at: Date | null; inbox_expires_at: Date | null; delete_after: Date;
 };
 
-const toMessage = (row: MessageRow): MeshMessage => ({
+export const toMessage = (row: MessageRow): MeshMessage => ({
   messageId: row.message_id, messageType: row.message_type, senderId: row.sender_id, recipientId: row.recipient_id, workflowId: row.workflow_id,
   localId: row.local_id, subject: row.subject, fileName: row.file_name, partnerId: row.partner_id,
   contentType: row.content_type, contentEncoding: row.content_encoding, checksum: row.checksum, compressed: row.compressed, encrypted: row.encrypted,
@@ -55,16 +55,24 @@ const toMessage = (row: MessageRow): MeshMessage => ({
   createdAt: row.created_at, acceptedAt: row.accepted_at, acknowledgedAt: row.acknowledged_at, inboxExpiresAt: row.inbox_expires_at, deleteAfter: row.delete_after,
 });
 
+/** A message as its table's row. */
+export const messageRow = (message: MeshMessage) => ({
+  message_id: message.messageId, message_type: message.messageType, sender_id: message.senderId, recipient_id: message.recipientId, workflow_id: message.workflowId,
+  local_id: message.localId, subject: message.subject, file_name: message.fileName, partner_id: message.partnerId,
+  content_type: message.contentType, content_encoding: message.contentEncoding, checksum: message.checksum, compressed: message.compressed, encrypted: message.encrypted,
+  chunk_count: message.chunkCount, file_size: message.fileSize, status: message.status, status_at: message.statusAt,
+  linked_message_id: message.linkedMessageId, status_event: message.statusEvent, status_code: message.statusCode, status_description: message.statusDescription,
+  created_at: message.createdAt, accepted_at: message.acceptedAt, acknowledged_at: message.acknowledgedAt, inbox_expires_at: message.inboxExpiresAt, delete_after: message.deleteAfter,
+});
+
 export async function insertMessage(db: Queryable, message: MeshMessage): Promise<void> {
-  const row = {
-    message_id: message.messageId, message_type: message.messageType, sender_id: message.senderId, recipient_id: message.recipientId, workflow_id: message.workflowId,
-    local_id: message.localId, subject: message.subject, file_name: message.fileName, partner_id: message.partnerId,
-    content_type: message.contentType, content_encoding: message.contentEncoding, checksum: message.checksum, compressed: message.compressed, encrypted: message.encrypted,
-    chunk_count: message.chunkCount, file_size: message.fileSize, status: message.status, status_at: message.statusAt,
-    linked_message_id: message.linkedMessageId, status_event: message.statusEvent, status_code: message.statusCode, status_description: message.statusDescription,
-    created_at: message.createdAt, accepted_at: message.acceptedAt, acknowledged_at: message.acknowledgedAt, inbox_expires_at: message.inboxExpiresAt, delete_after: message.deleteAfter,
-  };
-  await db`insert into mesh_message ${db(row)}`;
+  await db`insert into mesh_message ${db(messageRow(message))}`;
+}
+
+/** Adds several messages (a sweep's REPORTs) in one statement. */
+export async function insertMessages(db: Queryable, messages: MeshMessage[]): Promise<void> {
+  if (messages.length === 0) return;
+  await db`insert into mesh_message ${db(messages.map(messageRow))}`;
 }
 
 /** The message, locked against concurrent changes with `forUpdate` (inside a transaction). */
