@@ -12,6 +12,13 @@ export const PdsErrors = {
   invalidValue: (value: string, field: string) => new SpineError({ status: 400, code: 'value', spineCode: 'INVALID_VALUE', diagnostics: `Invalid value - '${value}' in field '${field}'` }),
   invalidSearchData: (diagnostics: string) => new SpineError({ status: 400, code: 'value', spineCode: 'INVALID_SEARCH_DATA', diagnostics }),
   unsupportedService: () => new SpineError({ status: 400, code: 'processing', spineCode: 'UNSUPPORTED_SERVICE' }),
+  unsupportedPatchMediaType: (contentType: string | undefined) =>
+    new SpineError({
+      status: 400,
+      code: 'processing',
+      spineCode: 'UNSUPPORTED_SERVICE',
+      diagnostics: `Unsupported Service - Content-Type ${contentType === undefined ? 'is missing' : `'${contentType}' is not supported`}: send application/json-patch+json`,
+    }),
   tooManyMatchesForApplication: () =>
     new SpineError({ status: 403, code: 'forbidden', spineCode: 'INVALID_VALUE', diagnostics: 'Application-restricted access returns a single unique match only' }),
   noPatches: () => new SpineError({ status: 400, code: 'structure', spineCode: 'INVALID_UPDATE', diagnostics: 'Invalid update with error - No patches found' }),

@@ -35,6 +35,18 @@ export function readPdsPatches(body: unknown): Operation[] {
   return operations;
 }
 
+/**
+ * PDS takes JSON Patch as application/json-patch+json, and application/json too (the NHS sandbox
+ * allows it because its gateway may rewrite the type); any other type, or none, is 400
+ * UNSUPPORTED_SERVICE as the sandbox answers it (patient-patch.yaml: "Wrong content type").
+ */
+const PATCH_MEDIA_TYPES = new Set(['application/json-patch+json', 'application/json']);
+
+export function assertPatchMediaType(contentType: string | undefined): void {
+  const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType === undefined || !PATCH_MEDIA_TYPES.has(mediaType)) throw PdsErrors.unsupportedPatchMediaType(contentType);
+}
+
 export function expectedVersion(ifMatch: string | undefined): number {
   const match = ifMatch === undefined ? null : /^W\/"([0-9]+)"$/.exec(ifMatch);
   if (!match) throw PdsErrors.missingIfMatch();

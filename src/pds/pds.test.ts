@@ -160,6 +160,37 @@ test('PATCH: wrapped patches over the If-Match version; 412 without it, 409 when
   assert.equal(pharmacist.statusCode, 403, 'amending demographics needs B0825');
 });
 
+test('PATCH checks in the spec order: NHS number, patient, If-Match, version, Content-Type, then the patches', async () => {
+  const patchWith = (id: string, headers: Record<string, string>, payload: string) =>
+    t.app.inject({ method: 'PATCH', url: `${PDS_BASE}/Patient/${id}`, headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID(), ...headers }, payload });
+  const token = await t.token({ actor: GP });
+  const noPatches = JSON.stringify({ correction: false });
+  const cases: [id: string, headers: Record<string, string>, payload: string, status: number, code: string][] = [
+    ['9000000000', { 'content-type': 'text/plain' }, 'not json', 400, 'INVALID_RESOURCE_ID'],
+    // an unknown patient is 404 whatever the body, the If-Match or the Content-Type
+    ['9111231130', { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' }, noPatches, 404, 'RESOURCE_NOT_FOUND'],
+    ['9111231130', { 'content-type': 'text/plain' }, 'not json', 404, 'RESOURCE_NOT_FOUND'],
+    ['9000000017', { 'content-type': 'application/fhir+json' }, noPatches, 412, 'PRECONDITION_FAILED'],
+    ['9000000017', { 'content-type': 'application/fhir+json', 'if-match': 'W/"99"' }, noPatches, 409, 'RESOURCE_VERSION_MISMATCH'],
+    // the Postman collection's "Wrong content type", and other types or none
+    ['9000000017', { 'content-type': 'application/fhir+json', 'if-match': 'W/"1"' }, JSON.stringify({ patches: [{ op: 'remove', path: '/name/0' }] }), 400, 'UNSUPPORTED_SERVICE'],
+    ['9000000017', { 'content-type': 'text/plain', 'if-match': 'W/"1"' }, 'not json', 400, 'UNSUPPORTED_SERVICE'],
+    ['9000000017', { 'if-match': 'W/"1"' }, 'not json', 400, 'UNSUPPORTED_SERVICE'],
+    ['9000000017', { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' }, noPatches, 400, 'INVALID_UPDATE'],
+    ['9000000017', { 'content-type': 'application/json; charset=utf-8', 'if-match': 'W/"1"' }, noPatches, 400, 'INVALID_UPDATE'],
+  ];
+  for (const [id, headers, payload, status, code] of cases) {
+    const response = await patchWith(id, headers, payload);
+    assert.equal(response.statusCode, status, `${id} ${JSON.stringify(headers)}: ${response.body}`);
+    assert.equal(codeOf(response.body), code, `${id} ${JSON.stringify(headers)}`);
+  }
+  const wrongType = await patchWith('9000000017', { 'content-type': 'application/fhir+json', 'if-match': 'W/"1"' }, noPatches);
+  assert.equal(wrongType.json<OperationOutcome>().issue[0]?.code, 'processing');
+  assert.equal((await call('GET', '/Patient/9000000017')).json<Patient>().meta?.versionId, '1', 'nothing was changed');
+  const plainJson = await patchWith('9000000017', { 'content-type': 'application/json', 'if-match': 'W/"1"' }, JSON.stringify({ patches: [{ op: 'add', path: '/gender', value: 'female' }] }));
+  assert.equal(plainJson.statusCode, 200, 'application/json is taken as the sandbox takes it');
+});
+
 test('create: a new record gets a new valid NHS number; matching demographics give SINGLE_MATCH or MULTIPLE_MATCHES with HTTP 200', async () => {
   const token = await t.token({ actor: GP });
   const post = (payload: object) =>

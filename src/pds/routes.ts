@@ -8,7 +8,7 @@ import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { spineCoding } from '../platform/errors.ts';
 import { PdsErrors } from './errors.ts';
 import { createPatient } from './create.ts';
-import { expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
+import { assertPatchMediaType, expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
 import { servedPatient } from './patient-view.ts';
 import { checkedCoverage, coverageBundle, coverageBundleOf, relatedPeopleBundle, saveCoverage } from './related.ts';
 import { isSandboxFixture, sandboxAllocationNumbers } from './sandbox-patients.ts';
@@ -97,13 +97,21 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       return sendPatient(reply.status(201), row);
     });
 
-    pds.patch<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...UPDATE.modes], activities: UPDATE.activities }, interaction: 'patch' } }, async (request, reply) => {
-      const version = expectedVersion(request.headers['if-match']);
-      const operations = readPdsPatches(request.body);
-      const row = await currentRecord(db, request.params.id);
-      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
-      const keep = !(sandbox && isSandboxFixture(row.nhsNumber));
-      return sendPatient(reply, await patchPatient(db, row.nhsNumber, operations, version, keep));
+    // Any media type reaches the PATCH handler, so that its checks run in the spec's order
+    // (patient-patch.yaml's sandbox scenarios; the NHS sandbox's patch-patient.js): the NHS number,
+    // then the patient, If-Match and its version, then the Content-Type, then the patches.
+    pds.register(async (patching) => {
+      patching.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+      patching.patch<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...UPDATE.modes], activities: UPDATE.activities }, interaction: 'patch' } }, async (request, reply) => {
+        const row = await currentRecord(db, request.params.id);
+        noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+        const version = expectedVersion(request.headers['if-match']);
+        if (version !== row.versionId) throw PdsErrors.versionMismatch(row.versionId);
+        assertPatchMediaType(request.headers['content-type']);
+        const operations = readPdsPatches(request.body);
+        const keep = !(sandbox && isSandboxFixture(row.nhsNumber));
+        return sendPatient(reply, await patchPatient(db, row.nhsNumber, operations, version, keep));
+      });
     });
   });
 }
