@@ -15,7 +15,7 @@ const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const openspine = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENSPINE_LOG_LEVEL: 'warn' } });
 
 test('every command has --help', async () => {
-  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-person'], ['identity', 'add-role'], ['identity', 'add-app'], ['audit', 'verify']]) {
+  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-person'], ['identity', 'add-role'], ['identity', 'add-app'], ['audit', 'verify'], ['audit', 'head']]) {
     const { stdout } = await openspine(...command, '--help');
     assert.match(stdout, /^Usage: openspine/m, command.join(' '));
   }
@@ -97,6 +97,20 @@ test('audit verify names a tampered record and exits 1', async () => {
   await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl), (error: { code: number; stdout: string }) => {
     assert.equal(error.code, 1);
     assert.match(error.stdout, /record 1: edited/);
+    return true;
+  });
+});
+
+test('audit head prints an anchor that verify --anchor checks the trail still passes through', async () => {
+  const t = await buildTestApp();
+  await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: await t.adminHeaders() });
+  const anchor = (await openspine('audit', 'head', '--database-url', t.databaseUrl)).stdout.trim();
+  assert.match(anchor, /^\d+:[0-9a-f]{64}$/);
+  assert.match((await openspine('audit', 'verify', '--database-url', t.databaseUrl, '--anchor', anchor)).stdout, /intact: \d+ records and 1 anchor checked/);
+  const forged = anchor.replace(/:.*/, `:${'0'.repeat(64)}`);
+  await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl, '--anchor', forged), (error: { code: number; stdout: string }) => {
+    assert.equal(error.code, 1);
+    assert.match(error.stdout, /: rewritten: its hash is not the one published for it/);
     return true;
   });
 });

@@ -9,7 +9,8 @@ import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { readRecord } from './store.ts';
 import { createAuditTrail } from './trail.ts';
-import { verifyAuditTrail, type AuditProblem } from './verify.ts';
+import type { AuditProblem } from './problems.ts';
+import { verifyAuditTrail } from './verify.ts';
 
 // A fresh chain for each kind of tampering, so that each test's expected problems are the whole list.
 const guarded = await createTestDatabase();

@@ -1,21 +1,11 @@
 // Verification of the audit trail: walks the chain in sequence order, a keyset page at a time, and
-// names every record that was edited, removed or moved since it was written.
+// names every record that was edited, removed or moved since it was written, or rewritten since an
+// anchor was published.
 import type { Queryable } from '../platform/db/connect.ts';
 import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainHead } from './chain.ts';
+import { checkAnchors } from './anchors.ts';
+import type { AuditProblem, AuditVerification } from './problems.ts';
 import { readChainHead, readChainPage } from './store.ts';
-
-export type AuditProblemKind =
-  /** The record's content does not match its hash. */
-  | 'edited'
-  /** Records are absent: a gap in the sequence, or the chain ends before its head. */
-  | 'missing'
-  /** The record is intact but not where it was written: it was chained after another record. */
-  | 'reordered'
-  /** The record was chained after a record that is no longer there as written (changed and re-hashed, or replaced). */
-  | 'broken link';
-
-export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
-export type AuditVerification = { checked: number; problems: AuditProblem[] };
 
 const DEFAULT_PAGE_SIZE = 10_000;
 /** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
@@ -26,7 +16,7 @@ const REORDER_WINDOW = 10_000;
  * the next run). Memory stays bounded, whatever the length of the trail: a page, and the hashes
  * of the last REORDER_WINDOW records.
  */
-export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number } = {}): Promise<AuditVerification> {
+export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[] } = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const head = await readChainHead(db);
   const walk = chainWalk(REORDER_WINDOW);
@@ -38,7 +28,9 @@ export async function verifyAuditTrail(db: Queryable, options: { pageSize?: numb
     for (const record of page) walk.check(record);
     page = await next;
   }
-  return walk.finish(head);
+  const { checked, problems } = walk.finish(head);
+  problems.push(...(await checkAnchors(db, options.anchors ?? [])));
+  return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
 /** The checks, one record at a time in sequence order, remembering only the last `window` hashes. */
@@ -98,7 +90,6 @@ function chainWalk(window: number): { check(record: AuditRecord): void; finish(h
       } else if (previous.hash !== head.hash) {
         problems.push({ sequence: previous.sequence, problem: 'edited', detail: 'its hash is not the one the chain head holds for it: it was changed and re-hashed' });
       }
-      problems.sort((a, b) => a.sequence - b.sequence);
       return { checked, problems };
     },
   };

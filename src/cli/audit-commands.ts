@@ -1,23 +1,35 @@
-// `openspine audit verify`: checks the hash chain of the audit trail and names every record that
-// was edited, removed or moved.
+// `openspine audit verify` checks the hash chain of the audit trail, and against anchors published
+// before, naming every record that was edited, removed, moved or rewritten; `audit head` prints
+// the current anchor to keep somewhere the database's administrators cannot reach.
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { verifyAuditTrail } from '../audit/index.ts';
+import { anchorsInLog, formatAnchor, parseAnchor, readChainHead, verifyAuditTrail } from '../audit/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { databaseOptions, withDatabase } from './shared.ts';
 
+type VerifyOptions = ConfigInput & { anchor?: string[]; anchorsFrom?: string[] };
+
 export function registerAuditCommands(program: Command): void {
-  const verify = databaseOptions(program.command('audit').description('the tamper-evident audit trail').command('verify'))
-    .description('check the hash chain of the audit trail: names every record edited, removed or moved; exits 1 if any');
-  verify.action(async (options: ConfigInput) =>
-    withDatabase(verify, options, async (db) => {
-      const { checked, problems } = await verifyAuditTrail(db);
+  const audit = program.command('audit').description('the tamper-evident audit trail');
+  const verify = databaseOptions(audit.command('verify'))
+    .description('check the hash chain of the audit trail: names every record edited, removed, moved or rewritten; exits 1 if any')
+    .option('--anchor <sequence:hash...>', 'an anchor published earlier (the server logs one a minute as "audit anchor"; `audit head` prints one): the trail must still pass through it')
+    .option('--anchors-from <log file...>', 'check every anchor found in these server logs (JSON lines)');
+  verify.action(async (options: VerifyOptions) => {
+    const anchors = [...(options.anchor ?? []).map(parseAnchor), ...(options.anchorsFrom ?? []).flatMap((file) => anchorsInLog(readFileSync(file, 'utf8')))];
+    await withDatabase(verify, options, async (db) => {
+      const { checked, problems } = await verifyAuditTrail(db, { anchors });
       for (const { sequence, problem, detail } of problems) console.log(`record ${sequence}: ${problem}: ${detail}`);
+      const against = anchors.length === 0 ? '' : ` and ${anchors.length === 1 ? '1 anchor' : `${anchors.length} anchors`}`;
       if (problems.length === 0) {
-        console.log(`The audit trail is intact: ${checked} records checked.`);
+        console.log(`The audit trail is intact: ${checked} records${against} checked.`);
       } else {
-        console.log(`The audit trail has been tampered with: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${checked} records checked.`);
+        console.log(`The audit trail has been tampered with: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${checked} records${against} checked.`);
         process.exitCode = 1;
       }
-    }),
-  );
+    });
+  });
+  const head = databaseOptions(audit.command('head'))
+    .description('print the audit chain head as an anchor (sequence:hash), to keep outside the database and give to `audit verify --anchor` later');
+  head.action(async (options: ConfigInput) => withDatabase(head, options, async (db) => console.log(formatAnchor(await readChainHead(db)))));
 }

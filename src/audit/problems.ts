@@ -1,0 +1,15 @@
+// What verification of the audit trail reports: each record found changed, missing, moved or rewritten.
+export type AuditProblemKind =
+  /** The record's content does not match its hash. */
+  | 'edited'
+  /** Records are absent: a gap in the sequence, or the chain ends before its head. */
+  | 'missing'
+  /** The record is intact but not where it was written: it was chained after another record. */
+  | 'reordered'
+  /** The record was chained after a record that is no longer there as written (changed and re-hashed, or replaced). */
+  | 'broken link'
+  /** The record's hash is not the one published for it in an anchor: the chain was re-hashed (src/audit/anchors.ts). */
+  | 'rewritten';
+
+export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
+export type AuditVerification = { checked: number; problems: AuditProblem[] };
