@@ -45,13 +45,15 @@ export async function readMailbox(db: Queryable, mailboxId: string): Promise<Mai
   return row && toMailbox(row);
 }
 
-/** Adds the mailbox, or replaces what is known of it. */
-export async function upsertMailbox(db: Queryable, mailbox: Mailbox): Promise<void> {
-  await db`
+/** Adds the mailbox, or replaces what is known of it; true when it was added. */
+export async function upsertMailbox(db: Queryable, mailbox: Mailbox): Promise<boolean> {
+  const [row] = await db<{ added: boolean }[]>`
     insert into mesh_mailbox (mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active)
     values (${mailbox.mailboxId}, ${mailbox.mailboxName}, ${mailbox.odsCode}, ${mailbox.orgCode}, ${mailbox.orgName}, ${mailbox.billingEntity}, ${mailbox.password}, ${mailbox.active})
     on conflict (mailbox_id) do update set mailbox_name = excluded.mailbox_name, ods_code = excluded.ods_code, org_code = excluded.org_code,
-      org_name = excluded.org_name, billing_entity = excluded.billing_entity, password = excluded.password, active = excluded.active`;
+      org_name = excluded.org_name, billing_entity = excluded.billing_entity, password = excluded.password, active = excluded.active
+    returning (xmax = 0) as added`;
+  return row?.added ?? false;
 }
 
 /** Adds the mailbox unless one has its id already; true when it was added. */
@@ -120,4 +122,41 @@ export async function useNonce(db: Queryable, token: { mailboxId: string; nonce:
 export async function deleteExpiredNonces(db: Queryable, now: Date): Promise<number> {
   const result = await db`delete from mesh_auth_nonce where expires_at < ${now}`;
   return result.count;
+}
+
+/** Every mailbox, in id order. */
+export async function listMailboxes(db: Queryable): Promise<Mailbox[]> {
+  const rows = await db<MailboxRow[]>`
+    select mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active
+    from mesh_mailbox order by mailbox_id`;
+  return rows.map(toMailbox);
+}
+
+/** Changes a mailbox's details but keeps its password; false when there is no such mailbox. */
+export async function updateMailboxKeepingPassword(db: Queryable, mailbox: Omit<Mailbox, 'password'>): Promise<boolean> {
+  const result = await db`
+    update mesh_mailbox set mailbox_name = ${mailbox.mailboxName}, ods_code = ${mailbox.odsCode}, org_code = ${mailbox.orgCode},
+      org_name = ${mailbox.orgName}, billing_entity = ${mailbox.billingEntity}, active = ${mailbox.active}
+    where mailbox_id = ${mailbox.mailboxId}`;
+  return result.count === 1;
+}
+
+/** Switches a mailbox off (or on); the mailbox as it is now, or undefined when there is none. */
+export async function setMailboxActive(db: Queryable, mailboxId: string, active: boolean): Promise<Mailbox | undefined> {
+  const [row] = await db<MailboxRow[]>`
+    update mesh_mailbox set active = ${active} where mailbox_id = ${mailboxId}
+    returning mailbox_id, mailbox_name, ods_code, org_code, org_name, billing_entity, password, active`;
+  return row && toMailbox(row);
+}
+
+/** Workflows with their senders and receivers, in id order; one workflow when `workflowId` is given. */
+export async function listWorkflows(db: Queryable, workflowId?: string): Promise<Workflow[]> {
+  const rows = await db<{ workflow_id: string; senders: string[]; receivers: string[] }[]>`
+    select workflow_id,
+      coalesce(array_agg(mailbox_id order by mailbox_id) filter (where role = 'sender'), '{}') as senders,
+      coalesce(array_agg(mailbox_id order by mailbox_id) filter (where role = 'receiver'), '{}') as receivers
+    from mesh_workflow_member
+    ${workflowId === undefined ? db`` : db`where workflow_id = ${workflowId}`}
+    group by workflow_id order by workflow_id`;
+  return rows.map((row) => ({ workflowId: row.workflow_id, senders: row.senders, receivers: row.receivers }));
 }

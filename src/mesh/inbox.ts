@@ -54,7 +54,7 @@ export function encodeContinueFrom(messageId: string): string {
   return Buffer.from(JSON.stringify({ message_id: messageId })).toString('base64url');
 }
 
-function decodeContinueFrom(value: string): string {
+export function decodeContinueFrom(value: string): string {
   if (MESSAGE_ID.test(value)) return value;
   try {
     const decoded: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
@@ -114,10 +114,10 @@ function chunkStream(db: Database, chunk: ChunkRecord): Readable {
   return Readable.from(parts(), { objectMode: false, highWaterMark: 1 });
 }
 
-/** Acknowledges a message of this mailbox's inbox; again is harmless. */
-export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date): Promise<void> {
+/** Acknowledges a message of this mailbox's inbox; again is harmless (`acknowledgedNow` is false then). */
+export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date): Promise<{ message: MeshMessage; acknowledgedNow: boolean }> {
   const message = await readMessage(db, messageId);
   if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();
   if (message.recipientId !== mailbox.mailboxId) throw MeshErrors.notYourMessage();
-  await markAcknowledged(db, messageId, now);
+  return { message, acknowledgedNow: await markAcknowledged(db, messageId, now) };
 }

@@ -3,17 +3,31 @@
 import type { ServiceModule } from '../platform/http/app.ts';
 import { seedDemoDirectory } from './demo-directory.ts';
 import { loadMeshDirectory } from './directory-file.ts';
+import { registerMeshAdmin } from './admin-routes.ts';
+import { createMeshMetrics, exposeMeshMetrics } from './metrics.ts';
 import { registerMeshRoutes } from './routes.ts';
+import { registerSandboxAdmin } from './sandbox-routes.ts';
+import { startSweeper, type SweepLimits, type Sweeper } from './sweep.ts';
 
 export { MESH_BASE } from './routes.ts';
 export { meshAuthorization } from './auth.ts';
-export { loadMeshDirectory } from './directory-file.ts';
+export { DirectoryFileError, loadMeshDirectory } from './directory-file.ts';
+export { MESH_ADMIN_BASE } from './admin-routes.ts';
+export { deactivateMailbox, listMailboxes, listWorkflows, saveMailbox, saveWorkflow } from './admin.ts';
+export { sweepMesh } from './sweep.ts';
 
 /** The spec: "The maximum amount of data allowed by MESH in a single request message is 100MB". */
 export const MAX_REQUEST_BYTES = 100 * 1024 * 1024;
 
-/** The clock is a dependency, so that tests (and the expiry sweep's) can move time on. */
-export function createMeshService(options: { now?: () => Date } = {}): ServiceModule {
+export type MeshServiceOptions = {
+  /** The clock is a dependency, so that tests (and the expiry sweep's) can move time on. */
+  now?: () => Date;
+  /** Milliseconds between sweeps; OPENSPINE_MESH_SWEEP_SECONDS by default. */
+  sweepIntervalMs?: number;
+  sweepLimits?: Partial<SweepLimits>;
+};
+
+export function createMeshService(options: MeshServiceOptions = {}): ServiceModule {
   const now = options.now ?? (() => new Date());
   return {
     name: 'mesh',
@@ -21,7 +35,25 @@ export function createMeshService(options: { now?: () => Date } = {}): ServiceMo
       if (config.meshSharedKeyIsDefault && !config.sandbox) {
         log.warn('MESH uses the NHS sandbox shared key TestKey: set OPENSPINE_MESH_SHARED_KEY for anything but development');
       }
-      registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey });
+      const metrics = createMeshMetrics(db);
+      exposeMeshMetrics(app, metrics.registry);
+      registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, sandbox: config.sandbox, counters: metrics });
+      registerMeshAdmin(app, db);
+      if (config.sandbox) registerSandboxAdmin(app, { db, now, counters: metrics });
+
+      // The sweep runs in every process that serves MESH, with nobody to start it: SKIP LOCKED shares the work.
+      let sweeper: Sweeper | undefined;
+      app.addHook('onReady', async () => {
+        sweeper = startSweeper({
+          db, now, log,
+          intervalMs: options.sweepIntervalMs ?? config.meshSweepSeconds * 1000,
+          ...(options.sweepLimits ? { limits: options.sweepLimits } : {}),
+          onSwept: (result) => {
+            for (const [workflowId, count] of result.expired) metrics.expired(workflowId, count);
+          },
+        });
+      });
+      app.addHook('onClose', async () => sweeper?.stop());
     },
     async seed({ db, config, log }) {
       // The sandbox's mailboxes have the password `password`: a deployment that loads its own has none of them.

@@ -10,6 +10,7 @@ import { receivingMailboxes, recordHandshake, type Mailbox } from './directory-s
 import { MeshError, MeshErrors } from './errors.ts';
 import { acknowledge, encodeContinueFrom, inboxCount, listInboxPage, openDownload, type InboxQuery } from './inbox.ts';
 import { newMessageId } from './message-id.ts';
+import { registerRichViews } from './sandbox-routes.ts';
 import { sendChunk, sendMessage, type Body, type MeshDeps, type MexHeaders } from './send.ts';
 import { trackByLocalId, trackByMessageId } from './tracking.ts';
 import { MEDIA_TYPES, apiVersion, downloadHeaders, endpointLookupView, errorView, sentView, trackingV1, trackingV2, workflowSearchView, type ApiVersion } from './views.ts';
@@ -20,7 +21,7 @@ const MESH_CREDENTIAL = 'NHSMESH authorization header';
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
 const LOOKUP = { access: { public: true } satisfies AccessRule };
 
-export type MeshRouteDeps = MeshDeps & { sharedKey: string };
+export type MeshRouteDeps = MeshDeps & { sharedKey: string; sandbox: boolean };
 
 type MailboxParams = { mailboxId: string };
 type MessageParams = MailboxParams & { messageId: string };
@@ -105,6 +106,7 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       const { messageId } = request.params;
       const found = await openDownload(db, mailboxOf(request), messageId.toUpperCase(), chunkNumber, !head);
       noteSubjects({ resourceIds: [`MeshMessage/${found.message.messageId}`] });
+      if (!head && !found.partial) deps.counters?.delivered(found.message.workflowId);
       void reply.status(found.partial && !head ? 206 : 200).headers(downloadHeaders(found.message, found.chunkNumber, found.chunk));
       return reply.send(found.body ?? '');
     };
@@ -118,10 +120,14 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
     mesh.put<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId/status/acknowledged', { config: MAILBOX }, async (request, reply) => {
       discardBody(request);
       const messageId = request.params.messageId.toUpperCase();
-      await acknowledge(db, mailboxOf(request), messageId, deps.now());
+      const { message, acknowledgedNow } = await acknowledge(db, mailboxOf(request), messageId, deps.now());
+      if (acknowledgedNow) deps.counters?.acknowledged(message.workflowId);
       noteSubjects({ resourceIds: [`MeshMessage/${messageId}`] });
       return apiVersion(request.headers.accept) === 2 ? reply.status(200).send() : reply.type(MEDIA_TYPES[1]).send({ messageId });
     });
+
+    // The NHS MESH sandbox's rich inbox and outbox views: in sandbox mode only.
+    if (deps.sandbox) registerRichViews(mesh, { db, now: deps.now, mailboxOf, config: MAILBOX });
 
     mesh.post<{ Params: MailboxParams }>('/:mailboxId/outbox', { config: MAILBOX }, async (request, reply) => {
       const messageId = await sendMessage(deps, mailboxOf(request), mexHeaders(request), bodyOf(request));

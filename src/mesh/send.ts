@@ -6,12 +6,13 @@ import type { Database } from '../platform/db/connect.ts';
 import { deleteUpload } from './body-store.ts';
 import { readMailbox, workflowRoles, type Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
+import type { MeshCounters } from './metrics.ts';
 import { newMessageId } from './message-id.ts';
 import { deleteMessage, insertChunk, insertMessage, markAccepted, readMessage, receivedSoFar, type MeshMessage } from './store.ts';
 import { storeUpload, type StoredUpload } from './upload.ts';
 
-/** What sending needs: the database, the clock (so tests can move it) and the per-request limit. */
-export type MeshDeps = { db: Database; now: () => Date; maxRequestBytes: number };
+/** What sending needs: the database, the clock (so tests can move it), the per-request limit, and what to count. */
+export type MeshDeps = { db: Database; now: () => Date; maxRequestBytes: number; counters?: MeshCounters | undefined };
 
 /** The spec: "Messages that are not downloaded and acknowledged within five days of delivery are removed". */
 export const INBOX_LIFETIME_MS = 5 * 24 * 60 * 60 * 1000;
@@ -107,7 +108,7 @@ export async function sendChunk(deps: MeshDeps, sender: Mailbox, messageId: stri
  * with the message locked so that two last chunks arriving together deliver it exactly once.
  */
 async function commitChunk(deps: MeshDeps, messageId: string, upload: StoredUpload): Promise<void> {
-  await deps.db.begin(async (tx) => {
+  const delivered = await deps.db.begin(async (tx) => {
     const message = await readMessage(tx, messageId, true);
     if (message === undefined) throw MeshErrors.messageNotFound();
     if (message.status !== 'uploading') throw MeshErrors.finalised().about(messageId);
@@ -115,8 +116,11 @@ async function commitChunk(deps: MeshDeps, messageId: string, upload: StoredUplo
     const added = await insertChunk(tx, { messageId, chunkNumber: upload.chunkNumber, uploadId: upload.uploadId, size: upload.size, partCount: upload.partCount, sha1: upload.sha1, receivedAt: now });
     if (!added) throw MeshErrors.chunkAlreadyReceived(upload.chunkNumber).about(messageId);
     const received = await receivedSoFar(tx, messageId);
-    if (received.chunks === message.chunkCount) await markAccepted(tx, messageId, now, new Date(now.getTime() + INBOX_LIFETIME_MS), received.bytes);
+    if (received.chunks !== message.chunkCount) return undefined;
+    await markAccepted(tx, messageId, now, new Date(now.getTime() + INBOX_LIFETIME_MS), received.bytes);
+    return message;
   });
+  if (delivered !== undefined) deps.counters?.accepted(delivered.workflowId);
 }
 
 /** `mex-Chunk-Range: k:n`, with 1 ≤ k ≤ n. */

@@ -39,6 +39,8 @@ export type Config = {
   /** JSON-lines files of MESH mailboxes and workflows (the NHS MESH sandbox's format), loaded at start. */
   meshMailboxesFile: string | undefined;
   meshWorkflowsFile: string | undefined;
+  /** Seconds between two runs of MESH's sweep (inbox expiry with its REPORTs, deletion at 30 days, abandoned uploads). */
+  meshSweepSeconds: number;
 };
 
 export const DEFAULTS = {
@@ -49,6 +51,7 @@ export const DEFAULTS = {
   databasePoolSize: 8,
   logLevel: 'info',
   bodyLimit: 10 * 1024 * 1024,
+  meshSweepSeconds: 60,
 } as const;
 
 /** The NHS MESH sandbox's published shared key (its README's SHARED_KEY=TestKey). */
@@ -59,7 +62,7 @@ export class ConfigError extends Error {}
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
   | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
-  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile',
+  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds',
   string | boolean | undefined
 >>;
 
@@ -79,6 +82,7 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   meshSharedKey: 'OPENSPINE_MESH_SHARED_KEY',
   meshMailboxesFile: 'OPENSPINE_MESH_MAILBOXES',
   meshWorkflowsFile: 'OPENSPINE_MESH_WORKFLOWS',
+  meshSweepSeconds: 'OPENSPINE_MESH_SWEEP_SECONDS',
 };
 
 /** The environment variable names, for `--help` texts and the README's table. */
@@ -113,6 +117,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     meshSharedKeyIsDefault: meshSharedKey === undefined,
     meshMailboxesFile: meshMailboxesFile && path.resolve(meshMailboxesFile),
     meshWorkflowsFile: meshWorkflowsFile && path.resolve(meshWorkflowsFile),
+    meshSweepSeconds: integer(pick('meshSweepSeconds'), DEFAULTS.meshSweepSeconds, 'OPENSPINE_MESH_SWEEP_SECONDS', 1, 86_400),
   };
 }
 
