@@ -11,6 +11,7 @@ import { readReadOnly, setReadOnly } from '../platform/read-only.ts';
 import { prepareDatabase, startOpenSpine } from '../openspine.ts';
 import { registerAuditCommands } from './audit-commands.ts';
 import { registerIdentityCommands } from './identity-commands.ts';
+import { registerMeshCommands } from './mesh-commands.ts';
 import { registerPdsCommands } from './pds-commands.ts';
 import { configFrom, databaseOptions, withDatabase } from './shared.ts';
 
@@ -83,6 +84,7 @@ readOnly.action(async (state: string, options: ConfigInput) => {
 registerIdentityCommands(program);
 registerAuditCommands(program);
 registerPdsCommands(program);
+registerMeshCommands(program);
 
 function printBanner(config: Config, url: string): void {
   const base = `${config.publicBaseUrl}${DIRECTORY_BASE}`;
