@@ -3,6 +3,7 @@ import type { ServiceName } from './platform/config.ts';
 import type { ServiceModule } from './platform/http/app.ts';
 import { auditService } from './audit/index.ts';
 import { directoryService } from './directory/index.ts';
+import { epsService } from './eps/index.ts';
 import { identityService } from './identity/index.ts';
 import { meshService } from './mesh/index.ts';
 import { pdsService } from './pds/index.ts';
@@ -13,4 +14,5 @@ export const SERVICES: Record<ServiceName, ServiceModule> = {
   audit: auditService,
   pds: pdsService,
   mesh: meshService,
+  eps: epsService,
 };

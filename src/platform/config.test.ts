@@ -8,7 +8,7 @@ test('defaults: port 7300, embedded PostgreSQL on 7332, every service, not sandb
   assert.equal(config.embeddedPostgresPort, 7332);
   assert.equal(config.sandbox, false);
   assert.equal(config.databaseUrl, undefined);
-  assert.deepEqual(config.services, ['directory', 'identity', 'audit', 'pds', 'mesh']);
+  assert.deepEqual(config.services, ['directory', 'identity', 'audit', 'pds', 'mesh', 'eps']);
   assert.equal(config.publicBaseUrl, 'http://127.0.0.1:7300');
 });
 

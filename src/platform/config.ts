@@ -3,7 +3,7 @@
 import path from 'node:path';
 
 /** In start-up order: the directory first, as the identities' organisations live there. */
-export const ALL_SERVICES = ['directory', 'identity', 'audit', 'pds', 'mesh'] as const;
+export const ALL_SERVICES = ['directory', 'identity', 'audit', 'pds', 'mesh', 'eps'] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 export type Config = {

@@ -1,0 +1,197 @@
+// Dispensing after release: dispense notifications (partial and full, per line item, and their
+// amendments), return to Spine, withdrawal of the last notification, and the claim for payment;
+// each checked against the lifecycle (lifecycle.ts) under a lock on the issue it changes.
+import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { Actor } from '../platform/context.ts';
+import type { Database, Queryable } from '../platform/db/connect.ts';
+import { readClaim, readDispenseNotification, readTask, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
+import { EpsErrors } from './errors.ts';
+import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
+import { DISPENSING_ACTIVITIES } from './release.ts';
+import {
+  appendEvents, eventsOf, issuesOf, lineItemsOf, lockClaimableIssue, lockCurrentIssue, lockIssues, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
+} from './store.ts';
+
+export type DispenseDeps = { db: Database; sandbox: boolean };
+export type DispenseResult = { response: OperationOutcome; patients: string[]; shortIds: string[] };
+
+const informational = (): OperationOutcome => ({ resourceType: 'OperationOutcome', meta: { lastUpdated: new Date().toISOString() }, issue: [{ severity: 'information', code: 'informational' }] });
+
+/** The pharmacy the caller acts for: its role profile's organisation (a pharmacy role, in user-restricted mode). */
+function pharmacyOf(actor: Actor | undefined, sandbox: boolean, fallback: string | undefined): string | undefined {
+  if (sandbox) return fallback;
+  if (!actor || actor.mode !== 'healthcare-worker' || !DISPENSING_ACTIVITIES.some((code) => actor.activityCodes.includes(code))) {
+    throw EpsErrors.notDispenser('Dispensing is for healthcare workers in a pharmacy role (user-restricted access only)');
+  }
+  return actor.organisationOds;
+}
+
+/** The prescription and its current issue, locked, held by this pharmacy and for this patient. */
+async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: string, ods: string | undefined, pickIssue = lockCurrentIssue): Promise<{ prescription: PrescriptionRow; issue: IssueRow }> {
+  const issue = await pickIssue(tx, shortId);
+  const prescription = issue && (await readPrescription(tx, shortId));
+  if (!issue || !prescription) throw EpsErrors.prescriptionNotFound(shortId);
+  if (prescription.patientNhsNumber !== patientNhsNumber) throw EpsErrors.failureToProcess(`the NHS number does not match prescription ${shortId}'s`);
+  if (ods !== undefined && issue.dispensingOds !== null && issue.dispensingOds !== ods) {
+    throw EpsErrors.withAnotherDispenser({ resourceType: 'Organization', id: 'dispenser', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: issue.dispensingOds }] });
+  }
+  return { prescription, issue };
+}
+
+export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<DispenseResult> {
+  const notification = readDispenseNotification(bundle);
+  const ods = pharmacyOf(actor, deps.sandbox, undefined);
+  await deps.db.begin(async (tx) => {
+    const { prescription, issue } = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
+    let status = issue.status;
+    let items = await lineItemsOf(tx, issue);
+    if (notification.replaces !== undefined) {
+      // A dispense amendment replaces the last notification: dispensing goes on from before it.
+      const last = (await dispenseStack(tx, issue)).at(-1);
+      if (!last || last.messageId !== notification.replaces) throw EpsErrors.dispenseAmendMismatch(`'${notification.replaces}' is not the last dispense notification of ${notification.shortId}`);
+      status = last.statusBefore;
+      items = last.itemsBefore;
+    }
+    if (!WITH_DISPENSER.includes(status) && !(notification.replaces !== undefined && DISPENSING_COMPLETE.includes(issue.status))) {
+      throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot take a dispense notification`);
+    }
+    const after = applyDispense(items, notification);
+    await updateIssue(tx, issue, { status: notification.status });
+    await setLineItems(tx, issue, after);
+    await appendEvents(tx, [{
+      shortId: issue.shortId, issueNumber: issue.issueNumber, event: notification.replaces ? 'dispense-amended' : 'dispensed', status: notification.status,
+      actorUserId: actor?.userId, actorOds: ods ?? issue.dispensingOds ?? undefined, messageId: notification.messageId, itemsBefore: items, message: { statusBefore: status, replaces: notification.replaces ?? null },
+    }]);
+    await openNextIssue(tx, prescription, issue, notification.status);
+  });
+  return { response: informational(), patients: [notification.patientNhsNumber], shortIds: [notification.shortId] };
+}
+
+/** The line items after a notification: each named item must exist and still be open to dispensing. */
+function applyDispense(items: LineItem[], notification: DispenseNotification): LineItem[] {
+  const byId = new Map(items.map((item) => [item.itemId, { ...item }]));
+  for (const dispensed of notification.items) {
+    const item = byId.get(dispensed.itemId);
+    if (!item) throw EpsErrors.itemNotFound(dispensed.itemId);
+    if (!OPEN_ITEM_STATUSES.includes(item.status)) throw EpsErrors.invalidLineStateTransition(`Line item '${item.itemId}' is at ${item.status} and cannot be dispensed again`);
+    item.status = dispensed.status;
+  }
+  return [...byId.values()];
+}
+
+/** Repeat dispensing: once an issue is dispensed (or not), the next one becomes available. */
+async function openNextIssue(tx: Queryable, prescription: PrescriptionRow, issue: IssueRow, status: string): Promise<void> {
+  if (!DISPENSING_COMPLETE.includes(status) || issue.issueNumber >= prescription.issuesAuthorised) return;
+  const next = { shortId: issue.shortId, issueNumber: issue.issueNumber + 1 };
+  const [nextIssue] = (await issuesOf(tx, issue.shortId)).filter((candidate) => candidate.issueNumber === next.issueNumber);
+  if (nextIssue?.status !== STATUS.futureIssue) return;
+  await updateIssue(tx, next, { status: STATUS.toBeDispensed });
+  await appendEvents(tx, [{ ...next, event: 'issue-available', status: STATUS.toBeDispensed }]);
+}
+
+type StackEntry = { messageId: string; statusBefore: string; itemsBefore: LineItem[] };
+
+/** The dispense notifications in force, oldest first: each withdrawal or amendment takes the last off. */
+async function dispenseStack(tx: Queryable, issue: IssueRow): Promise<StackEntry[]> {
+  const stack: StackEntry[] = [];
+  let status: string = STATUS.toBeDispensed;
+  for (const event of (await eventsOf(tx, issue)).reverse()) {
+    if (event.event === 'dispensed') stack.push({ messageId: event.messageId ?? '', statusBefore: status, itemsBefore: event.itemsBefore ?? [] });
+    if (event.event === 'dispense-amended') {
+      const replaced = stack.pop();
+      if (replaced) stack.push({ ...replaced, messageId: event.messageId ?? '' });
+    }
+    if (event.event === 'withdrawn') stack.pop();
+    status = event.status;
+  }
+  return stack;
+}
+
+export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
+  const task = readTask(body);
+  const ods = pharmacyOf(actor, deps.sandbox, undefined);
+  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor) : withdraw(tx, task, ods, actor)));
+  return { response: informational(), patients: [task.patientNhsNumber], shortIds: [task.shortId] };
+}
+
+/** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
+async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
+  const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
+  if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
+  const items = await lineItemsOf(tx, issue);
+  const after = items.map((item) => ({ ...item, status: item.cancelPending ? ITEM.cancelled : item.status === ITEM.withDispenser ? ITEM.toBeDispensed : item.status, cancelPending: false }));
+  const allCancelled = after.every((item) => item.status === ITEM.cancelled);
+  const status = allCancelled ? STATUS.cancelled : STATUS.toBeDispensed;
+  await updateIssue(tx, issue, { status, dispensingOds: null });
+  await setLineItems(tx, issue, after);
+  await appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } }]);
+  if (allCancelled && prescription.cancelRequestedBy) {
+    await appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'cancelled', status, actorUserId: prescription.cancelRequestedBy }]);
+  }
+}
+
+/** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
+async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
+  const { issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods, lockWithdrawableIssue);
+  if (![STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) {
+    throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no dispense notification to withdraw`);
+  }
+  const last = (await dispenseStack(tx, issue)).at(-1);
+  if (!last) throw EpsErrors.invalidStateTransition('The prescription has no dispense notification to withdraw');
+  if (task.withdraws !== undefined && task.withdraws !== last.messageId) {
+    throw EpsErrors.invalidStateTransition(`Only the last dispense notification ('${last.messageId}') can be withdrawn, not '${task.withdraws}'`);
+  }
+  await closeNextIssue(tx, issue);
+  await updateIssue(tx, issue, { status: last.statusBefore });
+  await setLineItems(tx, issue, last.itemsBefore);
+  await appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } }]);
+}
+
+/** A withdrawal acts on the latest issue that has been dispensed from and is not yet claimed. */
+async function lockWithdrawableIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
+  const issues = await lockIssues(tx, shortId);
+  return [...issues].reverse().find((issue) => [STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) ?? issues.at(-1);
+}
+
+/** Undoing a completed repeat-dispensing issue puts the next issue back in the future, if no one has it yet. */
+async function closeNextIssue(tx: Queryable, issue: IssueRow): Promise<void> {
+  if (!DISPENSING_COMPLETE.includes(issue.status)) return;
+  const next = (await issuesOf(tx, issue.shortId)).find((candidate) => candidate.issueNumber === issue.issueNumber + 1);
+  if (!next || next.status === STATUS.futureIssue) return;
+  if (next.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`Issue ${next.issueNumber} is already at ${describe(next.status)}; the dispense notification of issue ${issue.issueNumber} can no longer be withdrawn`);
+  await updateIssue(tx, next, { status: STATUS.futureIssue });
+}
+
+export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
+  const message = readClaim(body);
+  const ods = pharmacyOf(actor, deps.sandbox, undefined);
+  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor));
+  return { response: informational(), patients: [message.patientNhsNumber], shortIds: [message.shortId] };
+}
+
+/** A claim closes a dispensed issue (0006 to 0008, 0007 to 0009); an amendment replaces the claim on record. */
+async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
+  const { issue } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
+  const items = await lineItemsOf(tx, issue);
+  for (const itemId of message.itemIds) if (!items.some((item) => item.itemId === itemId)) throw EpsErrors.itemNotFound(itemId);
+  const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, actorUserId: actor?.userId, actorOds: ods, messageId: message.claimId };
+  if (message.replaces !== undefined) {
+    if (issue.status !== STATUS.claimed && issue.status !== STATUS.noClaimed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no claim to amend`);
+    if (issue.claimId !== message.replaces) throw EpsErrors.dispenseAmendMismatch(`'${message.replaces}' is not the claim on record for ${message.shortId}`);
+    if (!withinClaimPeriod(issue.claimedAt ?? new Date(0), new Date())) throw EpsErrors.claimAmendPeriod();
+    await updateIssue(tx, issue, { status: issue.status, claimId: message.claimId });
+    await appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }]);
+    return;
+  }
+  if (!DISPENSING_COMPLETE.includes(issue.status)) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be claimed`);
+  if (items.some((item) => OPEN_ITEM_STATUSES.includes(item.status))) throw EpsErrors.invalidLineStateTransition('Every line item must be dispensed, not dispensed or cancelled before a claim');
+  const status = issue.status === STATUS.dispensed ? STATUS.claimed : STATUS.noClaimed;
+  await updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() });
+  await appendEvents(tx, [{ ...event, event: 'claimed', status }]);
+}
+
+/** NHSBSA accepts amendments until the 5th of the month after the claim's month. */
+export function withinClaimPeriod(claimedAt: Date, now: Date): boolean {
+  const deadline = new Date(Date.UTC(claimedAt.getUTCFullYear(), claimedAt.getUTCMonth() + 1, 6));
+  return now < deadline;
+}

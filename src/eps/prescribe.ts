@@ -1,0 +1,71 @@
+// Prescribing: $prepare gives the digest a prescriber signs; a signed prescription-order becomes a
+// prescription To Be Dispensed (0001) once its prescriber, signature and ids are checked
+// (fhir-prescribing.yaml, $prepare and $process-message#prescription-order).
+import { X509Certificate } from 'node:crypto';
+import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
+import type { Actor } from '../platform/context.ts';
+import type { Database } from '../platform/db/connect.ts';
+import { nominatedPharmacyOf } from '../pds/index.ts';
+import { EpsErrors } from './errors.ts';
+import { readPrescriptionOrder, type PrescriptionOrder } from './order.ts';
+import { prepareParameters, verifyOrderSignature } from './signature.ts';
+import { appendEvents, certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
+
+/** Activities that make a role a prescriber (../shared/specs/README.md section 6). */
+export const PRESCRIBING_ACTIVITIES = ['B0278', 'B0420', 'B0058'];
+/** EPS prescriptions expire after six months; repeat dispensing after twelve, unless the prescriber said otherwise. */
+const ACUTE_MONTHS = 6;
+const REPEAT_DISPENSING_MONTHS = 12;
+
+export type PrescribeDeps = { db: Database; sandbox: boolean; now?: () => Date };
+
+/** $prepare: the SignedInfo to sign, after the same structural checks an order gets. */
+export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<ReturnType<typeof prepareParameters>> {
+  const order = readPrescriptionOrder(bundle);
+  if (await prescriptionExists(deps.db, order.shortId, order.longId)) throw EpsErrors.duplicatePrescriptionId(order.shortId);
+  return prepareParameters(bundle, deps.now?.() ?? new Date());
+}
+
+/** $process-message#prescription-order: checks and stores a signed prescription. */
+export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: Actor | undefined): Promise<{ order: PrescriptionOrder; outcome: OperationOutcome }> {
+  const now = deps.now?.() ?? new Date();
+  const order = readPrescriptionOrder(bundle);
+  // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
+  if (!deps.sandbox) {
+    assertIsThePrescriber(order, actor);
+    const registered = (await certificatesOf(deps.db, order.userId)).map((pem) => new X509Certificate(pem));
+    verifyOrderSignature(bundle, registered, now);
+  }
+  // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
+  const nominatedOds = order.nominatedOds ?? (await nominatedPharmacyOf(deps.db, order.patientNhsNumber));
+  const stored = await deps.db.begin(async (tx) => {
+    if (!(await insertPrescription(tx, order, nominatedOds, bundle, expiryOf(order, now)))) return false;
+    await appendEvents(tx, [{ shortId: order.shortId, issueNumber: 1, event: 'prescribed', status: '0001', actorUserId: order.userId, actorOds: order.prescriberOds, messageId: bundle.identifier?.value }]);
+    return true;
+  });
+  if (!stored) throw EpsErrors.duplicatePrescriptionId(order.shortId);
+  return { order, outcome: { resourceType: 'OperationOutcome', meta: { lastUpdated: now.toISOString() }, issue: [{ severity: 'information', code: 'informational' }] } };
+}
+
+/**
+ * The caller must be the prescriber the bundle names: the role profile chosen for the session, the
+ * person holding it, and its organisation. Its activities were checked by the route's access rule.
+ */
+export function assertIsThePrescriber(order: { roleProfileId: string; userId: string; prescriberOds: string }, actor: Actor | undefined): void {
+  if (!actor || actor.mode !== 'healthcare-worker') throw EpsErrors.notPrescriber('Prescribing is for healthcare workers in a prescriber role (user-restricted access only)');
+  if (!PRESCRIBING_ACTIVITIES.some((code) => actor.activityCodes.includes(code))) throw EpsErrors.notPrescriber('The role profile in use is not a prescriber role');
+  if (actor.roleProfileId !== order.roleProfileId) {
+    throw EpsErrors.notPrescriber(`The requester's role profile '${order.roleProfileId}' is not the one in use for this session ('${actor.roleProfileId ?? ''}')`);
+  }
+  if (actor.userId !== order.userId) throw EpsErrors.notPrescriber(`The requester's user id '${order.userId}' is not the signed-in user's`);
+  if (actor.organisationOds !== order.prescriberOds) {
+    throw EpsErrors.notPrescriber(`The requester's organisation '${order.prescriberOds}' is not the organisation of the role profile in use ('${actor.organisationOds ?? ''}')`);
+  }
+}
+
+function expiryOf(order: PrescriptionOrder, now: Date): Date {
+  if (order.validUntil && !Number.isNaN(Date.parse(order.validUntil))) return new Date(`${order.validUntil.slice(0, 10)}T23:59:59Z`);
+  const expiry = new Date(now);
+  expiry.setUTCMonth(expiry.getUTCMonth() + (order.courseOfTherapy === 'continuous-repeat-dispensing' ? REPEAT_DISPENSING_MONTHS : ACUTE_MONTHS));
+  return expiry;
+}

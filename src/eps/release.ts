@@ -1,0 +1,138 @@
+// Task/$release: a pharmacy downloads the prescriptions nominated to it (up to 25 at a time) or
+// one prescription by its id (fhir-dispensing.yaml, Task/$release; examples/spec/dispense/).
+import { randomUUID } from 'node:crypto';
+import type { Bundle, MessageHeader, OperationOutcome, Organization, Parameters } from '@medplum/fhirtypes';
+import type { Actor } from '../platform/context.ts';
+import type { Database } from '../platform/db/connect.ts';
+import { organisationName } from '../directory/index.ts';
+import { EpsErrors } from './errors.ts';
+import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
+import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
+import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
+import { appendEvents, lockCurrentIssue, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
+
+/** Nominated release hands over at most this many prescriptions per request. */
+export const NOMINATED_RELEASE_LIMIT = 25;
+/** Activities of a pharmacy role (../shared/specs/README.md section 6). */
+export const DISPENSING_ACTIVITIES = ['B0570', 'B0572'];
+
+export type ReleaseRequest = { ods: string; shortId: string | undefined };
+
+/** Reads the release Parameters: the owner pharmacy, and a prescription id for a patient-specific release. */
+export function readReleaseRequest(body: unknown): ReleaseRequest {
+  if (!isResource(body, 'Parameters')) throw EpsErrors.invalidMessage('The body must be a FHIR Parameters resource', 'Parameters');
+  const parameters = (body as Parameters).parameter ?? [];
+  const owner = parameters.find((parameter) => parameter.name === 'owner')?.resource as Organization | undefined;
+  const ods = identifierOf(owner?.identifier, ODS_SYSTEM);
+  if (!ods) throw EpsErrors.invalidMessage("The 'owner' parameter must be an Organization with an ODS code", "Parameters.parameter.where(name='owner')");
+  const status = parameters.find((parameter) => parameter.name === 'status')?.valueCode;
+  if (status !== undefined && status !== 'accepted') throw EpsErrors.invalidMessage("The 'status' parameter must be 'accepted'", "Parameters.parameter.where(name='status')");
+  const group = parameters.find((parameter) => parameter.name === 'group-identifier')?.valueIdentifier;
+  if (group && (group.system !== SHORT_FORM_SYSTEM || !group.value)) {
+    throw EpsErrors.invalidMessage("The 'group-identifier' parameter must be a prescription-order-number", "Parameters.parameter.where(name='group-identifier')");
+  }
+  return { ods, shortId: group?.value };
+}
+
+/** A pharmacy releases for itself only: the caller's role must be in the owner organisation. */
+export function assertActsForPharmacy(ods: string, actor: Actor | undefined, sandbox: boolean): void {
+  if (sandbox) return;
+  if (!actor || actor.mode !== 'healthcare-worker' || !DISPENSING_ACTIVITIES.some((code) => actor.activityCodes.includes(code))) {
+    throw EpsErrors.notDispenser('Dispensing is for healthcare workers in a pharmacy role (user-restricted access only)');
+  }
+  if (actor.organisationOds !== ods) throw EpsErrors.notDispenser(`The role profile in use is at '${actor.organisationOds ?? ''}', not at the pharmacy '${ods}'`);
+}
+
+export type ReleaseResult = { response: Parameters | OperationOutcome; patients: string[]; shortIds: string[] };
+
+export async function release(db: Database, request: ReleaseRequest, actor: Actor | undefined): Promise<ReleaseResult> {
+  return request.shortId === undefined ? releaseNominated(db, request.ods, actor) : releaseOne(db, request.ods, request.shortId, actor);
+}
+
+/** Every prescription nominated to the pharmacy and not yet released, oldest first, 25 at most. */
+async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<ReleaseResult> {
+  const taken = await db.begin(async (tx) => {
+    const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT);
+    await setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser);
+    await appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods })));
+    return issues;
+  });
+  if (taken.length === 0) {
+    // fhir-dispensing.yaml: NO_MORE_PRESCRIPTIONS is 'informational', not an error.
+    const outcome: OperationOutcome = {
+      resourceType: 'OperationOutcome',
+      issue: [{ severity: 'information', code: 'informational', details: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NO_MORE_PRESCRIPTIONS', display: 'No more prescriptions available for nominated download.' }] } }],
+    };
+    return { response: outcome, patients: [], shortIds: [] };
+  }
+  return releasedResponse(db, ods, taken);
+}
+
+/** One prescription by its id: exactly one pharmacy gets it, however many ask at once. */
+async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<ReleaseResult> {
+  if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
+  const issue = await db.begin(async (tx) => {
+    const current = await lockCurrentIssue(tx, shortId);
+    if (!current) throw EpsErrors.releaseNotFound(shortId);
+    if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) throw EpsErrors.withAnotherDispenser(await pharmacy(db, current.dispensingOds ?? ''));
+    if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
+    await updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods });
+    await setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser);
+    await appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]);
+    return current;
+  });
+  return releasedResponse(db, ods, [issue]);
+}
+
+/** The organisation named in PRESCRIPTION_WITH_ANOTHER_DISPENSER's `contained`. */
+async function pharmacy(db: Database, ods: string): Promise<Organization> {
+  const name = await organisationName(db, ods);
+  return { resourceType: 'Organization', id: randomUUID(), identifier: [{ system: ODS_SYSTEM, value: ods }], ...(name ? { name } : {}) };
+}
+
+/** The passed prescriptions, each the signed message as prescribed, addressed to the releasing pharmacy. */
+async function releasedResponse(db: Database, ods: string, issues: IssueRow[]): Promise<ReleaseResult> {
+  const now = new Date().toISOString();
+  const bundles: Bundle[] = [];
+  const patients: string[] = [];
+  for (const issue of issues) {
+    const bundle = await readPrescriptionBundle(db, issue.shortId);
+    if (!bundle) continue;
+    bundles.push(addressedTo(bundle, ods, issue));
+    const subject = (bundle.entry ?? []).find((entry) => entry.resource?.resourceType === 'Patient')?.resource;
+    const nhsNumber = subject?.resourceType === 'Patient' ? identifierOf(subject.identifier, 'https://fhir.nhs.uk/Id/nhs-number') : undefined;
+    if (nhsNumber) patients.push(nhsNumber);
+  }
+  const searchset = (entries: Bundle[]): Bundle => ({
+    resourceType: 'Bundle',
+    id: randomUUID(),
+    meta: { lastUpdated: now },
+    identifier: { system: UUID_SYSTEM, value: randomUUID() },
+    type: 'searchset',
+    total: entries.length,
+    entry: entries.map((resource) => ({ fullUrl: `urn:uuid:${resource.id ?? randomUUID()}`, resource })),
+  });
+  const response: Parameters = {
+    resourceType: 'Parameters',
+    id: randomUUID(),
+    parameter: [
+      { name: 'passedPrescriptions', resource: searchset(bundles) },
+      { name: 'failedPrescriptions', resource: searchset([]) },
+    ],
+  };
+  return { response, patients, shortIds: issues.map((issue) => issue.shortId) };
+}
+
+/** The signed message as stored, its header addressed from Spine to the releasing pharmacy. */
+function addressedTo(bundle: Bundle, ods: string, issue: IssueRow): Bundle {
+  const entry = (bundle.entry ?? []).map((candidate) => {
+    if (candidate.resource?.resourceType !== 'MessageHeader') return candidate;
+    const header: MessageHeader = {
+      ...candidate.resource,
+      destination: [{ endpoint: `https://directory.spineservices.nhs.uk/STU3/Organization/${ods}`, receiver: { identifier: { system: ODS_SYSTEM, value: ods } } }],
+      sender: { identifier: { system: ODS_SYSTEM, value: 'X2601' }, display: 'NHS Digital Spine' },
+    };
+    return { ...candidate, resource: header };
+  });
+  return { ...bundle, id: bundle.id ?? randomUUID(), meta: { lastUpdated: issue.updatedAt.toISOString() }, entry };
+}

@@ -1,0 +1,101 @@
+// The EPS FHIR Prescribing and Dispensing APIs at /electronic-prescriptions/FHIR/R4: parse, call
+// the operation, reply. User-restricted only (fhir-prescribing.yaml: "Dispensing functionality can
+// only be accessed using the user-restricted access mode"); every call audited with its patient.
+import type { FastifyInstance } from 'fastify';
+import { currentContext, noteSubjects } from '../platform/context.ts';
+import type { Database } from '../platform/db/connect.ts';
+import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
+import { FHIR_JSON } from '../platform/http/errors.ts';
+import { cancel } from './cancel.ts';
+import { registerPrescriberCertificate } from './certificates.ts';
+import { claim, dispenseNotification, taskUpdate } from './dispense.ts';
+import { EpsErrors } from './errors.ts';
+import { messageEventOf } from './order.ts';
+import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
+import { DISPENSING_ACTIVITIES, readReleaseRequest, release, assertActsForPharmacy } from './release.ts';
+import { trackPrescriptions } from './tracker.ts';
+
+export const EPS_BASE = '/electronic-prescriptions/FHIR/R4';
+const EPS_ADMIN_BASE = '/electronic-prescriptions/admin';
+
+const PRESCRIBING: AccessRule = { modes: ['healthcare-worker'], activities: PRESCRIBING_ACTIVITIES };
+const DISPENSING: AccessRule = { modes: ['healthcare-worker'], activities: DISPENSING_ACTIVITIES };
+/** $process-message carries both prescribing and dispensing messages; each event checks its own role. */
+const MESSAGING: AccessRule = { modes: ['healthcare-worker'], activities: [...PRESCRIBING_ACTIVITIES, ...DISPENSING_ACTIVITIES] };
+/** The tracker grants access to a role with B0570 or B0278 (../shared/specs/README.md section 6). */
+const TRACKING: AccessRule = { modes: ['healthcare-worker'], activities: ['B0570', 'B0278'] };
+
+export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sandbox: boolean }): void {
+  const { db, sandbox } = deps;
+  const actor = () => currentContext()?.actor;
+
+  app.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
+    const { bundle, event } = messageEventOf(request.body);
+    if (event !== 'prescription-order') throw EpsErrors.unsupportedMessage(event);
+    const parameters = await prepare({ db, sandbox }, bundle);
+    return reply.type(FHIR_JSON).send(parameters);
+  });
+
+  app.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
+    const { bundle, event } = messageEventOf(request.body);
+    switch (event) {
+      case 'prescription-order': {
+        const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
+        noteSubjects({ patientNhsNumbers: [order.patientNhsNumber], resourceIds: [`Prescription/${order.shortId}`] });
+        return reply.type(FHIR_JSON).send(outcome);
+      }
+      case 'prescription-order-update': {
+        const result = await cancel({ db, sandbox }, bundle, actor());
+        noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+        return reply.status(result.status).type(FHIR_JSON).send(result.response);
+      }
+      case 'dispense-notification': {
+        const result = await dispenseNotification({ db, sandbox }, bundle, actor());
+        noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+        return reply.type(FHIR_JSON).send(result.response);
+      }
+      default:
+        throw EpsErrors.unsupportedMessage(event);
+    }
+  });
+
+  app.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
+    const releaseRequest = readReleaseRequest(request.body);
+    assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
+    const result = await release(db, releaseRequest, actor());
+    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+    return reply.type(FHIR_JSON).send(result.response);
+  });
+
+  // Return (status rejected) and withdraw (code abort) of a released prescription.
+  app.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) => {
+    const result = await taskUpdate({ db, sandbox }, request.body, actor());
+    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+    return reply.type(FHIR_JSON).send(result.response);
+  });
+
+  app.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) => {
+    const result = await claim({ db, sandbox }, request.body, actor());
+    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+    return reply.type(FHIR_JSON).send(result.response);
+  });
+
+  app.get(`${EPS_BASE}/Task`, { config: { access: TRACKING, interaction: 'search-type' } }, async (request, reply) => {
+    const result = await trackPrescriptions(db, request.query as Record<string, string | string[] | undefined>);
+    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+    return reply.type(FHIR_JSON).send(result.response);
+  });
+
+  // OpenSpine's addition: an administrator registers the certificate a prescriber signs with.
+  app.put<{ Params: { userId: string }; Body: { certificate: string } }>(
+    `${EPS_ADMIN_BASE}/prescribers/:userId/certificates`,
+    {
+      config: { access: { modes: ['system', 'healthcare-worker', 'application-restricted'], scope: ADMIN_SCOPE }, interaction: 'register-certificate' },
+      schema: { body: { type: 'object', additionalProperties: false, required: ['certificate'], properties: { certificate: { type: 'string', minLength: 100, maxLength: 20_000 } } } },
+    },
+    async (request, reply) => {
+      const fingerprint = await registerPrescriberCertificate(db, request.params.userId, request.body.certificate);
+      return reply.send({ userId: request.params.userId, fingerprint });
+    },
+  );
+}

@@ -1,0 +1,263 @@
+// The SQL of the Electronic Prescription Service: prescriptions, their issues and line items, the
+// event history and the prescribers' certificates (migrations/0012_eps.sql).
+import type { Bundle } from '@medplum/fhirtypes';
+import type postgres from 'postgres';
+import type { Queryable } from '../platform/db/connect.ts';
+import type { PrescriptionOrder } from './order.ts';
+
+export type IssueRow = {
+  shortId: string;
+  issueNumber: number;
+  status: string;
+  nominatedOds: string | null;
+  dispensingOds: string | null;
+  claimId: string | null;
+  claimedAt: Date | null;
+  updatedAt: Date;
+};
+
+export type PrescriptionRow = {
+  shortId: string;
+  longId: string;
+  patientNhsNumber: string;
+  prescriberOds: string;
+  prescriberUserId: string;
+  nominatedOds: string | null;
+  courseOfTherapy: string;
+  issuesAuthorised: number;
+  cancelRequestedBy: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+};
+
+export type LineItem = { itemId: string; status: string; cancelPending: boolean };
+
+type IssueRecord = { short_id: string; issue_number: number; status: string; nominated_ods: string | null; dispensing_ods: string | null; claim_id: string | null; claimed_at: Date | null; updated_at: Date };
+const toIssue = (row: IssueRecord): IssueRow => ({
+  shortId: row.short_id,
+  issueNumber: row.issue_number,
+  status: row.status,
+  nominatedOds: row.nominated_ods,
+  dispensingOds: row.dispensing_ods,
+  claimId: row.claim_id,
+  claimedAt: row.claimed_at,
+  updatedAt: row.updated_at,
+});
+
+type PrescriptionRecord = {
+  short_id: string; long_id: string; patient_nhs_number: string; prescriber_ods: string; prescriber_user_id: string; nominated_ods: string | null;
+  course_of_therapy: string; issues_authorised: number; cancel_requested_by: string | null; created_at: Date; expires_at: Date;
+};
+const PRESCRIPTION_COLUMNS = 'short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, cancel_requested_by, created_at, expires_at';
+const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
+  shortId: row.short_id,
+  longId: row.long_id,
+  patientNhsNumber: row.patient_nhs_number,
+  prescriberOds: row.prescriber_ods,
+  prescriberUserId: row.prescriber_user_id,
+  nominatedOds: row.nominated_ods,
+  courseOfTherapy: row.course_of_therapy,
+  issuesAuthorised: row.issues_authorised,
+  cancelRequestedBy: row.cancel_requested_by,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
+
+/**
+ * Stores a new prescription with its issues (the first to be dispensed, later ones waiting as
+ * 9000) and their line items; false, storing nothing, when its short or long id is taken.
+ */
+export async function insertPrescription(tx: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date): Promise<boolean> {
+  const rows = await tx`
+    insert into eps_prescription (short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_role_profile_id, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, bundle, expires_at)
+    values (${order.shortId}, ${order.longId}, ${order.patientNhsNumber}, ${order.prescriberOds}, ${order.roleProfileId}, ${order.userId}, ${nominatedOds ?? null},
+            ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${tx.json(bundle as unknown as postgres.JSONValue)}, ${expiresAt})
+    on conflict do nothing returning short_id`;
+  if (rows.length === 0) return false;
+  const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
+  await tx`
+    insert into eps_issue (short_id, issue_number, status, nominated_ods)
+    select ${order.shortId}, issue, case when issue = 1 then '0001' else '9000' end, ${nominatedOds ?? null} from unnest(${issues}::int[]) as issue`;
+  await tx`
+    insert into eps_line_item (short_id, issue_number, item_id, position, status)
+    select ${order.shortId}, issue, item.id, item.position, '0007'
+    from unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)`;
+  return true;
+}
+
+export async function readPrescription(db: Queryable, shortId: string): Promise<PrescriptionRow | undefined> {
+  const [row] = await db.unsafe<PrescriptionRecord[]>(`select ${PRESCRIPTION_COLUMNS} from eps_prescription where short_id = $1`, [shortId], { prepare: true });
+  return row && toPrescription(row);
+}
+
+export async function readPrescriptionBundle(db: Queryable, shortId: string): Promise<Bundle | undefined> {
+  const [row] = await db<{ bundle: Bundle }[]>`select bundle from eps_prescription where short_id = ${shortId}`;
+  return row?.bundle;
+}
+
+/** Whether a prescription with this short or long id exists. */
+export async function prescriptionExists(db: Queryable, shortId: string, longId: string): Promise<boolean> {
+  const rows = await db`select 1 from eps_prescription where short_id = ${shortId} or long_id = ${longId}`;
+  return rows.length > 0;
+}
+
+/**
+ * The issue a dispensing message acts on, locked until the transaction ends: the one to be
+ * dispensed or with a dispenser, else the latest that has been anything (for the error to name).
+ * Two pharmacies acting at once queue here; the second sees what the first left.
+ */
+export async function lockCurrentIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
+  const [row] = await tx<IssueRecord[]>`
+    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue
+    where short_id = ${shortId} and status not in ('9000', '9001', '9005')
+    order by (status in ('0001', '0002', '0003')) desc, issue_number desc limit 1 for update`;
+  return row && toIssue(row);
+}
+
+/** The issue a claim is for: the earliest dispensed one not yet claimed, else the latest claimed (an amendment). */
+export async function lockClaimableIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
+  const [row] = await tx<IssueRecord[]>`
+    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue
+    where short_id = ${shortId} and status not in ('9000', '9001', '9005')
+    order by (status in ('0006', '0007')) desc, case when status in ('0006', '0007') then issue_number else -issue_number end limit 1 for update`;
+  return row && toIssue(row);
+}
+
+/** Every issue of a prescription, locked, in order. */
+export async function lockIssues(tx: Queryable, shortId: string): Promise<IssueRow[]> {
+  const rows = await tx<IssueRecord[]>`
+    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue where short_id = ${shortId} order by issue_number for update`;
+  return rows.map(toIssue);
+}
+
+export async function issuesOf(db: Queryable, shortId: string): Promise<IssueRow[]> {
+  const rows = await db<IssueRecord[]>`
+    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue where short_id = ${shortId} order by issue_number`;
+  return rows.map(toIssue);
+}
+
+export async function updateIssue(tx: Queryable, issue: { shortId: string; issueNumber: number }, change: { status: string; dispensingOds?: string | null; claimId?: string; claimedAt?: Date }): Promise<void> {
+  await tx`
+    update eps_issue set status = ${change.status},
+      dispensing_ods = ${change.dispensingOds === undefined ? tx`dispensing_ods` : change.dispensingOds},
+      claim_id = coalesce(${change.claimId ?? null}, claim_id), claimed_at = coalesce(${change.claimedAt ?? null}, claimed_at),
+      updated_at = now(), version = version + 1
+    where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber}`;
+}
+
+/**
+ * Nominated release: takes up to `limit` issues to be dispensed at this pharmacy, oldest first,
+ * skipping rows another transaction has locked, so parallel releases never take one twice.
+ */
+export async function takeNominated(tx: Queryable, ods: string, limit: number): Promise<IssueRow[]> {
+  const rows = await tx<IssueRecord[]>`
+    update eps_issue set status = '0002', dispensing_ods = ${ods}, updated_at = now(), version = version + 1
+    where (short_id, issue_number) in (
+      select short_id, issue_number from eps_issue where nominated_ods = ${ods} and status = '0001'
+      order by updated_at limit ${limit} for update skip locked)
+    returning short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at`;
+  return rows.map(toIssue);
+}
+
+export async function lineItemsOf(db: Queryable, issue: { shortId: string; issueNumber: number }): Promise<LineItem[]> {
+  const rows = await db<{ item_id: string; status: string; cancel_pending: boolean }[]>`
+    select item_id, status, cancel_pending from eps_line_item where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} order by position`;
+  return rows.map((row) => ({ itemId: row.item_id, status: row.status, cancelPending: row.cancel_pending }));
+}
+
+export async function setLineItems(tx: Queryable, issue: { shortId: string; issueNumber: number }, items: LineItem[]): Promise<void> {
+  if (items.length === 0) return;
+  await tx`
+    update eps_line_item set status = item.status, cancel_pending = item.cancel_pending
+    from unnest(${items.map((item) => item.itemId)}::text[], ${items.map((item) => item.status)}::text[], ${items.map((item) => item.cancelPending)}::boolean[]) as item (item_id, status, cancel_pending)
+    where eps_line_item.short_id = ${issue.shortId} and eps_line_item.issue_number = ${issue.issueNumber} and eps_line_item.item_id = item.item_id`;
+}
+
+/** Every line item of nominated-release issues at once, one query for up to 25 prescriptions. */
+export async function setLineItemsStatus(tx: Queryable, issues: { shortId: string; issueNumber: number }[], from: string, to: string): Promise<void> {
+  if (issues.length === 0) return;
+  await tx`
+    update eps_line_item set status = ${to}
+    from unnest(${issues.map((issue) => issue.shortId)}::text[], ${issues.map((issue) => issue.issueNumber)}::int[]) as taken (short_id, issue_number)
+    where eps_line_item.short_id = taken.short_id and eps_line_item.issue_number = taken.issue_number and eps_line_item.status = ${from}`;
+}
+
+export async function setCancelRequestedBy(tx: Queryable, shortId: string, userId: string | null): Promise<void> {
+  await tx`update eps_prescription set cancel_requested_by = ${userId} where short_id = ${shortId}`;
+}
+
+export type EventInput = {
+  shortId: string;
+  issueNumber: number;
+  event: string;
+  status: string;
+  actorUserId?: string | undefined;
+  actorOds?: string | undefined;
+  messageId?: string | undefined;
+  itemsBefore?: LineItem[];
+  message?: unknown;
+};
+
+export async function appendEvents(tx: Queryable, events: EventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  await tx`
+    insert into eps_event (short_id, issue_number, event, status, actor_user_id, actor_ods, message_id, items_before, message)
+    select * from unnest(
+      ${events.map((event) => event.shortId)}::text[], ${events.map((event) => event.issueNumber)}::int[], ${events.map((event) => event.event)}::text[],
+      ${events.map((event) => event.status)}::text[], ${events.map((event) => event.actorUserId ?? null)}::text[], ${events.map((event) => event.actorOds ?? null)}::text[],
+      ${events.map((event) => event.messageId ?? null)}::text[], ${events.map((event) => (event.itemsBefore ? JSON.stringify(event.itemsBefore) : null))}::text[]::jsonb[],
+      ${events.map((event) => (event.message === undefined ? null : JSON.stringify(event.message)))}::text[]::jsonb[])`;
+}
+
+export type EventRow = { id: number; issueNumber: number; event: string; status: string; occurredAt: Date; actorOds: string | null; messageId: string | null; itemsBefore: LineItem[] | null };
+
+/** The events of an issue, newest first. */
+export async function eventsOf(db: Queryable, issue: { shortId: string; issueNumber: number }): Promise<EventRow[]> {
+  const rows = await db<{ id: string; issue_number: number; event: string; status: string; occurred_at: Date; actor_ods: string | null; message_id: string | null; items_before: LineItem[] | null }[]>`
+    select id, issue_number, event, status, occurred_at, actor_ods, message_id, items_before from eps_event
+    where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} order by id desc`;
+  return rows.map((row) => ({ id: Number(row.id), issueNumber: row.issue_number, event: row.event, status: row.status, occurredAt: row.occurred_at, actorOds: row.actor_ods, messageId: row.message_id, itemsBefore: row.items_before }));
+}
+
+export async function certificatesOf(db: Queryable, userId: string): Promise<string[]> {
+  const rows = await db<{ certificate_pem: string }[]>`
+    select certificate_pem from eps_prescriber_certificate where user_id = ${userId} and revoked_at is null order by registered_at`;
+  return rows.map((row) => row.certificate_pem);
+}
+
+export async function upsertCertificate(db: Queryable, userId: string, fingerprint: string, pem: string): Promise<void> {
+  await db`insert into eps_prescriber_certificate (user_id, fingerprint, certificate_pem) values (${userId}, ${fingerprint}, ${pem})
+           on conflict (user_id, fingerprint) do update set revoked_at = null, certificate_pem = excluded.certificate_pem`;
+}
+
+export type TrackedPrescription = PrescriptionRow & { issue: IssueRow };
+export type TrackerQuery = { shortId?: string; patientNhsNumber?: string; status?: string; from?: Date; to?: Date; limit: number };
+
+/**
+ * The tracker's search: by prescription id or patient (each an index lookup), narrowed by the
+ * current issue's status and the date prescribed, newest first.
+ */
+export async function searchPrescriptions(db: Queryable, query: TrackerQuery): Promise<TrackedPrescription[]> {
+  const conditions = [
+    ...(query.shortId === undefined ? [] : [db`p.short_id = ${query.shortId}`]),
+    ...(query.patientNhsNumber === undefined ? [] : [db`p.patient_nhs_number = ${query.patientNhsNumber}`]),
+    ...(query.status === undefined ? [] : [db`i.status = ${query.status}`]),
+    ...(query.from === undefined ? [] : [db`p.created_at >= ${query.from}`]),
+    ...(query.to === undefined ? [] : [db`p.created_at < ${query.to}`]),
+  ];
+  const where = conditions.reduce((all, condition) => db`${all} and ${condition}`, db`true`);
+  const rows = await db<(PrescriptionRecord & Omit<IssueRecord, 'short_id' | 'nominated_ods'> & { issue_nominated_ods: string | null })[]>`
+    select p.short_id, p.long_id, p.patient_nhs_number, p.prescriber_ods, p.prescriber_user_id, p.nominated_ods, p.course_of_therapy, p.issues_authorised,
+           p.cancel_requested_by, p.created_at, p.expires_at,
+           i.issue_number, i.status, i.nominated_ods as issue_nominated_ods, i.dispensing_ods, i.claim_id, i.claimed_at, i.updated_at
+    from eps_prescription p
+    cross join lateral (
+      select * from eps_issue where eps_issue.short_id = p.short_id and status not in ('9000', '9001', '9005')
+      order by (status in ('0001', '0002', '0003')) desc, issue_number desc limit 1) i
+    where ${where}
+    order by p.created_at desc limit ${query.limit}`;
+  return rows.map((row) => ({
+    ...toPrescription(row),
+    issue: toIssue({ ...row, short_id: row.short_id, nominated_ods: row.issue_nominated_ods }),
+  }));
+}
