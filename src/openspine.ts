@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuditTrail } from './audit/index.ts';
 import { createAuthenticator } from './identity/index.ts';
+import { joinCluster } from './platform/cluster.ts';
 import { NO_AUDIT } from './platform/audit.ts';
 import type { Config } from './platform/config.ts';
 import { asSystem } from './platform/context.ts';
@@ -87,11 +88,13 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
     const db = await database.serviceDatabase();
     const readOnly = await watchReadOnly(db, log);
     const audit = config.audit ? createAuditTrail(db, log) : NO_AUDIT;
+    const cluster = await joinCluster(db, log);
     const app = await buildApp({
       config,
       db,
       log,
-      authenticate: createAuthenticator(db),
+      authenticate: createAuthenticator(db, { processes: cluster.size }),
+      cluster,
       audit,
       readOnly,
       services: enabledServices(config),
@@ -107,6 +110,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
         await app.close(); // stops accepting, finishes in-flight requests
         log.info('requests finished; closing the audit trail and the database');
         await audit.close();
+        await cluster.leave();
         await readOnly.close();
         await database.close();
         log.info('stopped');

@@ -17,9 +17,10 @@ const CACHE_SECONDS = 10;
 const CACHE_LIMIT = 10_000;
 const URID = /^\d{1,20}$/;
 
-export function createAuthenticator(db: Database): Authenticator {
+/** `processes`: how many OpenSpine processes share the applications' rate limits (src/platform/cluster.ts). */
+export function createAuthenticator(db: Database, options: { processes?: () => number } = {}): Authenticator {
   const verifyJwt = createJwtVerifier(db);
-  const limiter = createRateLimiter();
+  const limiter = createRateLimiter(options.processes ? { processes: options.processes } : {});
   const tokens = cache<AccessClaims>();
   const profiles = cache<RoleProfile[]>();
   const applications = cache<Application | undefined>();

@@ -2,6 +2,7 @@
 // metrics, health and one error handler, then every enabled service. Tests build it and `inject`.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { ALONE, type Cluster } from '../cluster.ts';
 import type { Config } from '../config.ts';
 import { noteActor, runWithContext } from '../context.ts';
 import type { Database } from '../db/connect.ts';
@@ -32,7 +33,14 @@ export function registeredRoutes(app: FastifyInstance): RegisteredRoute[] {
   return ROUTE_TABLES.get(app) ?? [];
 }
 
-export type AppDeps = ServiceDeps & { authenticate: Authenticator; audit: AuditSink; readOnly: ReadOnlySwitch; services: ServiceModule[] };
+export type AppDeps = ServiceDeps & {
+  authenticate: Authenticator;
+  audit: AuditSink;
+  readOnly: ReadOnlySwitch;
+  services: ServiceModule[];
+  /** The processes sharing the database, shown in /_status (one, unless given). */
+  cluster?: Cluster;
+};
 
 /** Seconds a client is told to wait in read-only mode before trying a write again. */
 const READ_ONLY_RETRY_AFTER = 60;
@@ -118,7 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   registerAuditHook(app, deps.audit);
   const metrics = registerMetrics(app, db, config.databasePoolSize);
   registerErrorHandling(app, metrics);
-  registerHealth(app, { config, db, readOnly: deps.readOnly, services: deps.services.map((service) => service.name) });
+  registerHealth(app, { config, db, readOnly: deps.readOnly, cluster: deps.cluster ?? ALONE, services: deps.services.map((service) => service.name) });
   for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }) });
   return app;
 }

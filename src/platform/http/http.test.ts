@@ -144,9 +144,10 @@ test('/_ping and /_status answer without a token; /_status checks the database',
   assert.equal((await t.app.inject({ method: 'GET', url: '/_ping' })).statusCode, 200);
   const status = await t.app.inject({ method: 'GET', url: '/_status' });
   assert.equal(status.statusCode, 200);
-  const body = status.json<{ status: string; checks: { database: { status: string } }; sandbox: boolean }>();
+  const body = status.json<{ status: string; checks: { database: { status: string } }; sandbox: boolean; processes: number }>();
   assert.equal(body.checks.database.status, 'pass');
   assert.equal(body.sandbox, false);
+  assert.equal(body.processes, 1, 'a process alone on its database');
 });
 
 test('/metrics exposes request latency per route, errors by code and the database pool', async () => {
