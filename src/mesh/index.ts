@@ -4,7 +4,7 @@ import type { ServiceModule } from '../platform/http/app.ts';
 import { seedDemoDirectory } from './demo-directory.ts';
 import { loadMeshDirectory } from './directory-file.ts';
 import { registerMeshAdmin } from './admin-routes.ts';
-import { createMeshMetrics, exposeMeshMetrics } from './metrics.ts';
+import { createMeshMetrics } from './metrics.ts';
 import { registerMeshRoutes } from './routes.ts';
 import { registerSandboxAdmin } from './sandbox-routes.ts';
 import { startSweeper, type SweepLimits, type Sweeper } from './sweep.ts';
@@ -31,12 +31,11 @@ export function createMeshService(options: MeshServiceOptions = {}): ServiceModu
   const now = options.now ?? (() => new Date());
   return {
     name: 'mesh',
-    register(app, { db, config, log }) {
+    register(app, { db, config, log, metrics: registry }) {
       if (config.meshSharedKeyIsDefault && !config.sandbox) {
         log.warn('MESH uses the NHS sandbox shared key TestKey: set OPENSPINE_MESH_SHARED_KEY for anything but development');
       }
-      const metrics = createMeshMetrics(db);
-      exposeMeshMetrics(app, metrics.registry);
+      const metrics = createMeshMetrics(db, registry);
       registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, sandbox: config.sandbox, counters: metrics });
       registerMeshAdmin(app, db);
       if (config.sandbox) registerSandboxAdmin(app, { db, now, counters: metrics });

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { buildTestApp } from '../../test/support/app.ts';
 import { meshTester } from '../../test/support/mesh.ts';
 import { createMeshService } from './index.ts';
@@ -51,8 +52,9 @@ test("messages expired by the server's sweep are counted by workflow", async () 
   await mesh.send(sender, recipient, workflowId, 'never collected');
 
   const server = Fastify();
-  server.get('/metrics', async () => ''); // where the platform's registry would answer
-  await createMeshService({ now: () => new Date(Date.now() + INBOX_LIFETIME_MS + 60_000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }) });
+  const registry = new Registry();
+  server.get('/metrics', async () => registry.metrics()); // as the platform's /metrics answers
+  await createMeshService({ now: () => new Date(Date.now() + INBOX_LIFETIME_MS + 60_000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: registry });
   try {
     const deadline = Date.now() + 5000;
     let expired: number | undefined;

@@ -2,8 +2,7 @@
 // workflow, and how deep the inboxes are. Label values stay bounded: workflows are the registered
 // ones (a send to any other is refused) and past MAX_WORKFLOW_LABELS the rest count as 'other';
 // inbox depth is given for the INBOX_DEPTH_TOP deepest inboxes only, plus the total of all of them.
-import type { FastifyInstance } from 'fastify';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Database } from '../platform/db/connect.ts';
 
 /** What the MESH operations count; the domain code knows this, not prom-client. */
@@ -21,10 +20,8 @@ const INBOX_DEPTH_CACHE_MS = 10_000;
 
 type InboxDepths = { top: { mailboxId: string; depth: number }[]; total: number };
 
-export type MeshMetrics = MeshCounters & { registry: Registry };
-
-export function createMeshMetrics(db: Database): MeshMetrics {
-  const registry = new Registry();
+/** MESH's metrics, on the platform's registry (its `/metrics`). */
+export function createMeshMetrics(db: Database, registry: Registry): MeshCounters {
   const counter = (what: string, help: string) =>
     new Counter({ name: `openspine_mesh_messages_${what}_total`, help, labelNames: ['workflow'] as const, registers: [registry] });
   const accepted = counter('accepted', 'MESH messages accepted into an inbox (every chunk received), by workflow');
@@ -70,7 +67,6 @@ export function createMeshMetrics(db: Database): MeshMetrics {
   });
 
   return {
-    registry,
     accepted: (workflowId) => accepted.inc(workflow(workflowId)),
     delivered: (workflowId) => delivered.inc(workflow(workflowId)),
     acknowledged: (workflowId) => acknowledged.inc(workflow(workflowId)),
@@ -90,15 +86,4 @@ async function readInboxDepths(db: Database): Promise<InboxDepths> {
     order by depth desc, recipient_id
     limit ${INBOX_DEPTH_TOP}`;
   return { top: rows.map((row) => ({ mailboxId: row.recipient_id, depth: row.depth })), total: Number(rows[0]?.total ?? 0) };
-}
-
-/**
- * Adds MESH's metrics to the platform's `/metrics` answer. The platform keeps its registry to
- * itself (ServiceDeps has none), so MESH appends its own registry's text to that route's reply.
- */
-export function exposeMeshMetrics(app: FastifyInstance, registry: Registry): void {
-  app.addHook('onSend', async (request, reply, payload) => {
-    if (request.routeOptions.url !== '/metrics' || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-    return `${payload.endsWith('\n') ? payload : `${payload}\n`}${await registry.metrics()}`;
-  });
 }

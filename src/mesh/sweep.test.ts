@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import Fastify from 'fastify';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { buildTestApp } from '../../test/support/app.ts';
 import { meshTester, V2 } from '../../test/support/mesh.ts';
 import { connectDatabase, type Database } from '../platform/db/connect.ts';
@@ -163,7 +164,7 @@ test("the server's timer sweeps with nobody calling it, and stops when the serve
   // A second server on the same database, its clock six days on and its sweep every 20 ms.
   const server = Fastify();
   const clock = later(INBOX_LIFETIME_MS + 24 * 60 * MINUTE);
-  await createMeshService({ now: clock, sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }) });
+  await createMeshService({ now: clock, sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: new Registry() });
   await server.ready();
   await waitFor(async () => (await statusOf(t.db, first)) === 'undeliverable');
   assert.equal((await reportsOf(t.db, [first])).length, 1);

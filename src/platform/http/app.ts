@@ -2,6 +2,7 @@
 // metrics, health and one error handler, then every enabled service. Tests build it and `inject`.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ALONE, type Cluster } from '../cluster.ts';
 import type { Config } from '../config.ts';
 import { noteActor, runWithContext } from '../context.ts';
@@ -21,7 +22,7 @@ export type ServiceDeps = { config: Config; db: Database; log: Logger };
 /** A national service as the platform sees it: routes to register, and demo data to seed. */
 export type ServiceModule = {
   name: string;
-  register(app: FastifyInstance, deps: ServiceDeps): void | Promise<void>;
+  register(app: FastifyInstance, deps: ServiceDeps & { metrics: Registry }): void | Promise<void>;
   seed?(deps: ServiceDeps): Promise<void>;
 };
 
@@ -127,6 +128,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = registerMetrics(app, db, config.databasePoolSize);
   registerErrorHandling(app, metrics);
   registerHealth(app, { config, db, readOnly: deps.readOnly, cluster: deps.cluster ?? ALONE, services: deps.services.map((service) => service.name) });
-  for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }) });
+  for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }), metrics: metrics.registry });
   return app;
 }
