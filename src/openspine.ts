@@ -13,6 +13,7 @@ import { openEmbeddedPostgres } from './platform/db/embedded.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { loadFhirDefinitions } from './platform/fhir/validate.ts';
 import { buildApp, type ServiceModule } from './platform/http/app.ts';
+import { listenTls, type TlsListener } from './platform/http/tls.ts';
 import { watchReadOnly } from './platform/read-only.ts';
 import { SERVICES } from './services.ts';
 
@@ -76,7 +77,8 @@ export async function prepareDatabase(config: Config, db: Database, log: Logger)
   });
 }
 
-export type RunningOpenSpine = { app: FastifyInstance; db: Database; url: string; stop(): Promise<void> };
+/** `tlsUrl`: the HTTPS listener's, when OPENSPINE_MESH_TLS_PORT asked for one. */
+export type RunningOpenSpine = { app: FastifyInstance; db: Database; url: string; tlsUrl: string | undefined; stop(): Promise<void> };
 
 export async function startOpenSpine(config: Config, log: Logger): Promise<RunningOpenSpine> {
   if (config.sandbox) log.warn('SANDBOX MODE: no access token is needed and test data is loaded. Never use it for real patients.');
@@ -102,12 +104,22 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
+    let tls: TlsListener | undefined;
+    if (config.meshTls !== undefined) {
+      tls = await listenTls(app, config.meshTls, config.host).catch(async (error: unknown) => {
+        await app.close();
+        throw error;
+      });
+      log.info({ url: tls.url, clientCertificates: config.meshTls.caFile === undefined ? 'not asked for' : 'required' }, 'HTTPS listener started');
+    }
     return {
       app,
       db,
       url: `http://${config.host}:${port}`,
+      tlsUrl: tls?.url,
       stop: async () => {
-        await app.close(); // stops accepting, finishes in-flight requests
+        // Both ports stop accepting together; requests in flight on either are finished.
+        await Promise.all([app.close(), tls?.close()]);
         log.info('requests finished; closing the audit trail and the database');
         await audit.close();
         await cluster.leave();

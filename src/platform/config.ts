@@ -41,7 +41,12 @@ export type Config = {
   meshWorkflowsFile: string | undefined;
   /** Seconds between two runs of MESH's sweep (inbox expiry with its REPORTs, deletion at 30 days, abandoned uploads). */
   meshSweepSeconds: number;
+  /** An HTTPS listener beside the plain port, as MESH clients expect (mutual TLS when caFile is set); absent unless OPENSPINE_MESH_TLS_PORT is set. */
+  meshTls: TlsListenerConfig | undefined;
 };
+
+/** PEM files: the server's certificate (with its chain) and key, and the CA whose client certificates are then required. */
+export type TlsListenerConfig = { port: number; certFile: string; keyFile: string; caFile: string | undefined };
 
 export const DEFAULTS = {
   port: 7300,
@@ -62,7 +67,8 @@ export class ConfigError extends Error {}
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
   | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
-  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds',
+  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds'
+  | 'meshTlsPort' | 'meshTlsCert' | 'meshTlsKey' | 'meshTlsCa',
   string | boolean | undefined
 >>;
 
@@ -83,6 +89,10 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   meshMailboxesFile: 'OPENSPINE_MESH_MAILBOXES',
   meshWorkflowsFile: 'OPENSPINE_MESH_WORKFLOWS',
   meshSweepSeconds: 'OPENSPINE_MESH_SWEEP_SECONDS',
+  meshTlsPort: 'OPENSPINE_MESH_TLS_PORT',
+  meshTlsCert: 'OPENSPINE_MESH_TLS_CERT',
+  meshTlsKey: 'OPENSPINE_MESH_TLS_KEY',
+  meshTlsCa: 'OPENSPINE_MESH_TLS_CA',
 };
 
 /** The environment variable names, for `--help` texts and the README's table. */
@@ -118,7 +128,22 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     meshMailboxesFile: meshMailboxesFile && path.resolve(meshMailboxesFile),
     meshWorkflowsFile: meshWorkflowsFile && path.resolve(meshWorkflowsFile),
     meshSweepSeconds: integer(pick('meshSweepSeconds'), DEFAULTS.meshSweepSeconds, 'OPENSPINE_MESH_SWEEP_SECONDS', 1, 86_400),
+    meshTls: tlsListener(pick),
   };
+}
+
+function tlsListener(pick: (key: keyof ConfigInput) => string | boolean | undefined): TlsListenerConfig | undefined {
+  const file = (key: 'meshTlsCert' | 'meshTlsKey' | 'meshTlsCa') => {
+    const given = text(pick(key));
+    return given === undefined ? undefined : path.resolve(given);
+  };
+  const [certFile, keyFile, caFile] = [file('meshTlsCert'), file('meshTlsKey'), file('meshTlsCa')];
+  if (text(pick('meshTlsPort')) === undefined) {
+    if (certFile ?? keyFile ?? caFile) throw new ConfigError('OPENSPINE_MESH_TLS_CERT, _KEY and _CA take effect with OPENSPINE_MESH_TLS_PORT: set it too');
+    return undefined;
+  }
+  if (certFile === undefined || keyFile === undefined) throw new ConfigError('OPENSPINE_MESH_TLS_PORT needs OPENSPINE_MESH_TLS_CERT and OPENSPINE_MESH_TLS_KEY (PEM files)');
+  return { port: integer(pick('meshTlsPort'), 0, 'OPENSPINE_MESH_TLS_PORT', 0, 65535), certFile, keyFile, caFile };
 }
 
 function text(value: string | boolean | undefined): string | undefined {
