@@ -43,7 +43,7 @@ export function readDispenseNotification(bundle: Bundle): DispenseNotification {
   if (statuses.size > 1) issues.add('Expected all MedicationDispenses to have the same value for MedicationDispense.extension:taskBusinessStatus', 'MedicationDispense.extension:taskBusinessStatus', 'invalid');
   const [status = ''] = [...statuses];
   if (!DISPENSE_NOTIFICATION_STATUSES.includes(status)) issues.add('The prescription status of a dispense notification must be 0003, 0006 or 0007', 'MedicationDispense.extension:taskBusinessStatus');
-  if (read.some((dispense) => !DISPENSED_ITEM_STATUSES.includes(dispense.itemStatus))) issues.add('MedicationDispense.type must be a dispensed item status (0001 to 0004)', 'MedicationDispense.type');
+  if (read.some((dispense) => !DISPENSED_ITEM_STATUSES.includes(dispense.itemStatus))) issues.add('MedicationDispense.type must be a dispensed item status (0001 to 0005)', 'MedicationDispense.type');
   const nhsNumbers = new Set(read.map((dispense) => dispense.nhsNumber));
   if (nhsNumbers.size !== 1 || nhsNumbers.has('')) issues.add('Each MedicationDispense must name the patient by NHS number, the same in all', 'MedicationDispense.subject.identifier');
   const messageId = bundle.identifier?.value ?? '';

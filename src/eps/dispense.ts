@@ -73,7 +73,10 @@ function applyDispense(items: LineItem[], notification: DispenseNotification): L
   for (const dispensed of notification.items) {
     const item = byId.get(dispensed.itemId);
     if (!item) throw EpsErrors.itemNotFound(dispensed.itemId);
-    if (!OPEN_ITEM_STATUSES.includes(item.status)) throw EpsErrors.invalidLineStateTransition(`Line item '${item.itemId}' is at ${item.status} and cannot be dispensed again`);
+    // Each notification states every item's status so far: a finished item may be restated, not changed.
+    if (!OPEN_ITEM_STATUSES.includes(item.status) && item.status !== dispensed.status) {
+      throw EpsErrors.invalidLineStateTransition(`Line item '${item.itemId}' is at ${item.status} and cannot become ${dispensed.status}`);
+    }
     item.status = dispensed.status;
   }
   return [...byId.values()];

@@ -73,8 +73,8 @@ export const ITEM_DISPLAY: Record<string, string> = {
 
 /** The statuses a dispense notification may give a prescription (README section 2). */
 export const DISPENSE_NOTIFICATION_STATUSES: readonly string[] = [STATUS.withDispenserActive, STATUS.dispensed, STATUS.notDispensed];
-/** Item statuses a dispense notification may give. */
-export const DISPENSED_ITEM_STATUSES: readonly string[] = [ITEM.dispensed, ITEM.notDispensed, ITEM.partlyDispensed, ITEM.notDispensedOwing];
+/** Item statuses a dispense notification may give (an item may be recorded as cancelled, as examples/spec/dispensing/dispense-notification do). */
+export const DISPENSED_ITEM_STATUSES: readonly string[] = [ITEM.dispensed, ITEM.notDispensed, ITEM.partlyDispensed, ITEM.notDispensedOwing, ITEM.cancelled];
 /** Items still open to dispensing: with the dispenser, partly dispensed or owed. */
 export const OPEN_ITEM_STATUSES: readonly string[] = [ITEM.withDispenser, ITEM.partlyDispensed, ITEM.notDispensedOwing];
 /** An issue a pharmacy holds. */

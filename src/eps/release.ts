@@ -71,17 +71,19 @@ async function releaseNominated(db: Database, ods: string, actor: Actor | undefi
 /** One prescription by its id: exactly one pharmacy gets it, however many ask at once. */
 async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<ReleaseResult> {
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
-  const issue = await db.begin(async (tx) => {
+  // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
+  const outcome = await db.begin(async (tx) => {
     const current = await lockCurrentIssue(tx, shortId);
     if (!current) throw EpsErrors.releaseNotFound(shortId);
-    if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) throw EpsErrors.withAnotherDispenser(await pharmacy(db, current.dispensingOds ?? ''));
+    if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) return { otherDispenser: current.dispensingOds ?? '' };
     if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
     await updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods });
     await setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser);
     await appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]);
-    return current;
+    return { released: current };
   });
-  return releasedResponse(db, ods, [issue]);
+  if (!('released' in outcome)) throw EpsErrors.withAnotherDispenser(await pharmacy(db, outcome.otherDispenser));
+  return releasedResponse(db, ods, [outcome.released]);
 }
 
 /** The organisation named in PRESCRIPTION_WITH_ANOTHER_DISPENSER's `contained`. */

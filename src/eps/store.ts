@@ -169,7 +169,7 @@ export async function setLineItems(tx: Queryable, issue: { shortId: string; issu
   if (items.length === 0) return;
   await tx`
     update eps_line_item set status = item.status, cancel_pending = item.cancel_pending
-    from unnest(${items.map((item) => item.itemId)}::text[], ${items.map((item) => item.status)}::text[], ${items.map((item) => item.cancelPending)}::boolean[]) as item (item_id, status, cancel_pending)
+    from unnest(${items.map((item) => item.itemId)}::text[], ${items.map((item) => item.status)}::text[], ${items.map((item) => String(item.cancelPending))}::text[]::boolean[]) as item (item_id, status, cancel_pending)
     where eps_line_item.short_id = ${issue.shortId} and eps_line_item.issue_number = ${issue.issueNumber} and eps_line_item.item_id = item.item_id`;
 }
 
