@@ -23,6 +23,8 @@ export type ReportInit = {
   workflowId: string;
   status: ReportStatus;
   linkedMessageId: string | null;
+  /** The intended receiver of the message reported on: the report's Mex-To. */
+  reportedRecipientId?: string | null;
   localId?: string | null;
   subject?: string | null;
   fileName?: string | null;
@@ -36,7 +38,7 @@ export function reportMessage(init: ReportInit, now: Date): MeshMessage {
     messageId: init.messageId ?? newMessageId(now), messageType: 'REPORT', senderId: CENTRAL_SYSTEM_MAILBOX, recipientId: init.recipientId, workflowId: init.workflowId,
     localId: init.localId ?? null, subject: init.subject ?? null, fileName: init.fileName ?? null, partnerId: null, contentType: null, contentEncoding: null,
     checksum: null, compressed: false, encrypted: false, chunkCount: 0, fileSize: 0, status: 'accepted', statusAt: now,
-    linkedMessageId: init.linkedMessageId, statusEvent: init.status.event, statusCode: init.status.code, statusDescription: init.status.description,
+    linkedMessageId: init.linkedMessageId, reportedRecipientId: init.reportedRecipientId ?? null, statusEvent: init.status.event, statusCode: init.status.code, statusDescription: init.status.description,
     createdAt: now, acceptedAt: now, acknowledgedAt: null, inboxExpiresAt: new Date(now.getTime() + INBOX_LIFETIME_MS), deleteAfter: new Date(now.getTime() + RETENTION_MS),
   };
 }
@@ -49,7 +51,7 @@ export function reportMessage(init: ReportInit, now: Date): MeshMessage {
 export function nonDeliveryReport(message: MeshMessage, now: Date, indexInBatch: number): MeshMessage {
   return reportMessage(
     {
-      recipientId: message.senderId, workflowId: message.workflowId, status: UNDELIVERED, linkedMessageId: message.messageId,
+      recipientId: message.senderId, reportedRecipientId: message.recipientId, workflowId: message.workflowId, status: UNDELIVERED, linkedMessageId: message.messageId,
       localId: message.localId, subject: message.subject, messageId: batchMessageId(now, indexInBatch),
     },
     now,

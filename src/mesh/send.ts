@@ -62,7 +62,7 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
     partnerId: optional(headers['mex-partnerid']), contentType: optional(headers['content-type']), contentEncoding,
     checksum: optional(headers['mex-content-checksum']), compressed: flag(headers['mex-content-compressed']), encrypted: flag(headers['mex-content-encrypted']),
     chunkCount: range.of, fileSize: 0, status: 'uploading', statusAt: now,
-    linkedMessageId: null, statusEvent: null, statusCode: null, statusDescription: null,
+    linkedMessageId: null, reportedRecipientId: null, statusEvent: null, statusCode: null, statusDescription: null,
     createdAt: now, acceptedAt: null, acknowledgedAt: null, inboxExpiresAt: null, deleteAfter: new Date(now.getTime() + RETENTION_MS),
   };
   // The message row first (the parts hang off it), unseen by anyone until its first chunk commits.

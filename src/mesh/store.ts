@@ -25,6 +25,8 @@ export type MeshMessage = {
   status: MessageStatus;
   statusAt: Date;
   linkedMessageId: string | null;
+  /** For a REPORT: the intended receiver of the message it reports on, its Mex-To (migration 0015). */
+  reportedRecipientId: string | null;
   statusEvent: string | null;
   statusCode: string | null;
   statusDescription: string | null;
@@ -42,7 +44,7 @@ export type MessageRow = {
   local_id: string | null; subject: string | null; file_name: string | null; partner_id: string | null;
   content_type: string | null; content_encoding: string | null; checksum: string | null; compressed: boolean; encrypted: boolean;
   chunk_count: number; file_size: bigint | number; status: MessageStatus; status_at: Date;
-  linked_message_id: string | null; status_event: string | null; status_code: string | null; status_description: string | null;
+  linked_message_id: string | null; reported_recipient_id: string | null; status_event: string | null; status_code: string | null; status_description: string | null;
   created_at: Date; accepted_at: Date | null; acknowledged_at: Date | null; inbox_expires_at: Date | null; delete_after: Date;
 };
 
@@ -51,7 +53,7 @@ export const toMessage = (row: MessageRow): MeshMessage => ({
   localId: row.local_id, subject: row.subject, fileName: row.file_name, partnerId: row.partner_id,
   contentType: row.content_type, contentEncoding: row.content_encoding, checksum: row.checksum, compressed: row.compressed, encrypted: row.encrypted,
   chunkCount: row.chunk_count, fileSize: Number(row.file_size), status: row.status, statusAt: row.status_at,
-  linkedMessageId: row.linked_message_id, statusEvent: row.status_event, statusCode: row.status_code, statusDescription: row.status_description,
+  linkedMessageId: row.linked_message_id, reportedRecipientId: row.reported_recipient_id, statusEvent: row.status_event, statusCode: row.status_code, statusDescription: row.status_description,
   createdAt: row.created_at, acceptedAt: row.accepted_at, acknowledgedAt: row.acknowledged_at, inboxExpiresAt: row.inbox_expires_at, deleteAfter: row.delete_after,
 });
 
@@ -61,7 +63,7 @@ export const messageRow = (message: MeshMessage) => ({
   local_id: message.localId, subject: message.subject, file_name: message.fileName, partner_id: message.partnerId,
   content_type: message.contentType, content_encoding: message.contentEncoding, checksum: message.checksum, compressed: message.compressed, encrypted: message.encrypted,
   chunk_count: message.chunkCount, file_size: message.fileSize, status: message.status, status_at: message.statusAt,
-  linked_message_id: message.linkedMessageId, status_event: message.statusEvent, status_code: message.statusCode, status_description: message.statusDescription,
+  linked_message_id: message.linkedMessageId, reported_recipient_id: message.reportedRecipientId, status_event: message.statusEvent, status_code: message.statusCode, status_description: message.statusDescription,
   created_at: message.createdAt, accepted_at: message.acceptedAt, acknowledged_at: message.acknowledgedAt, inbox_expires_at: message.inboxExpiresAt, delete_after: message.deleteAfter,
 });
 

@@ -55,7 +55,7 @@ test('a message unacknowledged for five days leaves the inbox, and its sender ge
   assert.equal(report.body, '', 'a REPORT has no body');
   assert.equal(report.headers['mex-messagetype'], 'REPORT');
   assert.equal(report.headers['mex-linkedmsgid'], messageId);
-  assert.equal(report.headers['mex-to'], sender);
+  assert.equal(report.headers['mex-to'], recipient, 'Mex-To: the intended receiver of the undelivered message (the spec\'s error report headers)');
   assert.equal(report.headers['mex-statussuccess'], 'ERROR');
   assert.equal(report.headers['mex-statusevent'], 'SEND');
   assert.equal(report.headers['mex-statuscode'], '14');

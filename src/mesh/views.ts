@@ -138,7 +138,8 @@ export function downloadHeaders(message: MeshMessage, chunkNumber: number, chunk
     'mex-messageid': message.messageId,
     'mex-messagetype': message.messageType,
     'mex-from': message.senderId,
-    'mex-to': message.recipientId,
+    // A REPORT names the intended receiver of the message it reports on (the spec's error report headers).
+    'mex-to': message.reportedRecipientId ?? message.recipientId,
     'mex-workflowid': message.workflowId,
     'mex-chunk-range': report ? null : `${chunkNumber}:${message.chunkCount}`,
     'mex-addresstype': 'ALL',
