@@ -8,7 +8,8 @@ import type { Writable } from 'node:stream';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { ConfigInput } from '../platform/config.ts';
 import { exportPatients, importPatients, PatientImportError, type BulkProgress } from '../pds/bulk.ts';
-import { generatePatients } from '../pds/population.ts';
+import { FIRST_NHS_PREFIX, generatePatients } from '../pds/population.ts';
+import { isValidOdsCode } from '../platform/identifiers/ods-code.ts';
 import { databaseOptions, withDatabase } from './shared.ts';
 
 /** Patients written between progress lines. */
@@ -21,19 +22,34 @@ function wholeNumber(value: string): number {
   return parsed;
 }
 
+function nineDigits(value: string): number {
+  if (!/^[1-9]\d{8}$/.test(value)) throw new InvalidArgumentError('nine digits are needed, the first not 0');
+  return Number(value);
+}
+
+function odsCodes(value: string): string[] {
+  const codes = value.split(',').map((code) => code.trim().toUpperCase()).filter(Boolean);
+  const invalid = codes.filter((code) => !isValidOdsCode(code));
+  if (codes.length === 0 || invalid.length > 0) throw new InvalidArgumentError(`ODS codes are needed${invalid.length ? `, not ${invalid.join(', ')}` : ''}`);
+  return codes;
+}
+
 export function registerPdsCommands(program: Command): void {
   const population = program
     .command('population')
     .description('write a synthetic population of patients as NDJSON (FHIR Bulk Data), the same for the same seed')
     .requiredOption('--patients <count>', 'how many patients', wholeNumber)
     .option('--seed <number>', 'the seed: the same seed gives the same patients', wholeNumber, 1)
+    .option('--first-nhs-digits <digits>', 'the first nine digits of the first NHS number, so that populations loaded into one database do not overlap', nineDigits, FIRST_NHS_PREFIX)
+    .option('--practices <codes>', 'register patients at these GP practices (ODS codes, comma-separated, e.g. the directory\'s) instead of made-up regional ones', odsCodes)
     .option('--out <file>', 'write to this file instead of stdout');
-  population.action(async (options: { patients: number; seed: number; out?: string }) => {
+  population.action(async (options: { patients: number; seed: number; firstNhsDigits: number; practices?: string[]; out?: string }) => {
     const output = options.out ? createWriteStream(options.out) : process.stdout;
     const progress = progressReporter('generated', options.patients);
     let chunk = '';
     let written = 0;
-    for (const patient of generatePatients({ count: options.patients, seed: options.seed })) {
+    const settings = { count: options.patients, seed: options.seed, firstNineDigits: options.firstNhsDigits, ...(options.practices ? { practices: options.practices } : {}) };
+    for (const patient of generatePatients(settings)) {
       chunk += `${JSON.stringify(patient)}\n`;
       if (++written % PROGRESS_EVERY === 0) {
         if (!output.write(chunk)) await once(output, 'drain');
@@ -46,7 +62,7 @@ export function registerPdsCommands(program: Command): void {
   });
 
   const load = databaseOptions(program.command('import'))
-    .description('load patients from an NDJSON file into PDS: all or none, checked by count and checksum; NHS numbers already held refuse the load')
+    .description('load patients from an NDJSON file into PDS: all or none, checked by count and checksum; NHS numbers already held refuse the load; reads and searches go on while it runs')
     .argument('<file>', 'NDJSON, one FHIR Patient per line (as `openspine population` or `openspine export` write)');
   load.action(async (file: string, options: ConfigInput) => {
     const size = (await stat(file)).size;

@@ -2,16 +2,19 @@
 // searched, a bad line or a held NHS number loads nothing, and export then load keeps every record.
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
+import type { Patient } from '@medplum/fhirtypes';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../test/support/database.ts';
 import type { Database } from '../platform/db/connect.ts';
-import { exportPatients, importPatients, PatientImportError } from './bulk.ts';
+import { exportPatients, importPatients, PatientImportError, replacedBy } from './bulk.ts';
 import { generatePatients } from './population.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 import { readPatient } from './store.ts';
 
 const { db } = await createTestDatabase();
 const other = await createTestDatabase();
+const empty = await createTestDatabase();
+const untouched = await createTestDatabase();
 
 const ndjson = (lines: string[]) => Readable.from([`${lines.join('\n')}\n`]);
 /** Each test's patients have NHS numbers of their own, starting at these nine digits. */
@@ -27,7 +30,7 @@ test('a generated population loads whole, verified; a generated patient is found
   const lines = population(3000, 11, 910_000_000);
   const before = await countPatients(db);
   const progress: number[] = [];
-  const summary = await importPatients(db, ndjson(lines), { onProgress: (report) => progress.push(report.records) });
+  const summary = await importPatients(db, ndjson(lines), { onProgress: (report) => { progress.push(report.records); } });
   assert.equal(summary.records, 3000);
   assert.equal(await countPatients(db), before + 3000);
   assert.equal(progress.at(-1), 3000);
@@ -53,6 +56,7 @@ test('a corrupt line fails the load with its line number and loads nothing', asy
     [(copy) => (copy[410] = '{"resourceType":"Observation"}'), 411, /not a FHIR Patient/],
     [(copy) => (copy[77] = (copy[77] ?? '').replaceAll(/"(\d{9})\d"/g, (_match, first: string) => `"${first}${(Number(first.at(-1)) + 1) % 10}"`)), 78, /not a valid NHS number/],
     [(copy) => (copy[5] = (copy[5] ?? '').replace(/"birthDate":"(\d{4})-\d\d-\d\d"/, '"birthDate":"$1"')), 6, /not a full date/],
+    [(copy) => (copy[8] = (copy[8] ?? '').replace('"resourceType":"Patient",', '"resourceType":"Patient","meta":{"lastUpdated":"yesterday"},')), 9, /meta.lastUpdated 'yesterday' is not an instant/],
   ];
   for (const [edit, line, message] of cases) {
     const copy = [...lines];
@@ -76,6 +80,7 @@ test('export then load elsewhere keeps every record: same count and checksum, an
   const exported = collect();
   const summary = await exportPatients(db, exported.stream);
   assert.equal(summary.records, await countPatients(db));
+  assert.match(exported.text(), /"type":"replaced-by"/, 'merged records are exported too');
   const reloaded = await importPatients(other.db, Readable.from([exported.text()]));
   assert.deepEqual(reloaded, summary);
   const again = collect();
@@ -84,15 +89,88 @@ test('export then load elsewhere keeps every record: same count and checksum, an
   assert.equal(withoutLastUpdated(again.text()), withoutLastUpdated(exported.text()));
 });
 
-test('a large load rebuilds the indexes it dropped: the same indexes after, and the trace still finds patients', async () => {
-  const indexes = async () => (await db`select indexdef from pg_indexes where tablename = 'pds_patient' order by indexname`).map((row) => String(row.indexdef));
+test('a load into an empty table rebuilds the indexes it dropped: the same indexes after, and the trace still finds patients', async () => {
+  // Its indexes, and the constraints on it and pointing at it (primary and foreign keys).
+  const indexes = async () => [
+    ...(await empty.db`select indexdef from pg_indexes where tablename = 'pds_patient' order by indexname`).map((row) => String(row.indexdef)),
+    ...(await empty.db`select conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) as key from pg_constraint
+      where conrelid = 'pds_patient'::regclass or confrelid = 'pds_patient'::regclass order by 1`).map((row) => String(row.key)),
+  ];
   const before = await indexes();
   const lines = population(1000, 14, 940_000_000);
   const phases = new Set<string>();
-  await importPatients(db, ndjson(lines), { rebuildIndexesFrom: 1, onProgress: (report) => phases.add(report.phase) });
+  await importPatients(empty.db, ndjson(lines), { onProgress: (report) => { phases.add(report.phase); } });
   assert.ok(phases.has('indexing'));
   assert.deepEqual(await indexes(), before);
   const patient = JSON.parse(lines[999] ?? '') as { id: string; name: { family: string }[]; birthDate: string };
-  const outcome = await searchPatients(db, parsePdsSearch({ family: patient.name[0]?.family ?? '', birthdate: `eq${patient.birthDate}`, '_max-results': '50' }, false));
+  const outcome = await searchPatients(empty.db, parsePdsSearch({ family: patient.name[0]?.family ?? '', birthdate: `eq${patient.birthDate}`, '_max-results': '50' }, false));
   assert.ok(outcome.kind === 'matches' && outcome.matches.some((match) => match.row.nhsNumber === patient.id));
+});
+
+test('into an empty table too, a number given twice, a missing survivor or a bad line loads nothing and leaves every index', async () => {
+  const indexes = async () => (await untouched.db`select indexname from pg_indexes where tablename = 'pds_patient' order by indexname`).map((row) => String(row.indexname));
+  const before = await indexes();
+  const lines = population(300, 19, 947_000_000);
+  const orphan = JSON.stringify({ ...(JSON.parse(lines[7] ?? '') as Patient), link: [replacedBy('9111231130')] });
+  await assert.rejects(importPatients(untouched.db, ndjson([...lines, lines[42] ?? ''])), /more than once in the file/);
+  await assert.rejects(importPatients(untouched.db, ndjson([...lines.slice(0, 7), orphan])), /survivor PDS does not hold: \d+ replaced by 9111231130/);
+  await assert.rejects(importPatients(untouched.db, ndjson([...lines.slice(0, 9), '{'])), (error: unknown) => error instanceof PatientImportError && error.line === 10);
+  assert.equal(await countPatients(untouched.db), 0);
+  assert.deepEqual(await indexes(), before);
+  assert.equal((await importPatients(untouched.db, ndjson(lines))).records, 300);
+});
+
+test('a load into a table that holds records keeps its indexes and takes no lock that stops reads or searches', async () => {
+  const held = population(1, 15, 945_000_000)[0] ?? '';
+  await importPatients(db, ndjson([held]));
+  const heldPatient = JSON.parse(held) as { id: string; name: { family: string }[]; birthDate: string };
+  const phases = new Set<string>();
+  let locks: string[] = [];
+  let readDuringLoad: string | undefined;
+  await importPatients(db, ndjson(population(2000, 16, 946_000_000)), {
+    onProgress: async (report) => {
+      phases.add(report.phase);
+      if (report.phase !== 'verifying') return;
+      // The rows are in, the transaction still open: what it holds on the table and its indexes.
+      locks = (await db<{ mode: string }[]>`select distinct mode from pg_locks join pg_class on pg_class.oid = pg_locks.relation
+        where pg_locks.pid <> pg_backend_pid() and pg_locks.granted
+          and (relname = 'pds_patient' or pg_class.oid in (select indexrelid from pg_index where indrelid = 'pds_patient'::regclass)) order by mode`).map((row) => row.mode);
+      await db.begin(async (reader) => {
+        await reader`set local lock_timeout = '2s'`;
+        readDuringLoad = (await readPatient(reader, heldPatient.id))?.nhsNumber;
+        const outcome = await searchPatients(reader, parsePdsSearch({ family: heldPatient.name[0]?.family ?? '', birthdate: `eq${heldPatient.birthDate}` }, false));
+        assert.ok(outcome.kind === 'matches' && outcome.matches.some((match) => match.row.nhsNumber === heldPatient.id), 'a search answered during the load');
+      });
+    },
+  });
+  assert.equal(phases.has('indexing'), false, 'no index was dropped');
+  assert.ok(locks.includes('RowExclusiveLock'), 'the rows went in while the reads ran');
+  assert.deepEqual(locks.filter((mode) => mode !== 'AccessShareLock' && mode !== 'RowExclusiveLock'), [], `only locks that let reads and writes of other rows go on: ${locks.join(', ')}`);
+  assert.equal(readDuringLoad, heldPatient.id, 'a read answered during the load');
+});
+
+test('merged records load as superseded, pointing to their survivor; export writes them with the replaced-by link they came with', async () => {
+  const lines = population(6000, 17, 950_000_000);
+  const merged = lines.map((line) => JSON.parse(line) as Patient).filter((patient) => patient.link?.some((link) => link.type === 'replaced-by'));
+  assert.ok(merged.length >= 2, `${merged.length} merged records in 6,000`);
+  await importPatients(db, ndjson(lines));
+  for (const patient of merged) {
+    const row = await readPatient(db, patient.id ?? '');
+    assert.equal(row?.supersededBy, patient.link?.[0]?.other?.identifier?.value);
+    assert.ok(row && !row.record.includes('replaced-by'), 'the merge is kept as superseded_by, not in the record');
+  }
+  const exported = collect();
+  await exportPatients(db, exported.stream);
+  const line = exported.text().split('\n').find((text) => text.includes(`"id":"${merged[0]?.id ?? ''}"`)) ?? '';
+  assert.deepEqual((JSON.parse(line) as Patient).link, merged[0]?.link);
+});
+
+test('a merged record whose survivor is neither held nor in the file refuses the load', async () => {
+  const lines = population(20, 18, 955_000_000);
+  const orphan = { ...(JSON.parse(lines[5] ?? '') as Patient), link: [replacedBy('9111231130')] };
+  const before = await countPatients(db);
+  await assert.rejects(importPatients(db, ndjson([...lines.slice(0, 5), JSON.stringify(orphan)])), /survivor PDS does not hold: \d+ \(line 6\) replaced by 9111231130/);
+  const self = { ...orphan, link: [replacedBy(orphan.id ?? '')] };
+  await assert.rejects(importPatients(db, ndjson([JSON.stringify(self)])), /line 1: a record cannot be replaced by itself/);
+  assert.equal(await countPatients(db), before);
 });

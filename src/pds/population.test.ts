@@ -15,11 +15,13 @@ test('the same seed gives the same patients; another seed gives others', () => {
   assert.ok(other.filter((line, index) => line !== first[index]).length > 490, 'another seed changes nearly every patient');
 });
 
-test('100,000 patients: NHS numbers valid and unique, UK postcodes, dates in range, about 0.1% restricted', () => {
+test('100,000 patients: NHS numbers valid and unique, UK postcodes, dates in range, deaths, about 0.1% restricted and 0.1% merged into an earlier patient', () => {
   const numbers = new Set<string>();
   const families = new Set<string>();
   let restricted = 0;
   let deceased = 0;
+  let merged = 0;
+  const people = new Map<string, string>();
   for (const patient of generatePatients({ count: 100_000, seed: 1 })) {
     const nhsNumber = patient.identifier?.[0]?.value ?? '';
     assert.ok(isValidNhsNumber(nhsNumber), `${nhsNumber} is a valid NHS number`);
@@ -36,14 +38,29 @@ test('100,000 patients: NHS numbers valid and unique, UK postcodes, dates in ran
       assert.ok(patient.deceasedDateTime.slice(0, 10) >= birthDate, 'no death before birth');
     }
     if (patient.meta?.security?.some((label) => label.code === 'R')) restricted++;
+    const person = JSON.stringify([patient.name, patient.gender, patient.birthDate, patient.deceasedDateTime ?? null, patient.meta ?? null]);
+    const survivor = patient.link?.find((link) => link.type === 'replaced-by')?.other?.identifier?.value;
+    if (survivor !== undefined) {
+      merged++;
+      assert.equal(people.get(survivor), person, 'a merged record is the same person as an earlier patient, its survivor');
+    } else {
+      people.set(nhsNumber, person);
+    }
   }
   assert.equal(numbers.size, 100_000);
   assert.ok(families.size >= 100, 'a spread of family names');
   assert.ok(restricted > 50 && restricted < 150, `${restricted} restricted of 100,000`);
   assert.ok(deceased > 500 && deceased < 10_000, `${deceased} deceased of 100,000`);
+  assert.ok(merged > 50 && merged < 150, `${merged} merged of 100,000`);
 });
 
 test('the demo GP practice A83008 has patients', () => {
   const practices = Array.from(generatePatients({ count: 20_000, seed: 3 }), (patient) => patient.generalPractitioner?.[0]?.identifier?.value);
   assert.ok(practices.includes('A83008'));
+});
+
+test('patients are registered at the practices given (e.g. the directory\'s GP practices), spread over them all', () => {
+  const practices = ['A83008', 'B86016', 'Y12345'];
+  const registered = Array.from(generatePatients({ count: 3000, seed: 4, practices }), (patient) => patient.generalPractitioner?.[0]?.identifier?.value ?? '');
+  assert.deepEqual([...new Set(registered)].sort(), practices);
 });

@@ -1,8 +1,11 @@
 // A deterministic synthetic population for PDS: realistic-looking UK patients, one at a time, the
 // same for the same seed, with NHS numbers that are valid and unique, for loading tests and benches.
+// Deaths, restricted patients and merges (a duplicate record replaced by its survivor) are in it
+// at roughly their national rates.
 import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, nhsNumberCheckDigit } from '../platform/identifiers/nhs-number.ts';
 import { ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
+import { replacedBy } from './bulk.ts';
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 /** The first nine digits of the first patient's NHS number by default: 91… keeps clear of the sandbox's 9000000xxx. */
@@ -11,6 +14,11 @@ export const FIRST_NHS_PREFIX = 910_000_000;
 const REFERENCE_DAY = Date.UTC(2025, 0, 1);
 const DAY_MS = 86_400_000;
 const RESTRICTED_SHARE = 0.001;
+/**
+ * Records that are a duplicate registration of an earlier patient, merged into it: the duplicate
+ * keeps its own NHS number, with a `replaced-by` link to the survivor (bulk.ts loads it as superseded).
+ */
+const MERGED_SHARE = 0.001;
 
 // Family names, most common first; weights follow rank (a Zipf curve), roughly as in the UK.
 const FAMILY_NAMES = `Smith Jones Williams Taylor Brown Davies Evans Wilson Thomas Johnson Roberts Robinson Thompson Wright
@@ -62,8 +70,12 @@ const PRACTICES_PER_AREA = 20;
 const PRACTICE_LETTERS = 'ABCDEFGHJKLMNPY';
 const DEMO_PRACTICE = 'A83008';
 
-/** `firstNineDigits`: where the NHS numbers start (the first nine digits), so several populations can share a database. */
-export type PopulationOptions = { count: number; seed: number; firstNineDigits?: number };
+/**
+ * `firstNineDigits`: where the NHS numbers start (the first nine digits), so several populations can
+ * share a database. `practices`: the ODS codes of the GP practices to register patients at (e.g.
+ * the directory's); without them, regional codes made up for the purpose, with the demo practice.
+ */
+export type PopulationOptions = { count: number; seed: number; firstNineDigits?: number; practices?: readonly string[] };
 
 type Random = () => number;
 
@@ -129,7 +141,7 @@ function practice(random: Random, areaIndex: number): string {
   return `${letter}${81001 + Math.floor(areaIndex / PRACTICE_LETTERS.length) * 100 + number}`;
 }
 
-function patient(random: Random, nhsNumber: string): Patient {
+function patient(random: Random, nhsNumber: string, practices: readonly string[] | undefined): Patient {
   const roll = random();
   const gender = roll < 0.49 ? 'male' : roll < 0.998 ? 'female' : roll < 0.999 ? 'other' : 'unknown';
   const feminine = gender === 'female' || (gender !== 'male' && random() < 0.5);
@@ -162,7 +174,7 @@ function patient(random: Random, nhsNumber: string): Patient {
     ...(deceased ? { deceasedDateTime: deceased.toISOString().replace('.000Z', '+00:00') } : {}),
     address: [{ id: 'address-1', use: 'home', line, postalCode: postcode(random, area) }],
     ...(telecom.length ? { telecom } : {}),
-    generalPractitioner: [{ id: 'gp-1', type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: practice(random, areaIndex) } }],
+    generalPractitioner: [{ id: 'gp-1', type: 'Organization', identifier: { system: ODS_CODE_SYSTEM, value: practices?.length ? pick(random, practices) : practice(random, areaIndex) } }],
   };
 }
 
@@ -172,9 +184,37 @@ export function* generatePatients(options: PopulationOptions): Generator<Patient
   const first = options.firstNineDigits ?? FIRST_NHS_PREFIX;
   if (!Number.isInteger(first) || first < 100_000_000 || first > 999_999_999) throw new Error(`firstNineDigits must be nine digits, not ${first}`);
   const numbers = nhsNumbers(first);
+  let survivor: Patient | undefined;
   for (let index = 0; index < options.count; index++) {
     const next = numbers.next();
     if (next.done) throw new Error('the population is larger than the NHS numbers this generator can give');
-    yield patient(random, next.value);
+    const merged = random() < MERGED_SHARE;
+    const fresh = patient(random, next.value, options.practices);
+    if (merged && survivor) {
+      yield duplicateOf(survivor, fresh);
+    } else {
+      survivor = fresh;
+      yield fresh;
+    }
   }
+}
+
+/**
+ * A second record of the survivor's person, registered under another NHS number at an earlier
+ * address and practice, then merged: the same name, gender, birth, death and restriction, and a
+ * `replaced-by` link to the survivor.
+ */
+function duplicateOf(survivor: Patient, fresh: Patient): Patient {
+  const { resourceType: _type, id: _id, deceasedDateTime: _death, meta: _meta, ...rest } = fresh;
+  return {
+    resourceType: 'Patient',
+    id: fresh.id ?? '',
+    ...(survivor.meta ? { meta: survivor.meta } : {}),
+    ...rest,
+    name: survivor.name ?? [],
+    gender: survivor.gender ?? 'unknown',
+    birthDate: survivor.birthDate ?? '',
+    ...(survivor.deceasedDateTime ? { deceasedDateTime: survivor.deceasedDateTime } : {}),
+    link: [replacedBy(survivor.id ?? '')],
+  };
 }
