@@ -36,6 +36,7 @@ const SEARCHES: Record<string, Record<string, string>> = {
   'date range': { birthdate: 'ge1950-06-01' , _count: '10' },
   'reference': { 'general-practitioner': 'Organization/G42' },
   '_id': { _id: 'p777' },
+  'sorted by a parameter': { 'general-practitioner': 'Organization/G42', _sort: '-birthdate,family' },
   '_lastUpdated': { _lastUpdated: `le${new Date(Date.now() - 40_000 * 60_000).toISOString().slice(0, 10)}`, _count: '10' },
 };
 

@@ -3,7 +3,7 @@
 // Unknown parameters are refused rather than ignored, so a typo never widens a search unnoticed.
 import { Errors } from '../errors.ts';
 import { dateRange, type InstantRange } from './dates.ts';
-import { RESOURCE_ID_PATTERN, type ResourceDefinition } from './definitions.ts';
+import { RESOURCE_ID_PATTERN, type ResourceDefinition, type SearchParamType } from './definitions.ts';
 import { normalizeString } from './extract.ts';
 
 export const DATE_PREFIXES = ['eq', 'ne', 'gt', 'lt', 'ge', 'le'] as const;
@@ -21,7 +21,13 @@ export type SearchClause =
   | { kind: 'id'; values: string[] }
   | { kind: 'lastUpdated'; values: DateValue[] };
 
-export type SortKey = { field: '_id' | '_lastUpdated'; descending: boolean };
+/**
+ * What a result page is ordered by: the id, the last update, or a declared search parameter's
+ * values (`param`, with its index table's kind).
+ */
+export type SortKey =
+  | { field: '_id' | '_lastUpdated'; descending: boolean }
+  | { field: 'param'; param: string; kind: SearchParamType; descending: boolean };
 
 export type SearchRequest = {
   resourceType: string;
@@ -54,7 +60,7 @@ export function parseSearch(definition: ResourceDefinition, query: QueryValues):
 }
 
 function readParameter(definition: ResourceDefinition, request: SearchRequest, key: string, value: string): void {
-  if (RESULT_PARAMETERS.includes(key)) return readResultParameter(request, key, value);
+  if (RESULT_PARAMETERS.includes(key)) return readResultParameter(definition, request, key, value);
   const [name = '', modifier] = key.split(':', 2);
   if (value === '') throw Errors.invalidSearchData(`Search parameter '${key}' has no value`);
   const parts = splitValues(value);
@@ -99,7 +105,7 @@ function readParameter(definition: ResourceDefinition, request: SearchRequest, k
   }
 }
 
-function readResultParameter(request: SearchRequest, key: string, value: string): void {
+function readResultParameter(definition: ResourceDefinition, request: SearchRequest, key: string, value: string): void {
   switch (key) {
     case '_count':
       request.count = pagingParameter(key, value);
@@ -112,14 +118,7 @@ function readResultParameter(request: SearchRequest, key: string, value: string)
       request.total = value === 'accurate';
       return;
     case '_sort':
-      request.sort = value.split(',').map((field) => {
-        const descending = field.startsWith('-');
-        const name = descending ? field.slice(1) : field;
-        if (name !== '_id' && name !== '_lastUpdated') {
-          throw Errors.invalidSearchData(`Invalid value - '${field}' in field '_sort': sorting is supported by _id and _lastUpdated`);
-        }
-        return { field: name, descending };
-      });
+      request.sort = value.split(',').map((field) => sortKey(definition, field));
       return;
     case '_format':
       if (!['json', 'application/json', 'application/fhir+json'].includes(value)) {
@@ -189,4 +188,17 @@ function indexOfUnescaped(value: string, character: string, from = 0): number {
 
 function unescape(value: string): string {
   return value.replace(/\\([|,$\\])/g, '$1');
+}
+
+/** `_sort=a,-b`: by _id, _lastUpdated or any declared parameter, `-` for descending (https://hl7.org/fhir/R4/search.html#sort). */
+function sortKey(definition: ResourceDefinition, field: string): SortKey {
+  const descending = field.startsWith('-');
+  const name = descending ? field.slice(1) : field;
+  if (name === '_id' || name === '_lastUpdated') return { field: name, descending };
+  const param = definition.searchParams.find((candidate) => candidate.name === name);
+  if (!param) {
+    const known = ['_id', '_lastUpdated', ...definition.searchParams.map((candidate) => candidate.name)];
+    throw Errors.invalidSearchData(`Invalid value - '${field}' in field '_sort': sorting is by ${known.join(', ')}`);
+  }
+  return { field: 'param', param: name, kind: param.type, descending };
 }

@@ -1,7 +1,7 @@
 // Compiles a parsed search into one parameterised SQL text. Built as plain text with numbered
 // parameters (not nested query fragments) so that each search shape is one prepared statement
 // and building it costs next to nothing on the hot path.
-import type { DateValue, SearchClause, SearchRequest } from './search-query.ts';
+import type { DateValue, SearchClause, SearchRequest, SortKey } from './search-query.ts';
 
 export type CompiledQuery = { text: string; parameters: (string | number | Date | string[])[] };
 
@@ -13,7 +13,7 @@ export function compileSearch(request: SearchRequest): { page: CompiledQuery; to
   const type = bind(request.resourceType);
   const conditions = [`r.resource_type = ${type}`, 'not r.deleted', ...request.clauses.map((clause) => clauseSql(clause, type, bind))];
   const where = conditions.join(' and ');
-  const order = [...request.sort.map((key) => `${key.field === '_id' ? 'r.id' : 'r.last_updated'} ${key.descending ? 'desc' : 'asc'}`), 'r.id'].join(', ');
+  const order = [...request.sort.map((key) => sortSql(key, type, bind)), 'r.id'].join(', ');
   const countParameters = [...parameters];
   const page = `select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content::text as json
     from fhir_resource r where ${where} order by ${order} limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
@@ -24,6 +24,27 @@ export function compileSearch(request: SearchRequest): { page: CompiledQuery; to
 }
 
 type Bind = (value: CompiledQuery['parameters'][number]) => string;
+
+/**
+ * A sort key as SQL. A parameter with several values sorts by its lowest ascending and its highest
+ * descending, as FHIR R4 asks (https://hl7.org/fhir/R4/search.html#sort); resources without a
+ * value come last. Each value is one lookup of the index table's owner index per resource found.
+ */
+function sortSql(key: SortKey, type: string, bind: Bind): string {
+  const direction = key.descending ? 'desc' : 'asc';
+  if (key.field !== 'param') return `${key.field === '_id' ? 'r.id' : 'r.last_updated'} ${direction}`;
+  const column = SORT_COLUMN[key.kind][key.descending ? 'descending' : 'ascending'];
+  const pick = key.descending ? 'max' : 'min';
+  return `(select ${pick}(${column}) from ${INDEX_TABLE[key.kind]} v where v.resource_type = ${type} and v.id = r.id and v.param = ${bind(key.param)}) ${direction} nulls last`;
+}
+
+/** The column a value sorts by: a date range by its start ascending and its end descending. */
+const SORT_COLUMN = {
+  token: { ascending: 'code', descending: 'code' },
+  string: { ascending: 'normalized', descending: 'normalized' },
+  date: { ascending: 'low', descending: 'high' },
+  reference: { ascending: 'target', descending: 'target' },
+} as const;
 
 function clauseSql(clause: SearchClause, type: string, bind: Bind): string {
   switch (clause.kind) {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Patient } from '@medplum/fhirtypes';
 import { createTestDatabase } from '../../../test/support/database.ts';
-import { createResource, searchResources, type FhirStore } from './resources.ts';
+import { createResource, deleteResource, searchResources, type FhirStore } from './resources.ts';
 import { TEST_PATIENT } from './test-patient.ts';
 import { SpineError } from '../errors.ts';
 
@@ -93,6 +93,24 @@ test('_lastUpdated, _count, _offset, _sort and _total', async () => {
   assert.equal(new Set(all.map((match) => match.id)).size, 5, 'pages neither repeat nor skip');
 });
 
+test('_sort by a declared parameter: strings, dates, tokens and references, either way, several keys, missing values last', async () => {
+  const inOrder = async (query: Record<string, string>) =>
+    (await searchResources(fhir, 'Patient', query)).result.matches.map((match) => (JSON.parse(match.json) as Patient).identifier?.[0]?.value);
+  assert.deepEqual(await inOrder({ _sort: 'family' }), ['9000000041', '9000000033', '9000000009', '9000000025', '9000000017'], 'Jones, Müller (as muller), Smith, Smithson, Smyth');
+  assert.deepEqual(await inOrder({ _sort: '-family' }), ['9000000017', '9000000025', '9000000009', '9000000033', '9000000041']);
+  assert.deepEqual(await inOrder({ _sort: 'birthdate' }), ['9000000025', '9000000009', '9000000017', '9000000041', '9000000033'], '1980-06 starts after 1980-05-07');
+  assert.deepEqual(await inOrder({ _sort: '-birthdate', gender: 'female' }), ['9000000041', '9000000009', '9000000025'], '1980-06 ends last of the women');
+  assert.deepEqual(await inOrder({ _sort: 'general-practitioner,-family' }), ['9000000017', '9000000009', '9000000025', '9000000033', '9000000041']);
+  assert.deepEqual((await inOrder({ _sort: 'gender,family', _count: '2' })), ['9000000041', '9000000009'], 'female first, then by family, one page');
+  const unnamed = await createResource(fhir, 'Patient', { resourceType: 'Patient', identifier: [{ system: NHS, value: '9000000068' }] });
+  try {
+    assert.equal((await inOrder({ _sort: 'family' })).at(-1), '9000000068', 'a patient with no family name comes last');
+    assert.equal((await inOrder({ _sort: '-family' })).at(-1), '9000000068', 'either way');
+  } finally {
+    await deleteResource(fhir, 'Patient', unnamed.id);
+  }
+});
+
 test('bad searches are refused with INVALID_SEARCH_DATA, never ignored', async () => {
   const refused = [
     { colour: 'red' },
@@ -101,7 +119,8 @@ test('bad searches are refused with INVALID_SEARCH_DATA, never ignored', async (
     { birthdate: '1980-13-01' },
     { _count: '0' },
     { _count: '1001' },
-    { _sort: 'family' },
+    { _sort: 'colour' },
+    { _sort: '-' },
     { 'general-practitioner': 'A83008' },
     { family: '' },
   ];
