@@ -76,10 +76,19 @@ export async function patchPatient(db: Database, nhsNumber: string, operations: 
   });
 }
 
-/** An email or phone that an update replaced or removed stays findable by a history search. */
+/**
+ * A family name, first given name, postcode, email or phone that an update replaced or removed
+ * stays findable by a history search (and any fuzzy one); a name's Soundex code is kept with the
+ * birth date, as the fuzzy search looks it up (migration 0013).
+ */
 async function keepPreviousValues(tx: Queryable, nhsNumber: string, before: SearchKeys, after: SearchKeys): Promise<void> {
-  for (const key of ['email', 'phone'] as const) {
+  for (const key of ['family', 'given', 'postcode', 'email', 'phone'] as const) {
     const previous = before[key];
-    if (previous !== null && previous !== after[key]) await addPreviousValue(tx, nhsNumber, key, previous);
+    if (previous && previous !== after[key]) await addPreviousValue(tx, nhsNumber, key, previous);
+  }
+  const phonetic = (code: string, birthDate: string | null) => (code && birthDate ? `${code} ${birthDate}` : null);
+  for (const [key, field] of [['family_phonetic', 'familyPhonetic'], ['given_phonetic', 'givenPhonetic']] as const) {
+    const previous = phonetic(before[field], before.birthDate);
+    if (previous !== null && previous !== phonetic(after[field], after.birthDate)) await addPreviousValue(tx, nhsNumber, key, previous);
   }
 }

@@ -249,6 +249,38 @@ test('history: an email or phone that an update replaced is found by a _history 
   assert.deepEqual(await found(`${base}&given=Hester&phone=01632000111&_fuzzy-match=true`), [[nhsNumber, 1]], 'a fuzzy search always searches history');
 });
 
+test('history: a family name, given name or postcode that an update replaced is found by a _history search and a fuzzy one, scored below current data', async () => {
+  const nhsNumber = randomNhsNumber('9');
+  const person: Patient = {
+    resourceType: 'Patient',
+    name: [{ id: 'name-1', use: 'usual', given: ['Philippa'], family: 'Maidenly' }],
+    gender: 'female',
+    birthDate: '1972-04-05',
+    address: [{ id: 'address-1', use: 'home', line: ['1 Old Road'], postalCode: 'YO1 7HH' }],
+  };
+  await writePatient(t.db, { nhsNumber, versionId: 1, lastUpdated: new Date(), record: person, restricted: false, keys: searchKeysOf(person) }, 'new');
+  const patches = [
+    { op: 'replace', path: '/name/0/family', value: 'Marriot' },
+    { op: 'replace', path: '/name/0/given/0', value: 'Pippa' },
+    { op: 'replace', path: '/address/0/postalCode', value: 'YO31 8AA' },
+  ];
+  const updated = await call('PATCH', `/Patient/${nhsNumber}`, { headers: { 'content-type': 'application/json-patch+json', 'if-match': 'W/"1"' }, payload: { patches } });
+  assert.equal(updated.statusCode, 200, updated.body);
+  const born = 'birthdate=eq1972-04-05';
+  assert.deepEqual(await found(`family=Marriot&${born}`), [[nhsNumber, 1]]);
+  assert.deepEqual(await found(`family=Maidenly&${born}`), [], 'only current data without _history');
+  // a previous family name: 0.9 × 0.35 + birth date 0.25, over 0.6
+  assert.deepEqual(await found(`family=Maidenly&${born}&_history=true`), [[nhsNumber, 0.9417]]);
+  assert.deepEqual(await found(`family=MAID*&${born}&_history=true`), [[nhsNumber, 0.8104]], 'a wildcard over previous names: 0.9 × 0.75 × 0.35 + 0.25, over 0.6');
+  assert.deepEqual(await found(`family=Marriot&given=Philippa&${born}&_history=true`), [[nhsNumber, 0.9706]], 'a previous given name');
+  assert.deepEqual(await found(`family=Marriot&${born}&address-postalcode=YO1 7HH`), []);
+  assert.deepEqual(await found(`family=Marriot&${born}&address-postalcode=YO17HH&_history=true`), [[nhsNumber, 0.9857]], 'a previous postcode: 1 × 0.6 + 0.9 × 0.1, over 0.7');
+  assert.deepEqual(await found(`family=Marriot&${born}&address-postalcode=YO1*&_history=true`), [[nhsNumber, 0.9643]], 'a wildcard over previous postcodes');
+  // fuzzy searches always search history: a previous name heard differently (Maidenley), with a day out
+  // (a previous name's Soundex 0.9 × 0.6 × 0.35 + a previous given name 0.9 × 0.25 + birth date 0.5 × 0.25, over 0.85)
+  assert.deepEqual(await found('family=Maidenley&given=Philippa&birthdate=eq1972-04-06&_fuzzy-match=true'), [[nhsNumber, 0.6341]]);
+});
+
 test('access modes: a patient sees their own record only; an application gets one unique match and cannot update', async () => {
   const patient: Actor = { mode: 'patient', userId: '9000000009', activityCodes: [] };
   assert.equal((await call('GET', '/Patient/9000000009', { actor: patient })).statusCode, 200);

@@ -5,11 +5,13 @@
 // 0.6 for a phonetic (Soundex) match, 0.5 for a transposed name or a close date of birth, 0 else;
 // the weights are family 0.35, given 0.25, birth date 0.25, postcode 0.1, gender 0.05, and the
 // score is the weighted mean over the keys the search supplied. 1.0 means every key matched exactly.
+// In a history (or fuzzy) search a name or postcode the record held before scores 0.9 of what the
+// same match on the current one would, so a patient found by current data ranks first.
 import type { Patient } from '@medplum/fhirtypes';
 import type { Queryable } from '../platform/db/connect.ts';
 import { PdsErrors } from './errors.ts';
 import { formalGivenName, normalizeName, normalizePostcode, searchKeysOf, soundex } from './search-keys.ts';
-import { findCandidates, type CandidateQuery, type DateMatch, type NameMatch, type PatientRow } from './store.ts';
+import { findCandidates, type CandidateQuery, type DateMatch, type NameMatch, type PatientRow, type PreviousKey, type PreviousValue } from './store.ts';
 
 type QueryValues = Record<string, string | string[] | undefined>;
 
@@ -20,6 +22,8 @@ const MAX_RESULTS = 50;
 /** Records fetched to rank; a search matching more than this is too broad to rank anyway. */
 const CANDIDATE_LIMIT = 500;
 const FUZZY_THRESHOLD = 0.6;
+/** What a match on a previous value is worth, against the same match on the current one. */
+const HISTORY_FACTOR = 0.9;
 const WEIGHTS = { family: 0.35, given: 0.25, birthDate: 0.25, postcode: 0.1, gender: 0.05 } as const;
 
 export type PdsSearch = {
@@ -34,7 +38,7 @@ export type PdsSearch = {
   phone?: string;
   fuzzy: boolean;
   exact: boolean;
-  /** Match what a record held before too (for now its previous emails and phones); a fuzzy search always does. */
+  /** Match what a record held before too (previous names, postcodes, emails and phones); a fuzzy search always does. */
   history: boolean;
   maxResults: number;
 };
@@ -136,7 +140,7 @@ export async function searchPatients(db: Queryable, search: PdsSearch): Promise<
   const excludeRestricted = search.postcode !== undefined || search.gpOds !== undefined;
   const candidates = await findCandidates(db, search.fuzzy ? fuzzyQuery(search, excludeRestricted) : exactQuery(search, excludeRestricted));
   const ranked = candidates
-    .map((row) => ({ row, score: scoreOf(JSON.parse(row.record) as Patient, search) }))
+    .map((row) => ({ row, score: scoreOf(JSON.parse(row.record) as Patient, search, row.previous ?? []) }))
     .filter((match) => (search.fuzzy ? match.score >= FUZZY_THRESHOLD : match.score > 0))
     .filter((match) => !search.exact || match.score === 1)
     .sort((a, b) => b.score - a.score || a.row.nhsNumber.localeCompare(b.row.nhsNumber));
@@ -204,18 +208,23 @@ export function closeDates(date: string): string[] {
   return [...new Set(dates)];
 }
 
-function scoreOf(patient: Patient, search: PdsSearch): number {
+function scoreOf(patient: Patient, search: PdsSearch, previous: PreviousValue[]): number {
   const keys = searchKeysOf(patient);
+  const held = (key: PreviousKey) => previous.filter((value) => value.key === key).map((value) => value.value);
+  /** The better of the current value's score and, discounted, a previous value's. */
+  const best = (current: number, key: PreviousKey, scoreOfPrevious: (value: string) => number) =>
+    Math.max(current, ...held(key).map((value) => HISTORY_FACTOR * scoreOfPrevious(value)));
   const allGiven = (patient.name?.find((name) => name.use === 'usual') ?? patient.name?.[0])?.given?.map(normalizeName) ?? [];
   const parts: [weight: number, score: number][] = [];
   const family = search.family;
   const given = search.given[0];
   // Transposed: the family name searched for is the record's given name, and the other way round.
   const transposed = family !== undefined && given !== undefined && normalizeName(family) === keys.given && normalizeName(given) === keys.family;
-  if (family !== undefined) parts.push([WEIGHTS.family, nameScore(family, keys.family, search.fuzzy, transposed)]);
+  if (family !== undefined) parts.push([WEIGHTS.family, best(nameScore(family, keys.family, search.fuzzy, transposed), 'family', (value) => nameScore(family, value, search.fuzzy, false))]);
   if (given !== undefined) {
     const laterGivenMatch = search.given.slice(1).every((name) => allGiven.includes(normalizeName(name)));
-    parts.push([WEIGHTS.given, laterGivenMatch ? nameScore(given, keys.given, search.fuzzy, transposed) : 0]);
+    const score = best(nameScore(given, keys.given, search.fuzzy, transposed), 'given', (value) => nameScore(given, value, search.fuzzy, false));
+    parts.push([WEIGHTS.given, laterGivenMatch ? score : 0]);
   }
   const birthDate = search.birthDates[0];
   if (birthDate) {
@@ -223,7 +232,11 @@ function scoreOf(patient: Patient, search: PdsSearch): number {
     parts.push([WEIGHTS.birthDate, exactDate ? 1 : 0.5]);
   }
   if (search.gender) parts.push([WEIGHTS.gender, keys.gender === search.gender ? 1 : 0]);
-  if (search.postcode) parts.push([WEIGHTS.postcode, search.postcode.includes('*') ? 0.75 : keys.postcode === search.postcode ? 1 : 0]);
+  const postcode = search.postcode;
+  if (postcode) {
+    const current = postcode.includes('*') ? 0.75 : keys.postcode === postcode ? 1 : 0;
+    parts.push([WEIGHTS.postcode, postcode.includes('*') ? current : best(current, 'postcode', (value) => (value === postcode ? 1 : 0))]);
+  }
   const total = parts.reduce((sum, [weight]) => sum + weight, 0);
   return Math.round((parts.reduce((sum, [weight, score]) => sum + weight * score, 0) / total) * 10_000) / 10_000;
 }

@@ -12,9 +12,13 @@ export type PatientRow = {
   restricted: boolean;
   invalidated: boolean;
   supersededBy: string | null;
+  /** Values the record held before (history), when the search asked for them. */
+  previous?: PreviousValue[];
 };
 
-type Row = { nhs_number: string; version_id: number; last_updated: Date; record: string; restricted: boolean; invalidated: boolean; superseded_by: string | null };
+export type PreviousValue = { key: PreviousKey; value: string };
+
+type Row = { nhs_number: string; version_id: number; last_updated: Date; record: string; restricted: boolean; invalidated: boolean; superseded_by: string | null; previous?: string };
 const COLUMNS = 'nhs_number, version_id, last_updated, record::text as record, restricted, invalidated, superseded_by';
 const toPatientRow = (row: Row): PatientRow => ({
   nhsNumber: row.nhs_number,
@@ -24,6 +28,7 @@ const toPatientRow = (row: Row): PatientRow => ({
   restricted: row.restricted,
   invalidated: row.invalidated,
   supersededBy: row.superseded_by,
+  ...(row.previous === undefined ? {} : { previous: (JSON.parse(row.previous) as [PreviousKey, string][]).map(([key, value]) => ({ key, value })) }),
 });
 
 export async function readPatient(db: Queryable, nhsNumber: string, forUpdate = false): Promise<PatientRow | undefined> {
@@ -84,7 +89,7 @@ export type CandidateQuery = {
   gpOds?: string;
   email?: string;
   phone?: string;
-  /** Email and phone match the values a record held before too (a history or fuzzy search). */
+  /** Names, postcode, email and phone match the values a record held before too (a history or fuzzy search). */
   history?: boolean;
   /** Restricted patients are left out of searches by postcode or GP. */
   excludeRestricted: boolean;
@@ -96,11 +101,21 @@ export async function findCandidates(db: Queryable, query: CandidateQuery): Prom
   const values: unknown[] = [];
   const bind = (value: unknown) => `$${values.push(value)}`;
   const conditions = ['not invalidated', 'superseded_by is null'];
-  const name = (column: string, match: NameMatch | undefined) => {
+  /** Records that held a value before: looked up once (an InitPlan over the primary key), then OR'd in. */
+  const heldBefore = (key: PreviousKey, condition: string) => `nhs_number = any(array(select nhs_number from pds_patient_previous where key = '${key}' and ${condition}))`;
+  const withHistory = (current: string, key: PreviousKey, previous: string | undefined) =>
+    conditions.push(query.history && previous !== undefined ? `(${current} or ${heldBefore(key, previous)})` : current);
+  const name = (column: 'family' | 'given', match: NameMatch | undefined) => {
     if (!match) return;
-    if (match.kind === 'phonetic') conditions.push(`${column}_phonetic = any(${bind(match.codes)}::text[])`);
-    else if (match.kind === 'exact') conditions.push(`${column} = ${bind(match.value)}`);
-    else conditions.push(`${column} >= ${bind(match.value)} and ${column} < ${bind(`${match.value}\u{10FFFF}`)}`);
+    if (match.kind === 'phonetic') {
+      // A previous name's code is kept with the birth date ('S530 1980-05-06'), so it is looked up with the dates searched.
+      const dates = query.birthDate?.kind === 'any' ? query.birthDate.dates : [];
+      const previous = dates.length ? `value = any(${bind(match.codes.flatMap((code) => dates.map((date) => `${code} ${date}`)))}::text[])` : undefined;
+      withHistory(`${column}_phonetic = any(${bind(match.codes)}::text[])`, `${column}_phonetic`, previous);
+    } else {
+      const condition = textCondition(match, bind);
+      withHistory(condition(column), column, condition('value'));
+    }
   };
   const date = (column: string, match: DateMatch | undefined) => {
     if (!match) return;
@@ -115,28 +130,39 @@ export async function findCandidates(db: Queryable, query: CandidateQuery): Prom
   date('birth_date', query.birthDate);
   date('death_date', query.deathDate);
   if (query.gender) conditions.push(`gender = ${bind(query.gender)}`);
-  if (query.postcode?.kind === 'exact') conditions.push(`postcode = ${bind(query.postcode.value)}`);
-  if (query.postcode?.kind === 'prefix') conditions.push(`postcode >= ${bind(query.postcode.value)} and postcode < ${bind(`${query.postcode.value}\u{10FFFF}`)}`);
+  if (query.postcode) {
+    const condition = textCondition(query.postcode, bind);
+    withHistory(condition('postcode'), 'postcode', condition('value'));
+  }
   if (query.gpOds) conditions.push(`gp_ods = ${bind(query.gpOds)}`);
-  const telecom = (key: PreviousKey, value: string | undefined) => {
+  const telecom = (key: 'email' | 'phone', value: string | undefined) => {
     if (!value) return;
     const bound = bind(value);
-    // The previous values are looked up once (an InitPlan over the primary key), then OR'd in.
-    conditions.push(
-      query.history
-        ? `(${key} = ${bound} or nhs_number = any(array(select nhs_number from pds_patient_previous where key = '${key}' and value = ${bound})))`
-        : `${key} = ${bound}`,
-    );
+    withHistory(`${key} = ${bound}`, key, `value = ${bound}`);
   };
   telecom('email', query.email);
   telecom('phone', query.phone);
   if (query.excludeRestricted) conditions.push('not restricted');
-  const text = `select ${COLUMNS} from pds_patient where ${conditions.join(' and ')} order by nhs_number limit ${bind(query.limit)}`;
+  // A history search scores what a record held before too: its previous values come with it.
+  const previous = query.history
+    ? `, (select coalesce(json_agg(json_build_array(key, value)), '[]') from pds_patient_previous where pds_patient_previous.nhs_number = pds_patient.nhs_number)::text as previous`
+    : '';
+  const text = `select ${COLUMNS}${previous} from pds_patient where ${conditions.join(' and ')} order by nhs_number limit ${bind(query.limit)}`;
   const rows = await db.unsafe<Row[]>(text, values as never[], { prepare: true });
   return rows.map(toPatientRow);
 }
 
-export type PreviousKey = 'email' | 'phone';
+export type PreviousKey = 'email' | 'phone' | 'family' | 'given' | 'family_phonetic' | 'given_phonetic' | 'postcode';
+
+/** A condition on a text key, for the column given: equal, or starting with (a wildcard). */
+function textCondition(match: { kind: 'exact' | 'prefix'; value: string }, bind: (value: unknown) => string): (column: string) => string {
+  if (match.kind === 'exact') {
+    const value = bind(match.value);
+    return (column) => `${column} = ${value}`;
+  }
+  const [from, to] = [bind(match.value), bind(`${match.value}\u{10FFFF}`)];
+  return (column) => `${column} >= ${from} and ${column} < ${to}`;
+}
 
 /** Keeps a value a record held before, for history searches; a value kept already is left as is. */
 export async function addPreviousValue(db: Queryable, nhsNumber: string, key: PreviousKey, value: string): Promise<void> {
