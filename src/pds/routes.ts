@@ -14,11 +14,10 @@ import { checkedCoverage, coverageBundle, coverageBundleOf, relatedPeopleBundle,
 import { isSandboxFixture, sandboxAllocationNumbers } from './sandbox-patients.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 import { searchset } from './searchset.ts';
+import { survivingRecord } from './supersession.ts';
 import { readPatient, type PatientRow } from './store.ts';
 
 export const PDS_BASE = '/personal-demographics/FHIR/R4';
-/** Superseded numbers are followed to their survivor, never further than this. */
-const MAX_SUPERSESSIONS = 5;
 
 const READ = { modes: ['healthcare-worker', 'application-restricted', 'patient', 'system'] as const };
 const SEARCH = { modes: ['healthcare-worker', 'application-restricted', 'system'] as const };
@@ -119,8 +118,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
 /** The record of an NHS number: a superseded number gives its survivor (whose id then differs). */
 async function currentRecord(db: Database, nhsNumber: string): Promise<PatientRow> {
   if (!isValidNhsNumber(nhsNumber)) throw PdsErrors.invalidNhsNumber();
-  let row = await readPatient(db, nhsNumber);
-  for (let hops = 0; row?.supersededBy && hops < MAX_SUPERSESSIONS; hops++) row = await readPatient(db, row.supersededBy);
+  const row = await survivingRecord(db, await readPatient(db, nhsNumber));
   if (!row) throw PdsErrors.notFound();
   if (row.invalidated) throw PdsErrors.invalidated();
   return row;

@@ -11,6 +11,7 @@ import type { Patient } from '@medplum/fhirtypes';
 import type { Queryable } from '../platform/db/connect.ts';
 import { PdsErrors } from './errors.ts';
 import { formalGivenName, normalizeName, normalizePostcode, searchKeysOf, soundex } from './search-keys.ts';
+import { survivingRecord } from './supersession.ts';
 import { findCandidates, type CandidateQuery, type DateMatch, type NameMatch, type PatientRow, type PreviousKey, type PreviousValue } from './store.ts';
 
 type QueryValues = Record<string, string | string[] | undefined>;
@@ -138,14 +139,35 @@ function checkRules(search: PdsSearch): void {
 
 export async function searchPatients(db: Queryable, search: PdsSearch): Promise<SearchOutcome> {
   const excludeRestricted = search.postcode !== undefined || search.gpOds !== undefined;
-  const candidates = await findCandidates(db, search.fuzzy ? fuzzyQuery(search, excludeRestricted) : exactQuery(search, excludeRestricted));
-  const ranked = candidates
+  const query = search.fuzzy ? fuzzyQuery(search, excludeRestricted) : exactQuery(search, excludeRestricted);
+  const candidates = await findCandidates(db, { ...query, includeSuperseded: true });
+  const scored = candidates
     .map((row) => ({ row, score: scoreOf(JSON.parse(row.record) as Patient, search, row.previous ?? []) }))
     .filter((match) => (search.fuzzy ? match.score >= FUZZY_THRESHOLD : match.score > 0))
     .filter((match) => !search.exact || match.score === 1)
-    .sort((a, b) => b.score - a.score || a.row.nhsNumber.localeCompare(b.row.nhsNumber));
+    .sort(bestFirst);
+  const ranked = await survivorsInPlace(db, scored, excludeRestricted);
   if (ranked.length > search.maxResults) return { kind: 'too-many' };
   return { kind: 'matches', matches: ranked };
+}
+
+const bestFirst = (a: Ranked, b: Ranked) => b.score - a.score || a.row.nhsNumber.localeCompare(b.row.nhsNumber);
+
+/**
+ * A merged record that matched is answered by its survivor, with the match's score; a survivor
+ * found more than once is given once, with its best score (patient-search.yaml: "If an invalidated
+ * patient record has been superseded, the superseding record is returned").
+ */
+async function survivorsInPlace(db: Queryable, matches: Ranked[], excludeRestricted: boolean): Promise<Ranked[]> {
+  if (!matches.some((match) => match.row.supersededBy)) return matches;
+  const best = new Map<string, Ranked>();
+  for (const match of matches) {
+    const row = match.row.supersededBy ? await survivingRecord(db, match.row) : match.row;
+    if (!row || row.invalidated || row.supersededBy || (excludeRestricted && row.restricted)) continue;
+    const kept = best.get(row.nhsNumber);
+    if (!kept || match.score > kept.score) best.set(row.nhsNumber, { row, score: match.score });
+  }
+  return [...best.values()].sort(bestFirst);
 }
 
 function exactQuery(search: PdsSearch, excludeRestricted: boolean): CandidateQuery {

@@ -93,6 +93,8 @@ export type CandidateQuery = {
   history?: boolean;
   /** Restricted patients are left out of searches by postcode or GP. */
   excludeRestricted: boolean;
+  /** Superseded (merged) records match too; the caller answers with their survivors. */
+  includeSuperseded?: boolean;
   limit: number;
 };
 
@@ -100,7 +102,7 @@ export type CandidateQuery = {
 export async function findCandidates(db: Queryable, query: CandidateQuery): Promise<PatientRow[]> {
   const values: unknown[] = [];
   const bind = (value: unknown) => `$${values.push(value)}`;
-  const conditions = ['not invalidated', 'superseded_by is null'];
+  const conditions = query.includeSuperseded ? ['not invalidated'] : ['not invalidated', 'superseded_by is null'];
   /** Records that held a value before: looked up once (an InitPlan over the primary key), then OR'd in. */
   const heldBefore = (key: PreviousKey, condition: string) => `nhs_number = any(array(select nhs_number from pds_patient_previous where key = '${key}' and ${condition}))`;
   const withHistory = (current: string, key: PreviousKey, previous: string | undefined) =>
