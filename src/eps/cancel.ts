@@ -11,7 +11,7 @@ import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS
 import type { Organization, Patient, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { ITEM, STATUS } from './lifecycle.ts';
 import { assertIsThePrescriber } from './prescribe.ts';
-import { appendEvents, lineItemsOf, lockIssues, readPrescription, setCancelRequestedBy, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow } from './store.ts';
+import { appendEvents, cancelFutureItems, lineItemsOf, lockIssues, readPrescription, setCancelRequestedBy, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow } from './store.ts';
 
 const RESULTS = {
   'R-0001': 'Prescription/item was cancelled',
@@ -76,6 +76,8 @@ async function cancelItems(tx: Queryable, prescription: PrescriptionRow, issue: 
   if (results.includes('R-0001')) {
     const status = allCancelled ? STATUS.cancelled : issue.status;
     await updateIssue(tx, issue, { status });
+    // An item cancelled on the current issue is cancelled on the repeat-dispensing issues to come.
+    await cancelFutureItems(tx, issue.shortId, itemIds.filter((_itemId, index) => results[index] === 'R-0001'));
     // Cancelling the prescription cancels the repeat-dispensing issues still to come.
     if (allCancelled) for (const future of issues.filter((candidate) => candidate.status === STATUS.futureIssue)) await updateIssue(tx, future, { status: STATUS.futureIssueCancelled });
     await appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'cancelled', status, actorUserId: userId, actorOds: prescription.prescriberOds, itemsBefore: before }]);

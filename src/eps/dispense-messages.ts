@@ -9,6 +9,34 @@ const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replac
 const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
 const CLAIM_REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
 
+const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
+
+/**
+ * Every numberOfRepeatsAllowed a dispensing message states in an Extension-EPS-RepeatInformation,
+ * wherever it is (a MedicationDispense, its contained MedicationRequest's basedOn, a Claim item or
+ * detail, a Task): each must match the prescription's (MISMATCH_AUTHORISED_REPEAT_COUNTS).
+ */
+export function repeatsAllowedIn(message: unknown): number[] {
+  const found: number[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) {
+      for (const item of value) walk(item);
+      return;
+    }
+    if (typeof value !== 'object' || value === null) return;
+    const record = value as { url?: unknown; extension?: unknown };
+    if (record.url === REPEAT_INFORMATION && Array.isArray(record.extension)) {
+      for (const inner of record.extension as { url?: unknown; valueInteger?: unknown; valueUnsignedInt?: unknown }[]) {
+        const count = inner.valueInteger ?? inner.valueUnsignedInt;
+        if (inner.url === 'numberOfRepeatsAllowed' && typeof count === 'number') found.push(count);
+      }
+    }
+    for (const child of Object.values(value)) walk(child);
+  };
+  walk(message);
+  return found;
+}
+
 export type DispenseNotification = {
   shortId: string;
   patientNhsNumber: string;

@@ -4,7 +4,7 @@
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
-import { readClaim, readDispenseNotification, readTask, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
+import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
 import { EpsErrors } from './errors.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { DISPENSING_ACTIVITIES } from './release.ts';
@@ -43,6 +43,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   await deps.db.begin(async (tx) => {
     const { prescription, issue } = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
+    assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
     let status = issue.status;
     let items = await lineItemsOf(tx, issue);
     if (notification.replaces !== undefined) {
@@ -65,6 +66,23 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
     await openNextIssue(tx, prescription, issue, notification.status);
   });
   return { response: informational(), patients: [notification.patientNhsNumber], shortIds: [notification.shortId] };
+}
+
+/**
+ * Repeat dispensing: the repeat count a dispensing message states must be the one the prescriber
+ * authorised (numberOfRepeatsAllowed, one fewer than the issues: MedicationRequest.yaml, "if a
+ * prescription is valid for 6 issues in total, the value entered must be 5"), else
+ * MISMATCH_AUTHORISED_REPEAT_COUNTS (fhir-dispensing.yaml, "Dispensing Errors"). Acute and repeat
+ * prescribing messages may carry the extension too (examples/spec/dispensing/*repeat-primary*);
+ * their counts belong to the prescriber's system and are not Spine's to check.
+ */
+function assertRepeatCounts(prescription: PrescriptionRow, stated: number[]): void {
+  if (prescription.courseOfTherapy !== 'continuous-repeat-dispensing') return;
+  const authorised = prescription.issuesAuthorised - 1;
+  const wrong = stated.find((count) => count !== authorised);
+  if (wrong !== undefined) {
+    throw EpsErrors.repeatCountMismatch(`The message states ${wrong} repeats allowed; prescription ${prescription.shortId} authorised ${authorised} (${prescription.issuesAuthorised} issues)`);
+  }
 }
 
 /** The line items after a notification: each named item must exist and still be open to dispensing. */
@@ -113,13 +131,15 @@ async function dispenseStack(tx: Queryable, issue: IssueRow): Promise<StackEntry
 export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
   const task = readTask(body);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
-  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor) : withdraw(tx, task, ods, actor)));
+  const stated = repeatsAllowedIn(body);
+  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated) : withdraw(tx, task, ods, actor, stated)));
   return { response: informational(), patients: [task.patientNhsNumber], shortIds: [task.shortId] };
 }
 
 /** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
-async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
+async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
   const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
+  assertRepeatCounts(prescription, stated);
   if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
   const items = await lineItemsOf(tx, issue);
   const after = items.map((item) => ({ ...item, status: item.cancelPending ? ITEM.cancelled : item.status === ITEM.withDispenser ? ITEM.toBeDispensed : item.status, cancelPending: false }));
@@ -134,8 +154,9 @@ async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string 
 }
 
 /** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
-async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
-  const { issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods, lockWithdrawableIssue);
+async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
+  const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods, lockWithdrawableIssue);
+  assertRepeatCounts(prescription, stated);
   if (![STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) {
     throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no dispense notification to withdraw`);
   }
@@ -168,13 +189,15 @@ async function closeNextIssue(tx: Queryable, issue: IssueRow): Promise<void> {
 export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
   const message = readClaim(body);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
-  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor));
+  const stated = repeatsAllowedIn(body);
+  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated));
   return { response: informational(), patients: [message.patientNhsNumber], shortIds: [message.shortId] };
 }
 
 /** A claim closes a dispensed issue (0006 to 0008, 0007 to 0009); an amendment replaces the claim on record. */
-async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined): Promise<void> {
-  const { issue } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
+async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
+  const { prescription, issue } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
+  assertRepeatCounts(prescription, stated);
   const items = await lineItemsOf(tx, issue);
   for (const itemId of message.itemIds) if (!items.some((item) => item.itemId === itemId)) throw EpsErrors.itemNotFound(itemId);
   const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, actorUserId: actor?.userId, actorOds: ods, messageId: message.claimId };

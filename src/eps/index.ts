@@ -3,18 +3,40 @@
 import type { ServiceModule } from '../platform/http/app.ts';
 import { registerPrescriberCertificate } from './certificates.ts';
 import { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_USER_ID } from './demo-signing-key.ts';
+import { EXPIRY_SWEEP_INTERVAL_MS, startExpirySweeper, type ExpirySweeper } from './expiry.ts';
 import { registerEpsRoutes } from './routes.ts';
 
 export { EPS_BASE } from './routes.ts';
+export { sweepExpired } from './expiry.ts';
 export { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_PRIVATE_KEY, DEMO_PRESCRIBER_USER_ID } from './demo-signing-key.ts';
 
-export const epsService: ServiceModule = {
-  name: 'eps',
-  register(app, { db, config }) {
-    registerEpsRoutes(app, { db, sandbox: config.sandbox });
-  },
-  async seed({ db }) {
-    // The demo GP can sign prescriptions with the published demo key (demo-signing-key.ts).
-    await registerPrescriberCertificate(db, DEMO_PRESCRIBER_USER_ID, DEMO_PRESCRIBER_CERTIFICATE);
-  },
+export type EpsServiceOptions = {
+  /** The expiry sweep's clock, so that tests can move time on. */
+  now?: () => Date;
+  /** Milliseconds between expiry sweeps. */
+  sweepIntervalMs?: number;
+  /** Issues expired per transaction. */
+  sweepBatch?: number;
 };
+
+export function createEpsService(options: EpsServiceOptions = {}): ServiceModule {
+  const now = options.now ?? (() => new Date());
+  return {
+    name: 'eps',
+    register(app, { db, config, log }) {
+      registerEpsRoutes(app, { db, sandbox: config.sandbox });
+      // The expiry sweep runs in every process that serves EPS, with nobody to start it: SKIP LOCKED shares the work.
+      let sweeper: ExpirySweeper | undefined;
+      app.addHook('onReady', async () => {
+        sweeper = startExpirySweeper({ db, now, log, intervalMs: options.sweepIntervalMs ?? EXPIRY_SWEEP_INTERVAL_MS, ...(options.sweepBatch ? { batch: options.sweepBatch } : {}) });
+      });
+      app.addHook('onClose', async () => sweeper?.stop());
+    },
+    async seed({ db }) {
+      // The demo GP can sign prescriptions with the published demo key (demo-signing-key.ts).
+      await registerPrescriberCertificate(db, DEMO_PRESCRIBER_USER_ID, DEMO_PRESCRIBER_CERTIFICATE);
+    },
+  };
+}
+
+export const epsService: ServiceModule = createEpsService();

@@ -4,7 +4,7 @@ import type { Bundle, MedicationRequest, Organization, Patient, Practitioner, Pr
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { EpsErrors } from './errors.ts';
 import {
-  identifierOf, isResource, Issues, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM, resolve, resourcesOf, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM,
+  extensionOf, identifierOf, isResource, Issues, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM, resolve, resourcesOf, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM,
 } from './fhir-read.ts';
 import { isValidLongForm, LONG_FORM_EXTENSION, SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
 
@@ -13,6 +13,7 @@ export const MAX_LINE_ITEMS = 4;
 const COURSES = ['acute', 'continuous', 'continuous-repeat-dispensing'] as const;
 export type CourseOfTherapy = (typeof COURSES)[number];
 const INTENTS = ['order', 'original-order', 'instance-order'];
+const UKCORE_REPEAT_INFORMATION = 'https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-MedicationRepeatInformation';
 
 export type PrescriptionOrder = {
   shortId: string;
@@ -27,8 +28,12 @@ export type PrescriptionOrder = {
   /** Issues of a repeat-dispensing prescription (numberOfRepeatsAllowed + 1); 1 otherwise. */
   issuesAuthorised: number;
   itemIds: string[];
-  /** validityPeriod.end of the first item, when given: when the prescription expires. */
+  /** validityPeriod.end of the first item, when given. */
   validUntil: string | undefined;
+  /** validityPeriod.start of the first item, else its authoredOn: the date validity counts from. */
+  validFrom: string | undefined;
+  /** Repeat dispensing: the authorisationExpiryDate of Extension-UKCore-MedicationRepeatInformation, the end of the whole authorisation. */
+  authorisationExpiry: string | undefined;
   /** The requester PractitionerRole's full URL, whom the Provenance must name. */
   requesterReference: string;
 };
@@ -104,6 +109,8 @@ export function readPrescriptionOrder(bundle: Bundle): PrescriptionOrder {
     issuesAuthorised: course === 'continuous-repeat-dispensing' ? Math.min(99, Math.max(1, (repeatsAllowed ?? 0) + 1)) : 1,
     itemIds,
     validUntil: first?.dispenseRequest?.validityPeriod?.end,
+    validFrom: first?.dispenseRequest?.validityPeriod?.start ?? first?.authoredOn,
+    authorisationExpiry: extensionOf(extensionOf(first, UKCORE_REPEAT_INFORMATION), 'authorisationExpiryDate')?.valueDateTime,
     requesterReference,
   };
 }

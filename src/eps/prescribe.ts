@@ -7,15 +7,13 @@ import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { nominatedPharmacyOf } from '../pds/index.ts';
 import { EpsErrors } from './errors.ts';
+import { expiryOf } from './expiry.ts';
 import { readPrescriptionOrder, type PrescriptionOrder } from './order.ts';
 import { prepareParameters, verifyOrderSignature } from './signature.ts';
 import { appendEvents, certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
 
 /** Activities that make a role a prescriber (../shared/specs/README.md section 6). */
 export const PRESCRIBING_ACTIVITIES = ['B0278', 'B0420', 'B0058'];
-/** EPS prescriptions expire after six months; repeat dispensing after twelve, unless the prescriber said otherwise. */
-const ACUTE_MONTHS = 6;
-const REPEAT_DISPENSING_MONTHS = 12;
 
 export type PrescribeDeps = { db: Database; sandbox: boolean; now?: () => Date };
 
@@ -61,11 +59,4 @@ export function assertIsThePrescriber(order: { roleProfileId: string; userId: st
   if (actor.organisationOds !== order.prescriberOds) {
     throw EpsErrors.notPrescriber(`The requester's organisation '${order.prescriberOds}' is not the organisation of the role profile in use ('${actor.organisationOds ?? ''}')`);
   }
-}
-
-function expiryOf(order: PrescriptionOrder, now: Date): Date {
-  if (order.validUntil && !Number.isNaN(Date.parse(order.validUntil))) return new Date(`${order.validUntil.slice(0, 10)}T23:59:59Z`);
-  const expiry = new Date(now);
-  expiry.setUTCMonth(expiry.getUTCMonth() + (order.courseOfTherapy === 'continuous-repeat-dispensing' ? REPEAT_DISPENSING_MONTHS : ACUTE_MONTHS));
-  return expiry;
 }

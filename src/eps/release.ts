@@ -9,7 +9,8 @@ import { EpsErrors } from './errors.ts';
 import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
 import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
-import { appendEvents, lockCurrentIssue, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
+import { expireIssue } from './expiry.ts';
+import { appendEvents, lockCurrentIssue, readPrescription, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
 export const NOMINATED_RELEASE_LIMIT = 25;
@@ -52,7 +53,7 @@ export async function release(db: Database, request: ReleaseRequest, actor: Acto
 /** Every prescription nominated to the pharmacy and not yet released, oldest first, 25 at most. */
 async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<ReleaseResult> {
   const taken = await db.begin(async (tx) => {
-    const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT);
+    const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
     await setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser);
     await appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods })));
     return issues;
@@ -77,11 +78,18 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
     if (!current) throw EpsErrors.releaseNotFound(shortId);
     if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) return { otherDispenser: current.dispensingOds ?? '' };
     if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
+    // Past its expiry but not yet swept: it expires now, and the refusal says so.
+    const prescription = await readPrescription(tx, shortId);
+    if (prescription && prescription.expiresAt <= new Date()) {
+      await expireIssue(tx, current);
+      return { expiredAt: prescription.expiresAt };
+    }
     await updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods });
     await setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser);
     await appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]);
     return { released: current };
   });
+  if ('expiredAt' in outcome) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(STATUS.expired)} cannot be released: it expired at ${outcome.expiredAt.toISOString()}`);
   if (!('released' in outcome)) throw EpsErrors.withAnotherDispenser(await pharmacy(db, outcome.otherDispenser));
   return releasedResponse(db, ods, [outcome.released]);
 }

@@ -76,8 +76,8 @@ export async function insertPrescription(tx: Queryable, order: PrescriptionOrder
   if (rows.length === 0) return false;
   const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
   await tx`
-    insert into eps_issue (short_id, issue_number, status, nominated_ods)
-    select ${order.shortId}, issue, case when issue = 1 then '0001' else '9000' end, ${nominatedOds ?? null} from unnest(${issues}::int[]) as issue`;
+    insert into eps_issue (short_id, issue_number, status, nominated_ods, expires_at)
+    select ${order.shortId}, issue, case when issue = 1 then '0001' else '9000' end, ${nominatedOds ?? null}, ${expiresAt} from unnest(${issues}::int[]) as issue`;
   await tx`
     insert into eps_line_item (short_id, issue_number, item_id, position, status)
     select ${order.shortId}, issue, item.id, item.position, '0007'
@@ -149,11 +149,12 @@ export async function updateIssue(tx: Queryable, issue: { shortId: string; issue
  * Nominated release: takes up to `limit` issues to be dispensed at this pharmacy, oldest first,
  * skipping rows another transaction has locked, so parallel releases never take one twice.
  */
-export async function takeNominated(tx: Queryable, ods: string, limit: number): Promise<IssueRow[]> {
+export async function takeNominated(tx: Queryable, ods: string, limit: number, now: Date): Promise<IssueRow[]> {
+  // An issue past its expiry is not handed over even before the sweep has marked it 0004.
   const rows = await tx<IssueRecord[]>`
     update eps_issue set status = '0002', dispensing_ods = ${ods}, updated_at = now(), version = version + 1
     where (short_id, issue_number) in (
-      select short_id, issue_number from eps_issue where nominated_ods = ${ods} and status = '0001'
+      select short_id, issue_number from eps_issue where nominated_ods = ${ods} and status = '0001' and (expires_at is null or expires_at > ${now})
       order by updated_at limit ${limit} for update skip locked)
     returning short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at`;
   return rows.map(toIssue);
@@ -180,6 +181,39 @@ export async function setLineItemsStatus(tx: Queryable, issues: { shortId: strin
     update eps_line_item set status = ${to}
     from unnest(${issues.map((issue) => issue.shortId)}::text[], ${issues.map((issue) => issue.issueNumber)}::int[]) as taken (short_id, issue_number)
     where eps_line_item.short_id = taken.short_id and eps_line_item.issue_number = taken.issue_number and eps_line_item.status = ${from}`;
+}
+
+/** Cancels these line items on the repeat-dispensing issues still to come (9000), as cancelled on the current one. */
+export async function cancelFutureItems(tx: Queryable, shortId: string, itemIds: string[]): Promise<void> {
+  if (itemIds.length === 0) return;
+  await tx`
+    update eps_line_item set status = '0005', cancel_pending = false
+    where short_id = ${shortId} and item_id = any(${itemIds}::text[])
+      and issue_number in (select issue_number from eps_issue where short_id = ${shortId} and status = '9000')`;
+}
+
+/**
+ * The expiry sweep's batch: up to `limit` issues past their expiry and still open (to be dispensed,
+ * with a dispenser untouched, or a future repeat-dispensing issue), oldest first, skipping rows
+ * another process holds so that several servers share the work; each becomes 0004 Expired and its
+ * open line items 0006 Expired. Uses eps_issue_expiry (migrations/0016_eps_expiry.sql).
+ */
+export async function expireDue(tx: Queryable, now: Date, limit: number): Promise<{ shortId: string; issueNumber: number }[]> {
+  const rows = await tx<{ short_id: string; issue_number: number }[]>`
+    with due as (
+      select short_id, issue_number from eps_issue
+      where status in ('0001', '0002', '9000') and expires_at <= ${now}
+      order by expires_at limit ${limit} for update skip locked),
+    expired as (
+      update eps_issue set status = '0004', updated_at = now(), version = version + 1 from due
+      where eps_issue.short_id = due.short_id and eps_issue.issue_number = due.issue_number
+      returning eps_issue.short_id, eps_issue.issue_number),
+    items as (
+      update eps_line_item set status = '0006', cancel_pending = false from expired
+      where eps_line_item.short_id = expired.short_id and eps_line_item.issue_number = expired.issue_number and eps_line_item.status in ('0007', '0008')
+      returning 1)
+    select short_id, issue_number from expired`;
+  return rows.map((row) => ({ shortId: row.short_id, issueNumber: row.issue_number }));
 }
 
 export async function setCancelRequestedBy(tx: Queryable, shortId: string, userId: string | null): Promise<void> {

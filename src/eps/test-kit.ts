@@ -48,7 +48,7 @@ export type Fresh = { shortId: string; longId: string; nhsNumber: string };
  * An example prescription made new: fresh ids and patient, the test prescriber as its requester,
  * and nominated to `nominatedOds` (or to no one, with null).
  */
-export function freshPrescription(template: Bundle, prescriber: Staff, options: { nominatedOds?: string | null; shortId?: string; nhsNumber?: string } = {}): { bundle: Bundle } & Fresh {
+export function freshPrescription(template: Bundle, prescriber: Staff, options: { nominatedOds?: string | null; shortId?: string; nhsNumber?: string; validFrom?: Date } = {}): { bundle: Bundle } & Fresh {
   const bundle = structuredClone(template);
   const shortId = options.shortId ?? generateShortForm(prescriber.ods);
   const longId = generateLongForm();
@@ -60,6 +60,7 @@ export function freshPrescription(template: Bundle, prescriber: Staff, options: 
     if (resource?.resourceType === 'MedicationRequest') {
       resource.groupIdentifier = { ...resource.groupIdentifier, value: shortId, extension: [{ url: LONG_FORM_EXTENSION, valueIdentifier: { system: 'https://fhir.nhs.uk/Id/prescription', value: longId } }] };
       setNomination(resource, options.nominatedOds);
+      makeCurrent(resource, options.validFrom ?? new Date());
     }
     if (resource?.resourceType === 'Patient') resource.identifier = [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: nhsNumber }];
     if (resource?.resourceType === 'PractitionerRole') resource.identifier = [{ system: 'https://fhir.nhs.uk/Id/sds-role-profile-id', value: prescriber.roleProfileId }];
@@ -67,6 +68,25 @@ export function freshPrescription(template: Bundle, prescriber: Staff, options: 
     if (resource?.resourceType === 'Organization') resource.identifier = [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: prescriber.ods }];
   }
   return { bundle, shortId, longId, nhsNumber };
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const dateOnly = (date: Date) => date.toISOString().slice(0, 10);
+
+/**
+ * The examples were written in 2022: their dates are moved to `from` (authoredOn, a validity period
+ * of the same length, a repeat-dispensing authorisation of a year), so they are not born expired.
+ */
+function makeCurrent(request: MedicationRequest, from: Date): void {
+  if (request.authoredOn) request.authoredOn = from.toISOString();
+  const period = request.dispenseRequest?.validityPeriod;
+  if (request.dispenseRequest && period) {
+    const length = period.start && period.end ? Math.max(0, Date.parse(period.end.slice(0, 10)) - Date.parse(period.start.slice(0, 10))) : 28 * DAY_MS;
+    request.dispenseRequest = { ...request.dispenseRequest, validityPeriod: { start: dateOnly(from), end: `${dateOnly(new Date(from.getTime() + length))}T23:59:59Z` } };
+  }
+  for (const extension of request.extension ?? []) {
+    for (const inner of extension.extension ?? []) if (inner.url === 'authorisationExpiryDate') inner.valueDateTime = dateOnly(new Date(from.getTime() + 365 * DAY_MS));
+  }
 }
 
 function setNomination(request: MedicationRequest, ods: string | null | undefined): void {
@@ -87,7 +107,7 @@ export async function signThroughPrepare(t: TestApp, bundle: Bundle, headers: Re
 }
 
 /** Prepare, sign and send a prescription; returns the response of $process-message. */
-export async function prescribe(t: TestApp, prescriber: Staff, template: Bundle, options: { nominatedOds?: string | null; nhsNumber?: string } = {}) {
+export async function prescribe(t: TestApp, prescriber: Staff, template: Bundle, options: { nominatedOds?: string | null; nhsNumber?: string; validFrom?: Date } = {}) {
   const fresh = freshPrescription(template, prescriber, options);
   const signed = await signThroughPrepare(t, fresh.bundle, prescriber.headers);
   const response = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: prescriber.headers, payload: signed });
