@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { Bundle, OperationOutcome, Parameters } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
@@ -129,7 +130,7 @@ test('only the prescriber the bundle names may send it: another prescriber, a ph
   assert.equal(asPharmacist.statusCode, 403);
   const application = await registerTestApplication(t, { accessModes: ['application-restricted'] });
   const token = await t.token({ actor: { mode: 'application-restricted', applicationId: application.applicationId, activityCodes: [] } });
-  const asApplication = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' }, payload: signed });
+  const asApplication = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', 'x-request-id': randomUUID() }, payload: signed });
   assert.equal(asApplication.statusCode, 403);
   const [audit] = await t.db<{ n: string }[]>`select count(*) as n from audit_record where outcome = 'denied' and service = 'electronic-prescriptions'`;
   assert.ok(Number(audit?.n) >= 3, 'refusals are audited');

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { currentContext, noteSubjects } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
+import { Errors } from '../platform/errors.ts';
 import { FHIR_JSON } from '../platform/http/errors.ts';
 import { cancel } from './cancel.ts';
 import { registerPrescriberCertificate } from './certificates.ts';
@@ -14,6 +15,18 @@ import { messageEventOf } from './order.ts';
 import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
 import { DISPENSING_ACTIVITIES, readReleaseRequest, release, assertActsForPharmacy } from './release.ts';
 import { trackPrescriptions } from './tracker.ts';
+
+/**
+ * fhir-dispensing.yaml: "Must be a universally unique identifier (UUID) (ideally version 4) formatted
+ * using numbers and lower case alphabetic characters", "Required in all environments except sandbox".
+ * A retry re-sends the same value, so a repeated id is not refused.
+ */
+export function assertRequestId(requestId: string | string[] | undefined): void {
+  if (requestId === undefined) throw Errors.missingValue('Invalid request with error - X-Request-ID header must be supplied to access this resource', 'X-Request-ID');
+  if (typeof requestId !== 'string' || requestId !== requestId.toLowerCase()) {
+    throw Errors.invalidValue(`Invalid value - '${String(requestId)}' in header 'X-Request-ID': a UUID in lower case is required`, 'X-Request-ID');
+  }
+}
 
 export const EPS_BASE = '/electronic-prescriptions/FHIR/R4';
 const EPS_ADMIN_BASE = '/electronic-prescriptions/admin';
@@ -29,61 +42,69 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
   const { db, sandbox } = deps;
   const actor = () => currentContext()?.actor;
 
-  app.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
-    const { bundle, event } = messageEventOf(request.body);
-    if (event !== 'prescription-order') throw EpsErrors.unsupportedMessage(event);
-    const parameters = await prepare({ db, sandbox }, bundle);
-    return reply.type(FHIR_JSON).send(parameters);
-  });
+  app.register(async (eps) => {
+    // X-Request-ID is required outside the sandbox (fhir-dispensing.yaml, parameter RequestID), a UUID
+    // in lower case: the platform (nhs-headers.ts) checks that it is a UUID and echoes it back.
+    eps.addHook('onRequest', async (request) => {
+      if (!sandbox) assertRequestId(request.headers['x-request-id']);
+    });
 
-  app.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
-    const { bundle, event } = messageEventOf(request.body);
-    switch (event) {
-      case 'prescription-order': {
-        const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
-        noteSubjects({ patientNhsNumbers: [order.patientNhsNumber], resourceIds: [`Prescription/${order.shortId}`] });
-        return reply.type(FHIR_JSON).send(outcome);
+    eps.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
+      const { bundle, event } = messageEventOf(request.body);
+      if (event !== 'prescription-order') throw EpsErrors.unsupportedMessage(event);
+      const parameters = await prepare({ db, sandbox }, bundle);
+      return reply.type(FHIR_JSON).send(parameters);
+    });
+
+    eps.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
+      const { bundle, event } = messageEventOf(request.body);
+      switch (event) {
+        case 'prescription-order': {
+          const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
+          noteSubjects({ patientNhsNumbers: [order.patientNhsNumber], resourceIds: [`Prescription/${order.shortId}`] });
+          return reply.type(FHIR_JSON).send(outcome);
+        }
+        case 'prescription-order-update': {
+          const result = await cancel({ db, sandbox }, bundle, actor());
+          noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+          return reply.status(result.status).type(FHIR_JSON).send(result.response);
+        }
+        case 'dispense-notification': {
+          const result = await dispenseNotification({ db, sandbox }, bundle, actor());
+          noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+          return reply.type(FHIR_JSON).send(result.response);
+        }
+        default:
+          throw EpsErrors.unsupportedMessage(event);
       }
-      case 'prescription-order-update': {
-        const result = await cancel({ db, sandbox }, bundle, actor());
-        noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-        return reply.status(result.status).type(FHIR_JSON).send(result.response);
-      }
-      case 'dispense-notification': {
-        const result = await dispenseNotification({ db, sandbox }, bundle, actor());
-        noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-        return reply.type(FHIR_JSON).send(result.response);
-      }
-      default:
-        throw EpsErrors.unsupportedMessage(event);
-    }
-  });
+    });
 
-  app.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
-    const releaseRequest = readReleaseRequest(request.body);
-    assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
-    const result = await release(db, releaseRequest, actor());
-    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-    return reply.type(FHIR_JSON).send(result.response);
-  });
+    eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
+      const releaseRequest = readReleaseRequest(request.body);
+      assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
+      const result = await release(db, releaseRequest, actor());
+      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+      return reply.type(FHIR_JSON).send(result.response);
+    });
 
-  // Return (status rejected) and withdraw (code abort) of a released prescription.
-  app.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) => {
-    const result = await taskUpdate({ db, sandbox }, request.body, actor());
-    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-    return reply.type(FHIR_JSON).send(result.response);
-  });
+    // Return (status rejected) and withdraw (code abort) of a released prescription.
+    eps.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) => {
+      const result = await taskUpdate({ db, sandbox }, request.body, actor());
+      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+      return reply.type(FHIR_JSON).send(result.response);
+    });
 
-  app.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) => {
-    const result = await claim({ db, sandbox }, request.body, actor());
-    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-    return reply.type(FHIR_JSON).send(result.response);
-  });
+    eps.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) => {
+      const result = await claim({ db, sandbox }, request.body, actor());
+      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+      return reply.type(FHIR_JSON).send(result.response);
+    });
 
-  app.get(`${EPS_BASE}/Task`, { config: { access: TRACKING, interaction: 'search-type' } }, async (request, reply) => {
-    const result = await trackPrescriptions(db, request.query as Record<string, string | string[] | undefined>);
-    noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-    return reply.type(FHIR_JSON).send(result.response);
+    eps.get(`${EPS_BASE}/Task`, { config: { access: TRACKING, interaction: 'search-type' } }, async (request, reply) => {
+      const result = await trackPrescriptions(db, request.query as Record<string, string | string[] | undefined>);
+      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
+      return reply.type(FHIR_JSON).send(result.response);
+    });
   });
 
   // OpenSpine's addition: an administrator registers the certificate a prescriber signs with.

@@ -22,7 +22,8 @@ export function loadExample<T = Bundle>(relative: string): T {
   return JSON.parse(readFileSync(path.join(EXAMPLES, relative), 'utf8')) as T;
 }
 
-export type Staff = { userId: string; roleProfileId: string; ods: string; actor: Actor; headers: Record<string, string> };
+/** `headers` gives a new X-Request-ID each time it is read. */
+export type Staff = { userId: string; roleProfileId: string; ods: string; actor: Actor; readonly headers: Record<string, string> };
 
 const twelveDigits = () => String(randomInt(100_000, 999_999)) + String(randomInt(100_000, 999_999));
 
@@ -35,7 +36,13 @@ export async function createStaff(t: TestApp, options: { ods: string; activities
   if (options.certificate) await registerPrescriberCertificate(t.db, userId, DEMO_PRESCRIBER_CERTIFICATE);
   const actor: Actor = { mode: 'healthcare-worker', userId, roleProfileId, activityCodes: options.activities };
   const token = await t.token({ actor });
-  return { userId, roleProfileId, ods: options.ods, actor, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', 'nhsd-session-urid': roleProfileId } };
+  return {
+    userId, roleProfileId, ods: options.ods, actor,
+    // A fresh X-Request-ID each time the headers are taken, as EPS asks of every request.
+    get headers() {
+      return { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json', 'nhsd-session-urid': roleProfileId, 'x-request-id': randomUUID() };
+    },
+  };
 }
 
 export const createPrescriber = (t: TestApp, ods = PRESCRIBER_ODS) => createStaff(t, { ods, activities: ['B0420', 'B0278', 'B0401'], certificate: true });
