@@ -149,6 +149,17 @@ test('a load into a table that holds records keeps its indexes and takes no lock
   assert.equal(readDuringLoad, heldPatient.id, 'a read answered during the load');
 });
 
+test('asked to lock the table, a load into one that holds records builds its secondary indexes again, the same as before', async () => {
+  const indexes = async () => (await db`select indexdef from pg_indexes where tablename = 'pds_patient' order by indexname`).map((row) => String(row.indexdef));
+  const before = await indexes();
+  const count = await countPatients(db);
+  const phases = new Set<string>();
+  await importPatients(db, ndjson(population(500, 20, 948_000_000)), { lockTable: true, onProgress: (report) => { phases.add(report.phase); } });
+  assert.ok(phases.has('indexing'));
+  assert.deepEqual(await indexes(), before);
+  assert.equal(await countPatients(db), count + 500);
+});
+
 test('merged records load as superseded, pointing to their survivor; export writes them with the replaced-by link they came with', async () => {
   const lines = population(6000, 17, 950_000_000);
   const merged = lines.map((line) => JSON.parse(line) as Patient).filter((patient) => patient.link?.some((link) => link.type === 'replaced-by'));

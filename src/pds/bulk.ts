@@ -27,6 +27,11 @@ export type BulkProgress = { phase: 'loading' | 'moving' | 'indexing' | 'verifyi
 export type BulkSummary = { records: number; checksum: string };
 /** A progress report; a promise returned holds the load at that point until it settles (tests use it). */
 type Options = { onProgress?: (progress: BulkProgress) => void | Promise<void> };
+/**
+ * `lockTable`: into a table that holds records, drop and build again its secondary indexes, as
+ * into an empty one: about twice as fast for a large load, but reads and searches wait for it.
+ */
+type ImportOptions = Options & { lockTable?: boolean };
 
 /** Why a load was refused: a line that is not a valid Patient, an NHS number already held, or a check that failed. */
 export class PatientImportError extends Error {
@@ -49,9 +54,10 @@ export class PatientImportError extends Error {
  * the indexes are built again (which needs the table's owner, the CLI's login): the fastest way,
  * and reads of the empty table wait for it. Into a table that holds records they are COPYed into a
  * temporary table and inserted beside the table's indexes, unseen until the commit (MVCC), taking
- * no lock stronger than row-exclusive: reads, searches and updates go on throughout.
+ * no lock stronger than row-exclusive: reads, searches and updates go on throughout (unless
+ * `lockTable` asks for speed over them).
  */
-export async function importPatients(db: Database, input: Readable, options: Options = {}): Promise<BulkSummary> {
+export async function importPatients(db: Database, input: Readable, options: ImportOptions = {}): Promise<BulkSummary> {
   return db.begin(async (tx) => ((await claimEmptyTable(tx)) ? loadIntoEmptyTable(tx, input, options) : loadBesideReaders(tx, input, options)));
 }
 
@@ -66,12 +72,10 @@ async function claimEmptyTable(tx: Transaction): Promise<boolean> {
 }
 
 async function loadIntoEmptyTable(tx: Transaction, input: Readable, options: Options): Promise<BulkSummary> {
-  const rebuilt = await dropIndexesAndKeys(tx);
+  const rebuilt = await dropIndexesAndKeys(tx, { keys: true });
   const read = await stageLines(tx, 'pds_patient', input, options);
-  await options.onProgress?.({ phase: 'indexing', records: read.records, bytes: read.bytes });
-  await tx.unsafe(`set local maintenance_work_mem = '${INDEX_BUILD_MEMORY}'`);
   try {
-    for (const definition of rebuilt) await tx.unsafe(definition);
+    await buildAgain(tx, rebuilt, read, options);
   } catch (error) {
     // The table was empty: the primary key refuses a number given twice in the file.
     if (isUniqueViolation(error)) throw new PatientImportError(`an NHS number is given more than once in the file (${error.detail ?? ''})`);
@@ -81,7 +85,7 @@ async function loadIntoEmptyTable(tx: Transaction, input: Readable, options: Opt
   return verify(tx, read, 'pds_patient', options);
 }
 
-async function loadBesideReaders(tx: Transaction, input: Readable, options: Options): Promise<BulkSummary> {
+async function loadBesideReaders(tx: Transaction, input: Readable, options: ImportOptions): Promise<BulkSummary> {
   await tx.unsafe(`create temporary table pds_import (line integer not null, nhs_number text not null, version_id integer not null, last_updated timestamptz,
     record json not null, restricted boolean not null, superseded_by text, family text collate "C" not null, given text collate "C" not null, family_phonetic text not null,
     given_phonetic text not null, gender text, birth_date date, death_date date, postcode text collate "C", gp_ods text, email text, phone text) on commit drop`);
@@ -89,6 +93,8 @@ async function loadBesideReaders(tx: Transaction, input: Readable, options: Opti
   await options.onProgress?.({ phase: 'moving', records: read.records, bytes: read.bytes });
   await tx`analyze pds_import`;
   await refuseHeldNumbers(tx);
+  // Asked to lock the table: its secondary indexes are built again rather than added to, and reads wait.
+  const rebuilt = options.lockTable ? await dropIndexesAndKeys(tx, { keys: false }) : [];
   try {
     await tx.unsafe(`insert into pds_patient (${PATIENT_COLUMNS})
       select nhs_number, version_id, coalesce(last_updated, now()), ${PATIENT_COLUMNS.split(', ').slice(3).join(', ')} from pds_import order by nhs_number`);
@@ -99,7 +105,14 @@ async function loadBesideReaders(tx: Transaction, input: Readable, options: Opti
     throw error;
   }
   await refuseMissingSurvivors(tx, 'pds_import');
+  if (rebuilt.length > 0) await buildAgain(tx, rebuilt, read, options);
   return verify(tx, read, 'pds_import', options);
+}
+
+async function buildAgain(tx: Transaction, definitions: string[], read: Staged, options: Options): Promise<void> {
+  await options.onProgress?.({ phase: 'indexing', records: read.records, bytes: read.bytes });
+  await tx.unsafe(`set local maintenance_work_mem = '${INDEX_BUILD_MEMORY}'`);
+  for (const definition of definitions) await tx.unsafe(definition);
 }
 
 /** Checks the rows of this load in the table against what was read: count and checksum. */
@@ -306,11 +319,11 @@ async function isEmpty(tx: Transaction): Promise<boolean> {
  * meets no constraint it could break: every check it could fail is made on the line beforehand
  * (an error the server found after the end of a COPY would be lost by the driver).
  */
-async function dropIndexesAndKeys(tx: Transaction): Promise<string[]> {
+async function dropIndexesAndKeys(tx: Transaction, { keys }: { keys: boolean }): Promise<string[]> {
   type Constraint = { owner: string; name: string; definition: string };
-  const foreignKeys = await tx<Constraint[]>`select conrelid::regclass::text as owner, quote_ident(conname) as name, pg_get_constraintdef(oid) as definition
+  const foreignKeys = !keys ? [] : await tx<Constraint[]>`select conrelid::regclass::text as owner, quote_ident(conname) as name, pg_get_constraintdef(oid) as definition
     from pg_constraint where confrelid = 'pds_patient'::regclass and contype = 'f' order by conrelid, conname`;
-  const primaryKeys = await tx<Constraint[]>`select 'pds_patient' as owner, quote_ident(conname) as name, pg_get_constraintdef(oid) as definition
+  const primaryKeys = !keys ? [] : await tx<Constraint[]>`select 'pds_patient' as owner, quote_ident(conname) as name, pg_get_constraintdef(oid) as definition
     from pg_constraint where conrelid = 'pds_patient'::regclass and contype = 'p'`;
   const indexes = await tx<{ name: string; definition: string }[]>`select indexname as name, indexdef as definition from pg_indexes
     where schemaname = current_schema() and tablename = 'pds_patient'
