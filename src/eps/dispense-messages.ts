@@ -9,6 +9,8 @@ const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replac
 const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
 const CLAIM_REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
 
+const NON_DISPENSING_REASON = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionNonDispensingReason';
+const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
 const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 
 /**
@@ -72,6 +74,11 @@ export function readDispenseNotification(bundle: Bundle): DispenseNotification {
   const [status = ''] = [...statuses];
   if (!DISPENSE_NOTIFICATION_STATUSES.includes(status)) issues.add('The prescription status of a dispense notification must be 0003, 0006 or 0007', 'MedicationDispense.extension:taskBusinessStatus');
   if (read.some((dispense) => !DISPENSED_ITEM_STATUSES.includes(dispense.itemStatus))) issues.add('MedicationDispense.type must be a dispensed item status (0001 to 0005)', 'MedicationDispense.type');
+  // As examples/errors/3-Process-Response-Dispense-400_Invalid_Value.json: one non-dispensing reason for the whole prescription.
+  const nonDispensingReasons = new Set(dispenses.map((dispense) => extensionOf(dispense, NON_DISPENSING_REASON)?.valueCoding?.code ?? ''));
+  if (nonDispensingReasons.size > 1) {
+    issues.add('Expected all MedicationDispenses to have the same value for MedicationDispense.extension:prescriptionNonDispensingReason', 'MedicationDispense.extension:prescriptionNonDispensingReason', 'invalid');
+  }
   const nhsNumbers = new Set(read.map((dispense) => dispense.nhsNumber));
   if (nhsNumbers.size !== 1 || nhsNumbers.has('')) issues.add('Each MedicationDispense must name the patient by NHS number, the same in all', 'MedicationDispense.subject.identifier');
   const messageId = bundle.identifier?.value ?? '';
@@ -97,8 +104,12 @@ export function readTask(body: unknown): TaskMessage {
   if (!isResource(body, 'Task')) throw EpsErrors.invalidMessage('The body must be a FHIR Task', 'Task');
   const task = body as Task;
   const code = task.code?.coding?.[0]?.code;
-  const kind = task.status === 'rejected' && code === 'fulfill' ? 'return' : task.status === 'in-progress' && code === 'abort' ? 'withdraw' : undefined;
-  if (!kind) throw EpsErrors.invalidMessage("A Task must be a return (status 'rejected', code 'fulfill') or a withdrawal (status 'in-progress', code 'abort')", 'Task.status');
+  // fhir-dispensing.yaml, "Verification errors": the status says which (a return's code may be
+  // fulfill or change, as the secondary-care examples have it); a withdrawal needs its code.
+  if (task.status !== 'rejected' && task.status !== 'in-progress') throw EpsErrors.invalidMessage("Task.status must be one of: 'in-progress', 'rejected'", 'Task.status');
+  if (task.status === 'in-progress' && code === undefined) throw EpsErrors.invalidMessage("Task.code is required when Task.status is 'in-progress'.", 'Task.code');
+  if (task.status === 'in-progress' && code !== 'abort') throw EpsErrors.invalidMessage("A withdrawal (Task.status 'in-progress') must have Task.code 'abort'", 'Task.code');
+  const kind = task.status === 'rejected' ? 'return' : 'withdraw';
   const issues = new Issues();
   const shortId = task.groupIdentifier?.value ?? '';
   if (!shortId) issues.add('Task.groupIdentifier must be the prescription id', 'Task.groupIdentifier', 'required');
@@ -126,6 +137,11 @@ export function readClaim(body: unknown): ClaimMessage {
   const status = extensionOf(item, BUSINESS_STATUS_EXTENSION)?.valueCoding?.code ?? '';
   const itemIds = (item?.detail ?? []).map((detail) => extensionOf(detail, CLAIM_REQUEST_REFERENCE)?.valueReference?.identifier?.value ?? '');
   if (itemIds.length === 0 || itemIds.includes('')) issues.add('Each Claim.item.detail must reference its line item', 'Claim.item.detail.extension:medicationRequestReference');
+  // fhir-dispensing.yaml, "Verification errors": "The claim is missing the required endorsement code."
+  const details = (claimResource.item ?? []).flatMap((claimItem) => claimItem.detail ?? []);
+  if (details.some((detail) => !(detail.programCode ?? []).some((code) => code.coding?.some((coding) => coding.system === ENDORSEMENT_SYSTEM && coding.code)))) {
+    issues.add('The claim is missing the required endorsement code.', 'Claim.item.detail.programCode', 'invalid');
+  }
   const claimId = claimResource.identifier?.[0]?.value ?? '';
   if (!claimId) issues.add('Claim.identifier is required', 'Claim.identifier', 'required');
   issues.throwIfAny();
