@@ -64,7 +64,7 @@ export function registerPdsCommands(program: Command): void {
   const load = databaseOptions(program.command('import'))
     .description('load patients from an NDJSON file into PDS: all or none, checked by count and checksum; NHS numbers already held refuse the load; reads and searches go on while it runs')
     .argument('<file>', 'NDJSON, one FHIR Patient per line (as `openspine population` or `openspine export` write)')
-    .option('--lock-table', 'into a table that holds patients, rebuild its indexes as into an empty one: about twice as fast, but reads and searches wait until the load ends');
+    .option('--lock-table', 'into a table that holds patients, rebuild its indexes as into an empty one: faster when it holds few compared with the file (e.g. only the demo patients), but reads and searches wait until the load ends');
   load.action(async (file: string, options: ConfigInput & { lockTable?: boolean }) => {
     const size = (await stat(file)).size;
     try {

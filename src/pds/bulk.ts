@@ -29,7 +29,8 @@ export type BulkSummary = { records: number; checksum: string };
 type Options = { onProgress?: (progress: BulkProgress) => void | Promise<void> };
 /**
  * `lockTable`: into a table that holds records, drop and build again its secondary indexes, as
- * into an empty one: about twice as fast for a large load, but reads and searches wait for it.
+ * into an empty one: faster when the table holds few records compared with the load (a first
+ * national load beside the demo patients), but reads and searches wait for it.
  */
 type ImportOptions = Options & { lockTable?: boolean };
 
