@@ -1,9 +1,9 @@
 // Receiving: the inbox listing and count, downloading a message whole or chunk by chunk, and
 // acknowledging it (../shared/specs/mesh/specification/mesh-api.yaml, "Inbox"). A message is
 // only ever visible to its recipient, and only while it is in the inbox.
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { Database } from '../platform/db/connect.ts';
-import { readPart } from './body-store.ts';
+import { chunkBody } from './body-store.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import { MESSAGE_ID } from './message-id.ts';
@@ -85,7 +85,7 @@ export type Download = { message: MeshMessage; chunkNumber: number; chunk: Chunk
 
 /**
  * A chunk of a message to send: 206 while more chunks follow, 200 for the last. A REPORT has no
- * body. The body streams out of the database one part at a time as the client takes it.
+ * body. The body streams out of the database a few parts at a time as the client takes it.
  */
 export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean): Promise<Download> {
   const message = await inboxMessage(db, mailbox, messageId);
@@ -93,25 +93,7 @@ export async function openDownload(db: Database, mailbox: Mailbox, messageId: st
   if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > message.chunkCount) throw MeshErrors.messageNotFound();
   const chunk = await readChunk(db, messageId, chunkNumber);
   if (chunk === undefined) throw MeshErrors.messageNotFound();
-  return { message, chunkNumber, chunk, body: withBody ? chunkStream(db, chunk) : undefined, partial: chunkNumber < message.chunkCount };
-}
-
-function chunkStream(db: Database, chunk: ChunkRecord): Readable {
-  async function* parts(): AsyncGenerator<Buffer> {
-    // The next part is fetched while this one is sent: two parts in memory at most.
-    let next = readPart(db, chunk, 0);
-    for (let partNumber = 0; partNumber < chunk.partCount; partNumber++) {
-      const data = await next;
-      if (partNumber + 1 < chunk.partCount) {
-        next = readPart(db, chunk, partNumber + 1);
-        next.catch(() => undefined); // awaited next turn; a client gone by then must not leave it unhandled
-      }
-      if (data === undefined) throw new Error(`Part ${partNumber} of chunk ${chunk.chunkNumber} of message ${chunk.messageId} is missing`);
-      yield data;
-    }
-  }
-  // Byte mode with the smallest buffer: a part is read only when the previous one has been taken.
-  return Readable.from(parts(), { objectMode: false, highWaterMark: 1 });
+  return { message, chunkNumber, chunk, body: withBody ? chunkBody(db, chunk) : undefined, partial: chunkNumber < message.chunkCount };
 }
 
 /** Acknowledges a message of this mailbox's inbox; again is harmless (`acknowledgedNow` is false then). */

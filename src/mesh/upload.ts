@@ -8,12 +8,15 @@ import { MeshErrors } from './errors.ts';
 
 export type StoredUpload = PartKey & { size: number; partCount: number; sha1: string };
 
-/** Two writes on two pooled connections overlap their round trips and fsyncs (44 to ~60 MiB/s here). */
-const WRITES_IN_FLIGHT = 2;
+/** Four writes on four pooled connections overlap their round trips (mesh-bulk here: 76-95 MB/s up with four, 54-86 with two). */
+const WRITES_IN_FLIGHT = 4;
 
 export async function storeUpload(db: Database, target: Omit<PartKey, 'uploadId'>, body: AsyncIterable<Buffer | string> | Iterable<Buffer | string>, limit: number): Promise<StoredUpload> {
   const key: PartKey = { ...target, uploadId: randomUUID() };
   const sha1 = createHash('sha1');
+  // Part buffers are used again once written: a new MiB for every MiB received would cost the
+  // process a garbage collection every few tens of MiB.
+  const written: Buffer<ArrayBuffer>[] = [];
   let part = Buffer.allocUnsafe(PART_SIZE);
   let filled = 0;
   let size = 0;
@@ -22,11 +25,13 @@ export async function storeUpload(db: Database, target: Omit<PartKey, 'uploadId'
 
   const flush = async () => {
     if (writing.length >= WRITES_IN_FLIGHT) await writing.shift();
-    const full = filled === PART_SIZE ? part : part.subarray(0, filled);
-    const write = writePart(db, key, partCount++, full);
+    const buffer = part;
+    const write = writePart(db, key, partCount++, filled === PART_SIZE ? buffer : buffer.subarray(0, filled)).then(() => {
+      written.push(buffer);
+    });
     write.catch(() => undefined); // awaited later; this only keeps an early failure from going unhandled
     writing.push(write);
-    part = Buffer.allocUnsafe(PART_SIZE);
+    part = written.pop() ?? Buffer.allocUnsafe(PART_SIZE);
     filled = 0;
   };
 
