@@ -8,11 +8,12 @@ import { measureCpu } from './cpu.ts';
 import { driveLoad } from './load.ts';
 import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
 import { loadPatients } from './pds.ts';
-import { buildScenario, dataNeeded, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
+import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario, writeMeshReport } from './mesh.ts';
+import { buildScenario, dataNeeded, isMeshScenario, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
 import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; out: string; unsecured?: boolean };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; out: string; unsecured?: boolean; bulkMib: number };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -43,6 +44,7 @@ const program = new Command('bench')
   .option('--database-url <url>', 'bench against this PostgreSQL instead of an embedded one')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
+  .option('--bulk-mib <MiB>', 'size of mesh-bulk\'s chunked message (the target is for 1024)', wholeNumber(1), 1024)
   .showHelpAfterError()
   .action(async (given: string[], options: Options) => {
     try {
@@ -68,6 +70,21 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
     const reports: ScenarioReport[] = [];
     let healthy = true;
     for (const name of names) {
+      if (isMeshScenario(name)) {
+        // MESH's scenarios drive their own signed requests (bench/mesh.ts) and report in their own terms.
+        const meshOptions = { ...options, bulkMiB: options.bulkMib };
+        console.log(`\n${name}: ${describeMeshScenario(name, meshOptions)}${name === 'mesh-small' ? `; ${options.warmup} s warmup, ${options.duration} s measured` : ''}`);
+        const report = await runMeshScenario(server, name, meshOptions);
+        console.log(meshReportLines(report).join('\n'));
+        console.log(`  written to ${await writeMeshReport(options.out, runStarted, report)}`);
+        if (!meshRunHealthy(report)) healthy = false;
+        const exit = server.exitedEarly();
+        if (exit) {
+          console.error(exit);
+          return false;
+        }
+        continue;
+      }
       const report = await runScenario(server, buildScenario(name, data), options);
       reports.push(report);
       console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}`);

@@ -4,9 +4,17 @@ import { randomUUID } from 'node:crypto';
 import type { SampledPatient } from './pds.ts';
 import { DIRECTORY, ODS_SYSTEM, odsCode, organisation, type SeededOrganisation } from './seed.ts';
 
-/** In the order `all` runs them: creates last, so reads and searches see exactly the seeded data. */
-export const SCENARIO_NAMES = ['read', 'search-token', 'pds-read', 'pds-search', 'pds-fuzzy', 'create'] as const;
+/** The MESH scenarios, driven by bench/mesh.ts rather than autocannon: each MESH request is signed with a fresh nonce. */
+export const MESH_SCENARIO_NAMES = ['mesh-small', 'mesh-bulk'] as const;
+export type MeshScenarioName = (typeof MESH_SCENARIO_NAMES)[number];
+
+/** In the order `all` runs them: creates last, so reads and searches see exactly the seeded data; MESH's touch none of it. */
+export const SCENARIO_NAMES = ['read', 'search-token', 'pds-read', 'pds-search', 'pds-fuzzy', 'create', ...MESH_SCENARIO_NAMES] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+export function isMeshScenario(name: ScenarioName): name is MeshScenarioName {
+  return (MESH_SCENARIO_NAMES as readonly string[]).includes(name);
+}
 
 export type Target = { requestsPerSecond?: number; p99Ms: number };
 
@@ -35,11 +43,11 @@ const PDS = '/personal-demographics/FHIR/R4';
 
 /** The data a scenario reads: seeded organisations, loaded patients, or none (it makes its own). */
 export function dataNeeded(name: ScenarioName): 'organisations' | 'patients' | 'none' {
-  if (name === 'create') return 'none';
+  if (name === 'create' || isMeshScenario(name)) return 'none';
   return name.startsWith('pds-') ? 'patients' : 'organisations';
 }
 
-export function buildScenario(name: ScenarioName, data: BenchData): Scenario {
+export function buildScenario(name: Exclude<ScenarioName, MeshScenarioName>, data: BenchData): Scenario {
   let turn = 0;
   const nextSeeded = (): SeededOrganisation => {
     const organisation = data.organisations[turn++ % data.organisations.length];

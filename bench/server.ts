@@ -1,6 +1,7 @@
 // Starts OpenSpine as a child process on a fresh data folder (authenticated, not sandbox), gets
 // an admin token and a GP's from its CLI, and stops it again (at the end, or on Ctrl-C): SIGTERM, wait, delete the folder.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +32,8 @@ export type BenchServer = {
   dataDir: string;
   /** The server's environment: where its database is. */
   env: NodeJS.ProcessEnv;
+  /** MESH's shared key for this run, the HMAC key of NHSMESH tokens (bench/mesh.ts). */
+  meshSharedKey: string;
   /** Why the server exited, when it did so before stop() was called. */
   exitedEarly(): string | undefined;
   stop(): Promise<void>;
@@ -40,7 +43,8 @@ export type BenchServer = {
 export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean }): Promise<BenchServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'openspine-bench-'));
   await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
-  const env = { ...(await serverEnvironment(dataDir, options.databaseUrl)), ...(options.unsecured ? { OPENSPINE_SANDBOX: 'on', OPENSPINE_AUDIT: 'off' } : {}) };
+  const meshSharedKey = randomBytes(16).toString('hex');
+  const env = { ...(await serverEnvironment(dataDir, options.databaseUrl)), OPENSPINE_MESH_SHARED_KEY: meshSharedKey, ...(options.unsecured ? { OPENSPINE_SANDBOX: 'on', OPENSPINE_AUDIT: 'off' } : {}) };
   const child = spawn(process.execPath, [CLI, 'start'], {
     cwd: REPOSITORY,
     env,
@@ -90,7 +94,7 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
     const url = await waitForBanner(child, exited, () => exitReason);
     await waitForStatus(url, options.unsecured);
     const tokens = { admin: await issueToken(env, ['--admin']), 'healthcare-worker': await issueToken(env, ['--user', DEMO_GP.userId, '--role', DEMO_GP.roleProfileId]) };
-    return { url, pid: child.pid ?? 0, tokens, dataDir, env, exitedEarly: () => (stopping ? undefined : exitReason), stop };
+    return { url, pid: child.pid ?? 0, tokens, dataDir, env, meshSharedKey, exitedEarly: () => (stopping ? undefined : exitReason), stop };
   } catch (error) {
     await stop();
     throw error;
