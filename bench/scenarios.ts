@@ -8,12 +8,20 @@ import { DIRECTORY, ODS_SYSTEM, odsCode, organisation, type SeededOrganisation }
 export const MESH_SCENARIO_NAMES = ['mesh-small', 'mesh-bulk'] as const;
 export type MeshScenarioName = (typeof MESH_SCENARIO_NAMES)[number];
 
-/** In the order `all` runs them: creates last, so reads and searches see exactly the seeded data; MESH's touch none of it. */
-export const SCENARIO_NAMES = ['read', 'search-token', 'pds-read', 'pds-search', 'pds-fuzzy', 'create', ...MESH_SCENARIO_NAMES] as const;
+/** The EPS scenario, driven by bench/eps.ts: each lifecycle chains five calls, the order signed between $prepare and $process-message. */
+export const EPS_SCENARIO_NAMES = ['eps-lifecycle'] as const;
+export type EpsScenarioName = (typeof EPS_SCENARIO_NAMES)[number];
+
+/** In the order `all` runs them: creates last, so reads and searches see exactly the seeded data; EPS's and MESH's touch none of it. */
+export const SCENARIO_NAMES = ['read', 'search-token', 'pds-read', 'pds-search', 'pds-fuzzy', 'create', ...EPS_SCENARIO_NAMES, ...MESH_SCENARIO_NAMES] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export function isMeshScenario(name: ScenarioName): name is MeshScenarioName {
   return (MESH_SCENARIO_NAMES as readonly string[]).includes(name);
+}
+
+export function isEpsScenario(name: ScenarioName): name is EpsScenarioName {
+  return (EPS_SCENARIO_NAMES as readonly string[]).includes(name);
 }
 
 export type Target = { requestsPerSecond?: number; p99Ms: number };
@@ -43,11 +51,11 @@ const PDS = '/personal-demographics/FHIR/R4';
 
 /** The data a scenario reads: seeded organisations, loaded patients, or none (it makes its own). */
 export function dataNeeded(name: ScenarioName): 'organisations' | 'patients' | 'none' {
-  if (name === 'create' || isMeshScenario(name)) return 'none';
+  if (name === 'create' || isMeshScenario(name) || isEpsScenario(name)) return 'none';
   return name.startsWith('pds-') ? 'patients' : 'organisations';
 }
 
-export function buildScenario(name: Exclude<ScenarioName, MeshScenarioName>, data: BenchData): Scenario {
+export function buildScenario(name: Exclude<ScenarioName, MeshScenarioName | EpsScenarioName>, data: BenchData): Scenario {
   let turn = 0;
   const nextSeeded = (): SeededOrganisation => {
     const organisation = data.organisations[turn++ % data.organisations.length];
