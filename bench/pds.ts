@@ -45,6 +45,23 @@ export async function loadPatients(server: { dataDir: string; env: NodeJS.Proces
   }
 }
 
+/** A sample of the patients already in the server's database, spread over the table: for a data folder loaded beforehand. */
+export async function samplePatients(server: { env: NodeJS.ProcessEnv }): Promise<SampledPatient[]> {
+  const database = await openDatabase(loadConfig({ logLevel: 'warn' }, server.env), pino({ level: 'warn' }), 'tool');
+  try {
+    const rows = await database.db<{ nhs_number: string; family: string | null; given: string | null; birth_date: string | null }[]>`
+      select nhs_number, record->'name'->0->>'family' as family, record->'name'->0->'given'->>0 as given, birth_date::text as birth_date
+      from pds_patient tablesample system (1)
+      where not restricted and not invalidated and superseded_by is null and birth_date is not null
+      limit ${SAMPLE_SIZE}`;
+    const sample = rows.map((row) => ({ nhsNumber: row.nhs_number, family: row.family ?? '', given: row.given ?? '', birthDate: row.birth_date ?? '' }));
+    console.log(`sampled ${sample.length} of the patients already loaded`);
+    return sample;
+  } finally {
+    await database.close();
+  }
+}
+
 async function writePopulation(file: string, count: number): Promise<SampledPatient[]> {
   const output = createWriteStream(file);
   const every = Math.max(1, Math.floor(count / SAMPLE_SIZE));

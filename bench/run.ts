@@ -7,14 +7,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { measureCpu } from './cpu.ts';
 import { driveLoad } from './load.ts';
 import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
-import { loadPatients } from './pds.ts';
+import { loadPatients, samplePatients } from './pds.ts';
 import { describeEpsScenario, epsReportLines, epsRunHealthy, runEpsScenario, writeEpsReport } from './eps.ts';
 import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario, writeMeshReport } from './mesh.ts';
 import { buildScenario, dataNeeded, isEpsScenario, isMeshScenario, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
 import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; out: string; unsecured?: boolean; bulkMib: number };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -43,6 +43,7 @@ const program = new Command('bench')
   .option('--seed-count <count>', 'organisations loaded before the read and search scenarios', wholeNumber(1), 10_000)
   .option('--patients <count>', 'patients generated and bulk-loaded before the pds-* scenarios (the targets are for 1000000)', wholeNumber(1), 100_000)
   .option('--database-url <url>', 'bench against this PostgreSQL instead of an embedded one')
+  .option('--data-dir <folder>', 'start on this data folder, its patients already loaded (e.g. by openspine population and import): nothing is generated, the pds-* scenarios ask for a sample of its patients, and the folder is kept')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
   .option('--bulk-mib <MiB>', 'size of mesh-bulk\'s chunked message (the target is for 1024)', wholeNumber(1), 1024)
@@ -61,12 +62,12 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   const runStarted = new Date();
   const logFile = path.resolve(options.out, `${fileStamp(runStarted)}-server.log`);
   await mkdir(options.out, { recursive: true });
-  const server = await startServer({ databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false });
+  const server = await startServer({ databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false, ...(options.dataDir ? { dataDir: path.resolve(options.dataDir) } : {}) });
   try {
     console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
     const data: BenchData = {
       organisations: names.some((name) => dataNeeded(name) === 'organisations') ? await seedOrganisations({ url: server.url, token: server.tokens.admin }, options.seedCount) : [],
-      patients: names.some((name) => dataNeeded(name) === 'patients') ? (await loadPatients(server, options.patients)).sample : [],
+      patients: names.some((name) => dataNeeded(name) === 'patients') ? (options.dataDir ? await samplePatients(server) : (await loadPatients(server, options.patients)).sample) : [],
     };
     const reports: ScenarioReport[] = [];
     let healthy = true;

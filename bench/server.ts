@@ -40,9 +40,10 @@ export type BenchServer = {
 };
 
 /** `unsecured`: sandbox mode with audit off, to measure what authentication and audit cost. */
-export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean }): Promise<BenchServer> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'openspine-bench-'));
-  await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
+/** `dataDir`: an existing data folder to start on (its data already loaded), kept afterwards; by default a fresh one, deleted. */
+export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean; dataDir?: string }): Promise<BenchServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'openspine-bench-')));
+  if (!options.dataDir) await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
   const meshSharedKey = randomBytes(16).toString('hex');
   const env = { ...(await serverEnvironment(dataDir, options.databaseUrl)), OPENSPINE_MESH_SHARED_KEY: meshSharedKey, ...(options.unsecured ? { OPENSPINE_SANDBOX: 'on', OPENSPINE_AUDIT: 'off' } : {}) };
   const child = spawn(process.execPath, [CLI, 'start'], {
@@ -81,7 +82,7 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
     }
     await stopOrphanedPostgres(dataDir);
     log.end();
-    await rm(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     for (const signal of INTERRUPTS) process.off(signal, interrupted);
   })());
   const interrupted = (signal: NodeJS.Signals) => {
