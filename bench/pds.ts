@@ -49,9 +49,12 @@ export async function loadPatients(server: { dataDir: string; env: NodeJS.Proces
 export async function samplePatients(server: { env: NodeJS.ProcessEnv }): Promise<SampledPatient[]> {
   const database = await openDatabase(loadConfig({ logLevel: 'warn' }, server.env), pino({ level: 'warn' }), 'tool');
   try {
+    // Row by row (BERNOULLI), not page by page: a sample of whole pages would be read from few pages, all soon in cache.
+    const [table] = await database.db<{ rows: number }[]>`select greatest(reltuples, 1)::float8 as rows from pg_class where relname = 'pds_patient'`;
+    const percent = Math.min(100, (SAMPLE_SIZE * 200) / (table?.rows ?? 1));
     const rows = await database.db<{ nhs_number: string; family: string | null; given: string | null; birth_date: string | null }[]>`
       select nhs_number, record->'name'->0->>'family' as family, record->'name'->0->'given'->>0 as given, birth_date::text as birth_date
-      from pds_patient tablesample system (1)
+      from pds_patient tablesample bernoulli (${percent})
       where not restricted and not invalidated and superseded_by is null and birth_date is not null
       limit ${SAMPLE_SIZE}`;
     const sample = rows.map((row) => ({ nhsNumber: row.nhs_number, family: row.family ?? '', given: row.given ?? '', birthDate: row.birth_date ?? '' }));
