@@ -2,6 +2,7 @@
 // dispensable, and the sweep, run in the server on a timer, that marks the ones past it.
 import type { Logger } from 'pino';
 import type { Database, Queryable } from '../platform/db/connect.ts';
+import { runPeriodically, type PeriodicJob } from '../platform/periodic.ts';
 import { ITEM, OPEN_ITEM_STATUSES, STATUS } from './lifecycle.ts';
 import type { PrescriptionOrder } from './order.ts';
 import { appendEvents, expireDue, lineItemsOf, setLineItems, updateIssue } from './store.ts';
@@ -63,31 +64,17 @@ export async function sweepExpired(deps: ExpirySweepDeps): Promise<number> {
   }
 }
 
-export type ExpirySweeper = { runNow(): Promise<void>; stop(): Promise<void> };
+export type ExpirySweeper = PeriodicJob;
 
 /** Sweeps every `intervalMs` (the first one interval after the start), one sweep at a time; a failure is logged and tried again next time. */
 export function startExpirySweeper(options: ExpirySweepDeps & { log: Logger; intervalMs: number }): ExpirySweeper {
-  let running: Promise<void> | undefined;
-  const run = (): Promise<void> => {
-    running ??= (async () => {
-      try {
-        const expired = await sweepExpired(options);
-        if (expired > 0) options.log.info({ expired }, 'EPS expiry sweep');
-      } catch (error) {
-        options.log.error({ err: error }, 'EPS expiry sweep failed; it runs again at the next interval');
-      } finally {
-        running = undefined;
-      }
-    })();
-    return running;
-  };
-  const timer = setInterval(() => void run(), options.intervalMs);
-  timer.unref(); // the sweep never keeps a process alive by itself
-  return {
-    runNow: run,
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return runPeriodically({
+    name: 'EPS expiry sweep',
+    intervalMs: options.intervalMs,
+    log: options.log,
+    work: async () => {
+      const expired = await sweepExpired(options);
+      if (expired > 0) options.log.info({ expired }, 'EPS expiry sweep');
     },
-  };
+  });
 }

@@ -4,6 +4,7 @@
 // given up part way are removed. Every step works in short transactions of bounded batches.
 import type { Logger } from 'pino';
 import type { Database, Transaction } from '../platform/db/connect.ts';
+import { runPeriodically, type PeriodicJob } from '../platform/periodic.ts';
 import { deleteExpiredNonces } from './directory-store.ts';
 import { UNDELIVERED, nonDeliveryReport } from './report.ts';
 import { insertMessages } from './store.ts';
@@ -100,40 +101,21 @@ export type SweeperOptions = {
   onSwept?: (result: SweepResult) => void;
 };
 
-export type Sweeper = {
-  /** Runs a sweep now, or waits for the one running (never two at once in a process). */
-  runNow(): Promise<void>;
-  /** Stops the timer and waits for a sweep in progress to finish. */
-  stop(): Promise<void>;
-};
+export type Sweeper = PeriodicJob;
 
 /** Sweeps every `intervalMs`, the first one interval after the start; a failed sweep is logged and tried again next time. */
 export function startSweeper(options: SweeperOptions): Sweeper {
-  let running: Promise<void> | undefined;
-  const run = (): Promise<void> => {
-    running ??= (async () => {
-      try {
-        const result = await sweepMesh({ db: options.db, now: options.now, ...(options.limits ? { limits: options.limits } : {}) });
-        const expired = [...result.expired.values()].reduce((sum, count) => sum + count, 0);
-        if (expired + result.deleted + result.abandonedUploads > 0) {
-          options.log.info({ expired, reports: result.reports, deleted: result.deleted, abandonedUploads: result.abandonedUploads }, 'MESH sweep');
-        }
-        options.onSwept?.(result);
-      } catch (error) {
-        options.log.error({ err: error }, 'MESH sweep failed; it runs again at the next interval');
-      } finally {
-        running = undefined;
+  return runPeriodically({
+    name: 'MESH sweep',
+    intervalMs: options.intervalMs,
+    log: options.log,
+    work: async () => {
+      const result = await sweepMesh({ db: options.db, now: options.now, ...(options.limits ? { limits: options.limits } : {}) });
+      const expired = [...result.expired.values()].reduce((sum, count) => sum + count, 0);
+      if (expired + result.deleted + result.abandonedUploads > 0) {
+        options.log.info({ expired, reports: result.reports, deleted: result.deleted, abandonedUploads: result.abandonedUploads }, 'MESH sweep');
       }
-    })();
-    return running;
-  };
-  const timer = setInterval(() => void run(), options.intervalMs);
-  timer.unref(); // the sweep never keeps a process alive by itself
-  return {
-    runNow: run,
-    async stop() {
-      clearInterval(timer);
-      await running;
+      options.onSwept?.(result);
     },
-  };
+  });
 }
