@@ -2,12 +2,11 @@
 // release, dispense, claim), each call with a fresh X-Request-ID, the bundle signed between
 // $prepare and the order as a prescribing system would. As many workers as connections, each
 // running one lifecycle after another; every answer's status checked.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { cpus, totalmem } from 'node:os';
+import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -17,7 +16,6 @@ import { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_PRIVATE_KEY, EPS_BASE } fr
 import { signDigest, withProvenance } from '../src/eps/signature.ts';
 import { EXAMPLES, freshPrescription, loadExample, releaseParameters, type Staff } from '../src/eps/test-kit.ts';
 import { measureCpu, type CpuShare } from './cpu.ts';
-import { fileStamp } from './report.ts';
 import type { BenchServer } from './server.ts';
 
 export type EpsBenchOptions = { connections: number; duration: number; warmup: number };
@@ -234,28 +232,6 @@ export function epsReportLines(report: EpsLifecycleReport): string[] {
 /** Whether every lifecycle went as it should; targets aside. */
 export function epsRunHealthy(report: EpsLifecycleReport): boolean {
   return report.failures === 0;
-}
-
-/** Writes `<out>/<timestamp>-eps-lifecycle.json` with the machine, Node version and commit, and returns its path. */
-export async function writeEpsReport(outDir: string, runStarted: Date, report: EpsLifecycleReport): Promise<string> {
-  await mkdir(outDir, { recursive: true });
-  const file = path.join(outDir, `${fileStamp(runStarted)}-${report.scenario}.json`);
-  const git = (...args: string[]) => {
-    try {
-      return execFileSync('git', args, { cwd: REPOSITORY, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const changes = git('status', '--porcelain');
-  const measuredOn = {
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemoryBytes: totalmem() },
-    node: process.version,
-    commit: git('rev-parse', '--short', 'HEAD'),
-    uncommittedChanges: changes === undefined ? undefined : changes !== '',
-  };
-  await writeFile(file, `${JSON.stringify({ runStarted: runStarted.toISOString(), ...report, ...measuredOn }, null, 2)}\n`);
-  return file;
 }
 
 function round(value: number): number {

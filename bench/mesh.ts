@@ -2,19 +2,14 @@
 // with a fresh nonce, which autocannon's fixed headers cannot give. mesh-small sends 1 KB messages
 // end to end (send, list, download, acknowledge) from as many workers as connections; mesh-bulk
 // sends one large chunked message up and then down, watching the server's memory.
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { cpus, totalmem } from 'node:os';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { MAX_REQUEST_BYTES } from '../src/mesh/index.ts';
 import { meshHttpClient, sha256, type MeshAnswer, type MeshHttpClient } from '../test/support/mesh-http.ts';
 import { V2 } from '../test/support/mesh.ts';
 import { measureCpu, type CpuShare } from './cpu.ts';
-import { fileStamp } from './report.ts';
 import type { MeshScenarioName } from './scenarios.ts';
 import type { BenchServer } from './server.ts';
 
@@ -320,20 +315,6 @@ export function meshReportLines(report: MeshReport): string[] {
     `  server rss: ${rss.before} MiB before, at most ${rss.peakUploading} uploading and ${rss.peakDownloading} downloading (VmHWM ${rss.highWaterMark} MiB since start)`,
     `  ${targets}`,
   ];
-}
-
-/** Writes `<out>/<timestamp>-<scenario>.json` with the machine, Node version and commit, and returns its path. */
-export async function writeMeshReport(outDir: string, runStarted: Date, report: MeshReport): Promise<string> {
-  const file = path.join(outDir, `${fileStamp(runStarted)}-${report.scenario}.json`);
-  let commit: string | undefined;
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: import.meta.dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    commit = undefined;
-  }
-  const measuredOn = { machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemoryBytes: totalmem() }, node: process.version, commit };
-  await writeFile(file, `${JSON.stringify({ runStarted: runStarted.toISOString(), ...report, ...measuredOn }, null, 2)}\n`);
-  return file;
 }
 
 /** Whether the run went as it should (every request answered rightly); targets aside. */

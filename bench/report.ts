@@ -67,7 +67,7 @@ export function fileStamp(time: Date): string {
 }
 
 /** Writes `<out>/<timestamp>-<scenario>.json` and returns its path. */
-export async function writeReport(outDir: string, runStarted: Date, report: ScenarioReport): Promise<string> {
+export async function writeReport(outDir: string, runStarted: Date, report: { scenario: string }): Promise<string> {
   await mkdir(outDir, { recursive: true });
   const file = path.join(outDir, `${fileStamp(runStarted)}-${report.scenario}.json`);
   const changes = git('status', '--porcelain');

@@ -8,8 +8,8 @@ import { measureCpu } from './cpu.ts';
 import { driveLoad } from './load.ts';
 import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
 import { loadPatients, samplePatients } from './pds.ts';
-import { describeEpsScenario, epsReportLines, epsRunHealthy, runEpsScenario, writeEpsReport } from './eps.ts';
-import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario, writeMeshReport } from './mesh.ts';
+import { describeEpsScenario, epsReportLines, epsRunHealthy, runEpsScenario } from './eps.ts';
+import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario } from './mesh.ts';
 import { buildScenario, dataNeeded, isEpsScenario, isMeshScenario, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
 import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
@@ -78,7 +78,7 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
         console.log(`\n${name}: ${describeMeshScenario(name, meshOptions)}${name === 'mesh-small' ? `; ${options.warmup} s warmup, ${options.duration} s measured` : ''}`);
         const report = await runMeshScenario(server, name, meshOptions);
         console.log(meshReportLines(report).join('\n'));
-        console.log(`  written to ${await writeMeshReport(options.out, runStarted, report)}`);
+        console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
         if (!meshRunHealthy(report)) healthy = false;
         const exit = server.exitedEarly();
         if (exit) {
@@ -92,7 +92,7 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
         console.log(`\n${name}: ${describeEpsScenario(options)}; ${options.warmup} s warmup, ${options.duration} s measured`);
         const report = await runEpsScenario(server, options);
         console.log(epsReportLines(report).join('\n'));
-        console.log(`  written to ${await writeEpsReport(options.out, runStarted, report)}`);
+        console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
         if (!epsRunHealthy(report)) healthy = false;
         const exit = server.exitedEarly();
         if (exit) {
