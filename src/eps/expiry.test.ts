@@ -62,7 +62,7 @@ test('the sweep, its clock driven forward, expires prescriptions past their vali
   const [event] = await t.db<{ event: string; status: string }[]>`select event, status from eps_event where short_id = ${acute.shortId} order by id desc limit 1`;
   assert.deepEqual({ ...event }, { event: 'expired', status: '0004' });
 
-  const tracked = await t.app.inject({ method: 'GET', url: `${EPS_BASE}/Task?focus:identifier=${acute.shortId}`, headers: prescriber.headers });
+  const tracked = await t.app.inject({ method: 'GET', url: `${EPS_BASE}/Task?focus:identifier=${encodeURIComponent(acute.shortId)}`, headers: prescriber.headers });
   const task = tracked.json<Bundle>().entry?.[0]?.resource as Task;
   assert.equal(task.businessStatus?.coding?.[0]?.code, '0004');
   assert.equal(task.status, 'failed');

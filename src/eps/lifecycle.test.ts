@@ -37,7 +37,7 @@ async function tracked(staff: Staff, query: string): Promise<Task[]> {
   assert.equal(response.statusCode, 200, response.body);
   return (response.json<Bundle>().entry ?? []).map((entry) => entry.resource as Task);
 }
-const statusOf = async (staff: Staff, shortId: string) => (await tracked(staff, `focus:identifier=${shortId}`))[0]?.businessStatus?.coding?.[0]?.code;
+const statusOf = async (staff: Staff, shortId: string) => (await tracked(staff, `focus:identifier=${encodeURIComponent(shortId)}`))[0]?.businessStatus?.coding?.[0]?.code;
 
 test('prescribe, nominated release, partial then full dispensing, claim: each step as the spec examples show it', async () => {
   const ods = randomPharmacyOds();

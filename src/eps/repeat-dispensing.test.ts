@@ -80,7 +80,7 @@ async function itemStatuses(shortId: string, issueNumber: number): Promise<strin
   return rows.map((row) => row.status);
 }
 async function trackerStatus(staff: Staff, shortId: string): Promise<string | undefined> {
-  const response = await t.app.inject({ method: 'GET', url: `${EPS_BASE}/Task?focus:identifier=${shortId}`, headers: staff.headers });
+  const response = await t.app.inject({ method: 'GET', url: `${EPS_BASE}/Task?focus:identifier=${encodeURIComponent(shortId)}`, headers: staff.headers });
   return ((response.json<Bundle>().entry?.[0]?.resource as Task | undefined)?.businessStatus?.coding?.[0]?.code);
 }
 
