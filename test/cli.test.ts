@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { buildTestApp } from './support/app.ts';
+import { waitFor } from './support/wait.ts';
 
 const run = promisify(execFile);
 const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
@@ -53,14 +54,6 @@ test('migrate, seed and token work on an external database', async () => {
   assert.equal((await own('9000000009')).statusCode, 200);
   assert.equal((await own('9000000017')).statusCode, 403);
 });
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail('condition not met within 2 s');
-}
 
 test('identity add-app registers an application from a JWKS file, and identity list shows it; audit verify checks the trail', async () => {
   const t = await buildTestApp();

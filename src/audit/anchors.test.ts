@@ -12,6 +12,7 @@ import { auditEntry } from './fixtures.ts';
 import { readChainHead, readChainPage } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import { verifyAuditTrail } from './verify.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const rewritten = await createTestDatabase();
 const cut = await createTestDatabase();
@@ -106,10 +107,3 @@ test('an anchor is sequence:hash, and anything else is refused with what was exp
     assert.throws(() => parseAnchor(bad), /expected <sequence>:<sha256 hex>/);
   }
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    assert.ok(waited < 5_000, 'in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

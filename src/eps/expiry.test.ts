@@ -9,6 +9,7 @@ import { expiryOf, sweepExpired } from './expiry.ts';
 import { createEpsService } from './index.ts';
 import { EPS_BASE } from './routes.ts';
 import { createPharmacist, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, type Staff } from './test-kit.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const t = await buildTestApp();
 const prescriber = await createPrescriber(t);
@@ -123,12 +124,3 @@ test("the server's timer sweeps with nobody calling it, and stops when the serve
   await new Promise((resolve) => setTimeout(resolve, 200)); // ten intervals of a timer that must be gone
   assert.deepEqual(await issueStatuses(second.shortId), ['0001']);
 });
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail('the condition did not come true within 5 seconds');
-}

@@ -15,6 +15,7 @@ import { UNDELIVERED } from './report.ts';
 import { INBOX_LIFETIME_MS, RETENTION_MS } from './send.ts';
 import { UPLOAD_ABANDONED_AFTER_MS, sweepMesh } from './sweep.ts';
 import { lockExpiredInboxMessages } from './sweep-store.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const t = await buildTestApp();
 const mesh = meshTester(t);
@@ -186,12 +187,3 @@ test('the inbox listing shows only what the sweep left', async () => {
   assert.equal(listing.approx_inbox_count, 1);
   assert.notEqual(old, fresh);
 });
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail('the condition did not come true within 5 seconds');
-}

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { createTestDatabase } from '../../test/support/database.ts';
 import { joinCluster } from './cluster.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const { db } = await createTestDatabase();
 const log = pino({ level: 'silent' });
@@ -30,10 +31,3 @@ test('a process killed without leaving stops counting after three missed heartbe
   await waitFor(async () => (await db`select 1 from platform_process where host = 'long-gone'`).length === 0);
   await survivor.leave();
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
-  for (let waited = 0; !(await condition()); waited += 10) {
-    assert.ok(waited < 5_000, 'in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './ports.ts';
+import { waitFor } from './wait.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 const READY_BANNER = 'OpenSpine is running at';
@@ -132,15 +133,6 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: ()
     return await Promise.race([promise, timeout]);
   } finally {
     patience.abort();
-  }
-}
-
-/** Polls a condition until it holds, or fails naming what it waited for. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, options: { timeoutMs: number; what: () => string }): Promise<void> {
-  const deadline = Date.now() + options.timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${options.timeoutMs} ms waiting for ${options.what()}`);
-    await delay(25);
   }
 }
 

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { createAuthenticator } from '../../identity/index.ts';
 import { setReadOnly } from '../read-only.ts';
 import { buildApp, type ServiceModule } from './app.ts';
+import { waitFor } from '../../../test/support/wait.ts';
 
 const BASE = '/spine-directory/FHIR/R4';
 const ORGANISATION = { resourceType: 'Organization', name: 'Header Surgery' };
@@ -178,11 +179,3 @@ test('sandbox mode needs no token and says so on /_status', async () => {
   assert.equal(status.sandbox, true);
   assert.match(status.warning, /SANDBOX/);
 });
-
-async function waitFor(condition: () => Promise<boolean>): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.fail('condition not met within 2 s');
-}
