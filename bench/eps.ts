@@ -14,7 +14,7 @@ import type { Bundle, Parameters } from '@medplum/fhirtypes';
 import { build, type Histogram } from 'hdr-histogram-js';
 import { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_PRIVATE_KEY, EPS_BASE } from '../src/eps/index.ts';
 import { signDigest, withProvenance } from '../src/eps/signature.ts';
-import { EXAMPLES, freshPrescription, loadExample, releaseParameters, type Staff } from '../src/eps/test-kit.ts';
+import { EXAMPLE_ID, EXAMPLE_PATIENT, EXAMPLES, freshPrescription, loadExample, releaseParameters, type Staff } from '../src/eps/test-kit.ts';
 import { measureCpu, type CpuShare } from './cpu.ts';
 import type { BenchServer } from './server.ts';
 
@@ -36,9 +36,7 @@ const PHARMACIST = { userId: '555000000003', roleProfileId: '555000000103', ods:
 const ORDER_EXAMPLE = 'primary-care/acute/nominated-pharmacy/medical-prescriber/1-Process-Request-Send-200_OK.json';
 const DISPENSE_EXAMPLE = 'spec/dispensing/dispense-notification/acute-primary-example-03-req.json';
 const CLAIM_EXAMPLE = 'spec/dispensing/claim/acute-primary-example-req.json';
-/** What the dispense and claim examples name, replaced in each lifecycle: prescription id, patient, message id. */
-const EXAMPLE_ID = '24F5DA-A83008-7EFE6Z';
-const EXAMPLE_PATIENT = '9449304130';
+/** What the dispense and claim examples name besides the prescription and patient (EXAMPLE_ID, EXAMPLE_PATIENT), replaced in each lifecycle. */
 const DISPENSE_MESSAGE_ID = 'b240434e-cb85-40bb-899c-1c61410c93a7';
 const CLAIM_ID = '737dcf8d-fc7a-436d-b692-7d3c4f258083';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Bundle, MedicationRequest, OperationOutcome, Parameters, Patient } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
 import { EPS_BASE } from './routes.ts';
-import { createPharmacist, createPrescriber, loadExample, prescribe, randomPharmacyOds, rewrite, type Staff } from './test-kit.ts';
+import { createPharmacist, EXAMPLE_ID, EXAMPLE_PATIENT, createPrescriber, loadExample, prescribe, randomPharmacyOds, rewrite, type Staff } from './test-kit.ts';
 
 // The spec's example flows run as they are, each message after the prescription (made fresh and
 // signed) rewritten only to its new id and patient: secondary-care homecare and community, repeat
@@ -117,7 +117,7 @@ test('every valid Claim example is accepted after its dispense; the one without 
     const pharmacist = await createPharmacist(t, randomPharmacyOds());
     const { response, shortId, nhsNumber } = await prescribe(t, prescriber, loadExample(acute), { nominatedOds: pharmacist.ods });
     assert.equal(response.statusCode, 200, response.body);
-    const swap = { '24F5DA-A83008-7EFE6Z': shortId, '9449304130': nhsNumber };
+    const swap = { [EXAMPLE_ID]: shortId, [EXAMPLE_PATIENT]: nhsNumber };
     assert.equal((await post('/Task/$release', pharmacist, ownedBy(loadExample<Parameters>('spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'), pharmacist.ods))).statusCode, 200);
     const dispensed = await post('/$process-message', pharmacist, rewrite(loadExample<Bundle>('spec/dispensing/dispense-notification/acute-primary-example-03-req.json'), swap));
     assert.equal(dispensed.statusCode, 200, dispensed.body);

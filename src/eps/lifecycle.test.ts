@@ -4,12 +4,10 @@ import { test } from 'node:test';
 import type { Bundle, OperationOutcome, Parameters, Task } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
 import { EPS_BASE } from './routes.ts';
-import { createPharmacist, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, rewrite, type Staff } from './test-kit.ts';
+import { createPharmacist, EXAMPLE_ID, EXAMPLE_PATIENT, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, rewrite, type Staff } from './test-kit.ts';
 
 const t = await buildTestApp();
 const ACUTE = 'primary-care/acute/nominated-pharmacy/medical-prescriber/1-Process-Request-Send-200_OK.json';
-const EXAMPLE_ID = '24F5DA-A83008-7EFE6Z';
-const EXAMPLE_PATIENT = '9449304130';
 const prescriber = await createPrescriber(t);
 const codeOf = (body: OperationOutcome) => body.issue[0]?.details?.coding?.[0]?.code;
 

@@ -4,13 +4,11 @@ import { test } from 'node:test';
 import type { Bundle, BundleEntry, Claim, MedicationRequest, OperationOutcome, Task } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
 import { EPS_BASE } from './routes.ts';
-import { createPharmacist, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, rewrite, type Staff } from './test-kit.ts';
+import { createPharmacist, EXAMPLE_ID, EXAMPLE_PATIENT, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, rewrite, type Staff } from './test-kit.ts';
 
 // Repeat dispensing (eRD) through every issue, from the spec's eRD examples (examples/spec/**/eRD-primary-example-req.json).
 const t = await buildTestApp();
 const prescriber = await createPrescriber(t);
-const EXAMPLE_ID = '24F5DA-A83008-7EFE6Z';
-const EXAMPLE_PATIENT = '9449304130';
 const ORDER = 'spec/prescribing/prescription-order/eRD-primary-example-req.json';
 const codeOf = (body: OperationOutcome) => body.issue[0]?.details?.coding?.[0]?.code;
 

@@ -17,6 +17,9 @@ import { signDigest, withProvenance } from './signature.ts';
 
 export const EXAMPLES = path.resolve(import.meta.dirname, '../../../shared/specs/eps/examples');
 export const PRESCRIBER_ODS = 'A83008';
+/** The prescription id and patient the spec's dispensing examples name, replaced by a test's own. */
+export const EXAMPLE_ID = '24F5DA-A83008-7EFE6Z';
+export const EXAMPLE_PATIENT = '9449304130';
 
 export function loadExample<T = Bundle>(relative: string): T {
   return JSON.parse(readFileSync(path.join(EXAMPLES, relative), 'utf8')) as T;
