@@ -18,7 +18,8 @@ import { EXAMPLE_ID, EXAMPLE_PATIENT, EXAMPLES, freshPrescription, loadExample, 
 import { measureCpu, type CpuShare } from './cpu.ts';
 import type { BenchServer } from './server.ts';
 
-export type EpsBenchOptions = { connections: number; duration: number; warmup: number };
+/** `onMeasuredRun`: called as the measured run starts, after the warmup. */
+export type EpsBenchOptions = { connections: number; duration: number; warmup: number; onMeasuredRun?: () => Promise<void> };
 
 /** The issue's targets (EPS issue 6): 300 complete lifecycles a second, each call's p99 under 50 ms. */
 const TARGET = { lifecyclesPerSecond: 300, p99Ms: 50 };
@@ -173,6 +174,7 @@ export async function runEpsScenario(server: BenchServer, options: EpsBenchOptio
     failureCount = 0;
     failures.length = 0;
     const latencies = { prepare: histogram(), order: histogram(), release: histogram(), dispense: histogram(), claim: histogram() };
+    await options.onMeasuredRun?.();
     const cpu = measureCpu(server.pid, server.dataDir);
     const started = performance.now();
     const lifecycles = await drive(options.duration, latencies);

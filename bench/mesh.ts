@@ -13,7 +13,8 @@ import { measureCpu, type CpuShare } from './cpu.ts';
 import type { MeshScenarioName } from './scenarios.ts';
 import type { BenchServer } from './server.ts';
 
-export type MeshBenchOptions = { connections: number; duration: number; warmup: number; bulkMiB: number };
+/** `onMeasuredRun`: called as the measured run starts, after the warmup. */
+export type MeshBenchOptions = { connections: number; duration: number; warmup: number; bulkMiB: number; onMeasuredRun?: () => Promise<void> };
 
 const MiB = 1024 * 1024;
 const SMALL_MESSAGE_BYTES = 1024;
@@ -156,6 +157,7 @@ async function runSmall(server: BenchServer, client: MeshHttpClient, options: Me
   failureCount = 0;
   failures.length = 0;
   const latencies = { send: histogram(), list: histogram(), download: histogram(), acknowledge: histogram() };
+  await options.onMeasuredRun?.();
   const cpu = measureCpu(server.pid, server.dataDir);
   const started = performance.now();
   const messages = await drive(options.duration, latencies);

@@ -13,8 +13,9 @@ import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario 
 import { buildScenario, dataNeeded, isEpsScenario, isMeshScenario, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
 import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
+import { openStatementsProbe, STATEMENTS_SETTINGS, type StatementsProbe } from './statements.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number; statements?: boolean };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -46,6 +47,7 @@ const program = new Command('bench')
   .option('--data-dir <folder>', 'start on this data folder, its patients already loaded (e.g. by openspine population and import): nothing is generated, the pds-* scenarios ask for a sample of its patients, and the folder is kept')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
+  .option('--statements', 'also count what each scenario asks of PostgreSQL (statements and transactions per request, message or lifecycle; the costliest statements), from pg_stat_statements, which the embedded PostgreSQL then loads')
   .option('--bulk-mib <MiB>', 'size of mesh-bulk\'s chunked message (the target is for 1024)', wholeNumber(1), 1024)
   .showHelpAfterError()
   .action(async (given: string[], options: Options) => {
@@ -62,8 +64,17 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   const runStarted = new Date();
   const logFile = path.resolve(options.out, `${fileStamp(runStarted)}-server.log`);
   await mkdir(options.out, { recursive: true });
-  const server = await startServer({ databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false, ...(options.dataDir ? { dataDir: path.resolve(options.dataDir) } : {}) });
+  const server = await startServer({
+    databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false,
+    ...(options.dataDir ? { dataDir: path.resolve(options.dataDir) } : {}),
+    ...(options.statements ? { postgresSettings: STATEMENTS_SETTINGS } : {}),
+  });
+  let statements: StatementsProbe | undefined;
   try {
+    if (options.statements) statements = await openStatementsProbe(server, options.databaseUrl);
+    const onMeasuredRun = statements && (() => statements?.reset() ?? Promise.resolve());
+    /** The --statements lines of a run of `units` requests, messages or lifecycles. */
+    const statementLines = async (units: number, unit: string) => (statements ? `\n${(await statements.report(units, unit)).join('\n')}` : '');
     console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
     const data: BenchData = {
       organisations: names.some((name) => dataNeeded(name) === 'organisations') ? await seedOrganisations({ url: server.url, token: server.tokens.admin }, options.seedCount) : [],
@@ -74,10 +85,10 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
     for (const name of names) {
       if (isMeshScenario(name)) {
         // MESH's scenarios drive their own signed requests (bench/mesh.ts) and report in their own terms.
-        const meshOptions = { ...options, bulkMiB: options.bulkMib };
+        const meshOptions = { ...options, bulkMiB: options.bulkMib, ...(onMeasuredRun ? { onMeasuredRun } : {}) };
         console.log(`\n${name}: ${describeMeshScenario(name, meshOptions)}${name === 'mesh-small' ? `; ${options.warmup} s warmup, ${options.duration} s measured` : ''}`);
         const report = await runMeshScenario(server, name, meshOptions);
-        console.log(meshReportLines(report).join('\n'));
+        console.log(meshReportLines(report).join('\n') + (await statementLines(report.scenario === 'mesh-small' ? report.messages : 1, 'message')));
         console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
         if (!meshRunHealthy(report)) healthy = false;
         const exit = server.exitedEarly();
@@ -90,8 +101,8 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
       if (isEpsScenario(name)) {
         // EPS's lifecycles chain five calls each, a fresh X-Request-ID on every one (bench/eps.ts).
         console.log(`\n${name}: ${describeEpsScenario(options)}; ${options.warmup} s warmup, ${options.duration} s measured`);
-        const report = await runEpsScenario(server, options);
-        console.log(epsReportLines(report).join('\n'));
+        const report = await runEpsScenario(server, { ...options, ...(onMeasuredRun ? { onMeasuredRun } : {}) });
+        console.log(epsReportLines(report).join('\n') + (await statementLines(report.lifecycles, 'lifecycle')));
         console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
         if (!epsRunHealthy(report)) healthy = false;
         const exit = server.exitedEarly();
@@ -101,9 +112,9 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
         }
         continue;
       }
-      const report = await runScenario(server, buildScenario(name, data), options);
+      const report = await runScenario(server, buildScenario(name, data), options, onMeasuredRun);
       reports.push(report);
-      console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}`);
+      console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}${await statementLines(report.result.requests, 'request')}`);
       console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
       const { result } = report;
       if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
@@ -119,15 +130,17 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
     if (reports.length > 1) console.log(`\nSummary\n${tableHeader()}\n${reports.map(tableLine).join('\n')}`);
     return healthy;
   } finally {
+    await statements?.close();
     await server.stop();
   }
 }
 
-async function runScenario(server: BenchServer, scenario: Scenario, options: Options): Promise<ScenarioReport> {
+async function runScenario(server: BenchServer, scenario: Scenario, options: Options, onMeasuredRun?: () => Promise<void>): Promise<ScenarioReport> {
   console.log(`\n${scenario.name}: ${scenario.description}; ${options.connections} connections, ${options.warmup} s warmup, ${options.duration} s measured`);
   await preflight(server, scenario);
   const load = { url: server.url, token: server.tokens[scenario.caller], connections: options.connections, next: scenario.next };
   if (options.warmup > 0) await driveLoad({ ...load, durationSeconds: options.warmup });
+  await onMeasuredRun?.();
   const cpu = measureCpu(server.pid, server.dataDir);
   const result = await driveLoad({ ...load, durationSeconds: options.duration });
   return {

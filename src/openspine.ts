@@ -30,7 +30,7 @@ export async function openDatabase(config: Config, log: Logger, role: 'server' |
     const db = connectDatabase(config.databaseUrl, { max: config.databasePoolSize });
     return { db, serviceDatabase: async () => db, close: () => db.end({ timeout: 5 }) };
   }
-  const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, log, role });
+  const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, settings: config.embeddedPostgresSettings, log, role });
   try {
     const admin = connectDatabase(embedded.url('postgres'), { max: 1 });
     const [exists] = await admin`select 1 from pg_database where datname = 'openspine'`;

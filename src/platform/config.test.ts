@@ -28,3 +28,12 @@ test('bad settings are refused with the setting named', () => {
   assert.throws(() => loadConfig({}, { OPENSPINE_AUDIT: 'off' }), /sandbox mode only/);
   assert.equal(loadConfig({}, { OPENSPINE_AUDIT: 'off', OPENSPINE_SANDBOX: 'on' }).audit, false);
 });
+
+test('extra embedded PostgreSQL settings are name=value pairs; none may turn durability off', () => {
+  const settings = (value: string) => loadConfig({}, { OPENSPINE_EMBEDDED_POSTGRES_SETTINGS: value }).embeddedPostgresSettings;
+  assert.deepEqual(settings('shared_preload_libraries=pg_stat_statements,auto_explain; work_mem=64MB'), ['shared_preload_libraries=pg_stat_statements,auto_explain', 'work_mem=64MB']);
+  assert.deepEqual(loadConfig({}, {}).embeddedPostgresSettings, []);
+  for (const refused of ['fsync=off', 'synchronous_commit=off', 'Full_Page_Writes=off', 'work_mem', '=1']) {
+    assert.throws(() => settings(refused), (error: unknown) => error instanceof ConfigError && /OPENSPINE_EMBEDDED_POSTGRES_SETTINGS/.test(error.message), refused);
+  }
+});

@@ -15,6 +15,8 @@ export type Config = {
   /** An external PostgreSQL server or cluster; when absent OpenSpine runs its embedded one. */
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
+  /** Extra settings of the embedded PostgreSQL (`name=value`), e.g. to load pg_stat_statements. */
+  embeddedPostgresSettings: string[];
   databasePoolSize: number;
   /** Behave as the NHS public sandboxes do: no token needed, sandbox data, admin endpoints. */
   sandbox: boolean;
@@ -66,7 +68,7 @@ export class ConfigError extends Error {}
 
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
-  | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
+  | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'embeddedPostgresSettings' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
   | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds'
   | 'meshTlsPort' | 'meshTlsCert' | 'meshTlsKey' | 'meshTlsCa',
   string | boolean | undefined
@@ -78,6 +80,7 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   dataDir: 'OPENSPINE_DATA_DIR',
   databaseUrl: 'DATABASE_URL',
   embeddedPostgresPort: 'OPENSPINE_EMBEDDED_POSTGRES_PORT',
+  embeddedPostgresSettings: 'OPENSPINE_EMBEDDED_POSTGRES_SETTINGS',
   databasePoolSize: 'OPENSPINE_DATABASE_POOL_SIZE',
   sandbox: 'OPENSPINE_SANDBOX',
   audit: 'OPENSPINE_AUDIT',
@@ -116,6 +119,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     dataDir: path.resolve(text(pick('dataDir')) ?? DEFAULTS.dataDir),
     databaseUrl: text(pick('databaseUrl')),
     embeddedPostgresPort: integer(pick('embeddedPostgresPort'), DEFAULTS.embeddedPostgresPort, 'OPENSPINE_EMBEDDED_POSTGRES_PORT', 1, 65535),
+    embeddedPostgresSettings: postgresSettings(text(pick('embeddedPostgresSettings'))),
     databasePoolSize: integer(pick('databasePoolSize'), DEFAULTS.databasePoolSize, 'OPENSPINE_DATABASE_POOL_SIZE', 1, 1000),
     sandbox,
     audit,
@@ -167,6 +171,20 @@ function boolean(value: string | boolean | undefined, name: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(value.toLowerCase())) return true;
   if (['0', 'false', 'no', 'off'].includes(value.toLowerCase())) return false;
   throw new ConfigError(`${name} must be true or false, not '${value}'`);
+}
+
+/** What no extra setting may change: the durability that every acknowledged write relies on. */
+const PROTECTED_POSTGRES_SETTINGS = ['fsync', 'synchronous_commit', 'full_page_writes'];
+
+/** `name=value;name=value` (values may hold commas, as shared_preload_libraries does). */
+function postgresSettings(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(';').map((setting) => setting.trim()).filter(Boolean).map((setting) => {
+    const name = /^([a-z_][a-z0-9_.]*)=./i.exec(setting)?.[1];
+    if (!name) throw new ConfigError(`OPENSPINE_EMBEDDED_POSTGRES_SETTINGS: '${setting}' is not name=value`);
+    if (PROTECTED_POSTGRES_SETTINGS.includes(name.toLowerCase())) throw new ConfigError(`OPENSPINE_EMBEDDED_POSTGRES_SETTINGS: ${name} stays on, so that every acknowledged write is durable`);
+    return setting;
+  });
 }
 
 function services(value: string | undefined): ServiceName[] {

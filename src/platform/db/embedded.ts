@@ -30,7 +30,7 @@ const DURABLE_SETTINGS = ['fsync=on', 'synchronous_commit=on', 'full_page_writes
  * and refuses to share the folder with another running OpenSpine. A `tool` (migrate, seed,
  * read-only, token) attaches to the server a running OpenSpine owns, or starts one for itself.
  */
-export async function openEmbeddedPostgres(options: { dataDir: string; port: number; log: Logger; role: 'server' | 'tool' }): Promise<EmbeddedServer> {
+export async function openEmbeddedPostgres(options: { dataDir: string; port: number; log: Logger; role: 'server' | 'tool'; settings?: string[] }): Promise<EmbeddedServer> {
   const { dataDir } = options;
   const pgData = path.join(dataDir, 'postgres');
   const ownerFile = path.join(dataDir, 'openspine.pid');
@@ -59,7 +59,7 @@ export async function openEmbeddedPostgres(options: { dataDir: string; port: num
   };
 }
 
-async function startEmbeddedPostgres(options: { dataDir: string; pgData: string; port: number; log: Logger }): Promise<EmbeddedServer> {
+async function startEmbeddedPostgres(options: { dataDir: string; pgData: string; port: number; log: Logger; settings?: string[] }): Promise<EmbeddedServer> {
   const { dataDir, pgData, port, log } = options;
   const asRoot = userInfo().uid === 0;
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
@@ -91,6 +91,8 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
       // in memory and room for bulk loads between checkpoints.
       '-c', 'shared_buffers=512MB',
       '-c', 'max_wal_size=4GB',
+      ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
+      // Last, so that nothing given before can turn them off.
       ...DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]),
     ],
     onLog: (message: unknown) => {
