@@ -12,6 +12,7 @@ import { assertPatchMediaType, expectedVersion, patchPatient, readPdsPatches } f
 import { servedPatient } from './patient-view.ts';
 import { checkedCoverage, coverageBundle, coverageBundleOf, relatedPeopleBundle, saveCoverage } from './related.ts';
 import { isSandboxFixture, sandboxAllocationNumbers } from './sandbox-patients.ts';
+import { sandboxCannedSearch } from './sandbox-searches.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
 import { searchset } from './searchset.ts';
 import { survivingRecord } from './supersession.ts';
@@ -24,7 +25,10 @@ const SEARCH = { modes: ['healthcare-worker', 'application-restricted', 'system'
 /** Amending demographics needs the RBAC activity B0825 "Amend Patient Demographics". */
 const UPDATE = { modes: ['healthcare-worker'] as const, activities: ['B0825'] };
 
-/** In sandbox mode, new NHS numbers and updates of the sandbox's fixed patients are as the NHS sandbox gives them (sandbox-patients.ts). */
+/**
+ * In sandbox mode, new NHS numbers, updates of the sandbox's fixed patients (sandbox-patients.ts) and
+ * the searches it answers with canned results (sandbox-searches.ts) are as the NHS sandbox gives them.
+ */
 export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string; sandbox: boolean }): void {
   const { db, sandbox } = deps;
   const baseUrl = deps.publicBaseUrl + PDS_BASE;
@@ -46,7 +50,9 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
 
     pds.get(`${PDS_BASE}/Patient`, { config: { access: { modes: [...SEARCH.modes] }, interaction: 'search-type' } }, async (request, reply) => {
       const applicationRestricted = currentContext()?.actor?.mode === 'application-restricted';
-      const outcome = await searchPatients(db, parsePdsSearch(request.query as Record<string, string | string[]>, applicationRestricted));
+      const query = request.query as Record<string, string | string[]>;
+      const search = parsePdsSearch(query, applicationRestricted);
+      const outcome = (sandbox ? await sandboxCannedSearch(db, query) : undefined) ?? (await searchPatients(db, search));
       if (outcome.kind === 'too-many') {
         if (applicationRestricted) throw PdsErrors.tooManyMatchesForApplication();
         // PDS answers a search matching too many with HTTP 200 and an OperationOutcome, not a Bundle.

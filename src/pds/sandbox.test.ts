@@ -59,6 +59,37 @@ test('create: the sandbox allocates 5182663366 first, then the next free ones; i
   assert.match(elsewhere.json<Patient>().id ?? '', /^9/, 'outside sandbox mode a new number is random');
 });
 
+/** [NHS number, score] of each entry of a search's searchset, in order. */
+async function scored(app: TestApp, query: string) {
+  const response = await send(app, 'GET', `/Patient?${query}`);
+  assert.equal(response.statusCode, 200, response.body);
+  return (response.json<Bundle<Patient>>().entry ?? []).map((entry) => [entry.resource?.id, entry.search?.score]);
+}
+/** The two searches the NHS sandbox answers with canned results (sandbox-searches.ts), as its Postman collection sends them. */
+const FUZZY_JANE_SMITH = 'family=smith&given=Jane&gender=female&birthdate=2010-10-22&_fuzzy-match=true';
+const JANET_SMYTHES_EMAIL = 'family=Sm*&gender=female&birthdate=eq2010-10-22&email=janet.smythe@example.com&_max-results=1';
+
+test("sandbox mode answers the NHS sandbox's two canned searches as it does, and only those exact searches", async () => {
+  const response = await send(sandbox, 'GET', `/Patient?${FUZZY_JANE_SMITH}`);
+  const bundle = response.json<Bundle<Patient>>();
+  assert.match(String(response.headers['content-type']), /^application\/fhir\+json/);
+  assert.deepEqual([bundle.resourceType, bundle.type, bundle.total], ['Bundle', 'searchset', 1]);
+  assert.equal(bundle.entry?.[0]?.fullUrl, `http://openspine.test${PDS_BASE}/Patient/9000000017`);
+  assert.deepEqual(bundle.entry?.[0]?.search, { score: 0.8976 }, 'the score of the NHS mock FUZZY_SEARCH_PATIENT_17');
+  assert.equal(bundle.entry?.[0]?.resource?.name?.[0]?.family, 'Smyth');
+  assert.deepEqual(await scored(sandbox, JANET_SMYTHES_EMAIL), [['9000000009', 1]]);
+
+  // Any other search is searched, in sandbox mode too: with a phone, one more parameter, another birth date.
+  assert.deepEqual(await scored(sandbox, `${FUZZY_JANE_SMITH}&phone=01632960587`), [['9000000009', 1]]);
+  assert.deepEqual(await scored(sandbox, `${FUZZY_JANE_SMITH}&_max-results=5`), [['9000000009', 1], ['9000000017', 0.7333]]);
+  assert.deepEqual(await scored(sandbox, JANET_SMYTHES_EMAIL.replace('eq2010-10-22', 'eq2005-06-16')), [['9000000025', 0.8654]], 'her own birth date finds Janet Smythe');
+});
+
+test('outside sandbox mode the same two searches get honest answers: Jane Smith first, and no one by Janet Smythe\'s email', async () => {
+  assert.deepEqual(await scored(real, FUZZY_JANE_SMITH), [['9000000009', 1], ['9000000017', 0.7333]]);
+  assert.deepEqual(await scored(real, JANET_SMYTHES_EMAIL), []);
+});
+
 test('an update of a fixed sandbox patient is checked and answered, not kept; a new patient is updated for real', async () => {
   const patch = (id: string, ifMatch: string) =>
     send(sandbox, 'PATCH', `/Patient/${id}`, { headers: { 'content-type': 'application/json-patch+json', 'if-match': ifMatch }, payload: { patches: [{ op: 'replace', path: '/name/0/given/0', value: 'Anne' }] } });
