@@ -81,3 +81,29 @@ test('only an administrator may use it', async () => {
   assert.equal(response.statusCode, 403);
   assert.equal((await t.app.inject({ method: 'GET', url: `${MESH_ADMIN_BASE}/mailboxes` })).statusCode, 401);
 });
+
+// This process remembers mailboxes and workflows for a few seconds (directory-cache.ts); what its
+// own admin API changes is forgotten before the change is answered.
+test('changes through the API take effect at once, though the mailboxes signed in and sent a moment before', async () => {
+  const [sender = '', recipient = '', other = ''] = await mesh.mailboxes(3);
+  const workflowId = await mesh.workflow([sender], [recipient]);
+  const send = () =>
+    mesh.call({ method: 'POST', path: `/${sender}/outbox`, version: 2, headers: { 'mex-to': recipient, 'mex-workflowid': workflowId, 'content-type': 'application/octet-stream' }, payload: 'x' });
+  assert.equal((await send()).statusCode, 202, 'sender, recipient and workflow are now remembered');
+  assert.equal((await mesh.call({ path: `/${recipient}/inbox`, version: 2 })).statusCode, 200);
+
+  await admin('PUT', `/workflows/${workflowId}`, { senders: [other], receivers: [recipient] });
+  assert.equal((await send()).statusCode, 417, 'removed from the workflow: refused at once');
+  await admin('PUT', `/workflows/${workflowId}`, { senders: [sender], receivers: [recipient] });
+  assert.equal((await send()).statusCode, 202);
+
+  await admin('PUT', `/mailboxes/${recipient}`, { mailbox_name: 'Renamed', ods_code: 'X26', password: 'a new password' });
+  assert.equal((await mesh.call({ path: `/${recipient}/inbox`, version: 2 })).statusCode, 403, 'the old password is refused at once');
+  assert.equal((await mesh.call({ path: `/${recipient}/inbox`, version: 2, password: 'a new password' })).statusCode, 200);
+
+  await admin('DELETE', `/mailboxes/${recipient}`);
+  assert.equal((await mesh.call({ path: `/${recipient}/inbox`, version: 2, password: 'a new password' })).statusCode, 403, 'deactivated: cannot sign in');
+  assert.equal((await send()).statusCode, 417, 'deactivated: cannot be sent to');
+  await admin('DELETE', `/mailboxes/${sender}`);
+  assert.equal((await send()).statusCode, 403, 'a deactivated sender cannot sign in');
+});

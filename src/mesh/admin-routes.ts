@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../platform/db/connect.ts';
 import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
 import { deactivateMailbox, findMailbox, listMailboxes, listWorkflows, saveMailbox, saveWorkflow } from './admin.ts';
+import type { MeshDirectory } from './directory-cache.ts';
 import { Errors } from '../platform/errors.ts';
 
 export const MESH_ADMIN_BASE = '/mesh-admin/v1';
@@ -43,8 +44,18 @@ type MailboxBody = { mailbox_name: string; ods_code: string; org_code?: string |
 type MailboxParams = { mailboxId: string };
 type WorkflowParams = { workflowId: string };
 
-export function registerMeshAdmin(app: FastifyInstance, db: Database): void {
+/** `directory`: what this process remembers of mailboxes and workflows, forgotten after each change made here. */
+export function registerMeshAdmin(app: FastifyInstance, db: Database, directory: MeshDirectory): void {
   const config = { access: ADMIN };
+  // Forgotten once the change has committed and before it is answered, failed or not: after the
+  // answer, no call to this process is let through by what the change took away.
+  const changing = async <T>(change: Promise<T>): Promise<T> => {
+    try {
+      return await change;
+    } finally {
+      directory.forget();
+    }
+  };
   const mailboxParams = { type: 'object', properties: { mailboxId: MAILBOX_ID } } as const;
   const workflowParams = { type: 'object', properties: { workflowId: WORKFLOW_ID } } as const;
 
@@ -57,16 +68,16 @@ export function registerMeshAdmin(app: FastifyInstance, db: Database): void {
   // Adds or replaces a mailbox (201 when new); the password may be left out to keep the one it has.
   app.put<{ Params: MailboxParams; Body: MailboxBody }>(`${MESH_ADMIN_BASE}/mailboxes/:mailboxId`, { config, schema: { params: mailboxParams, body: mailboxBody } }, async (request, reply) => {
     const body = request.body;
-    const { mailbox, created } = await saveMailbox(db, {
+    const { mailbox, created } = await changing(saveMailbox(db, {
       mailboxId: request.params.mailboxId, mailboxName: body.mailbox_name, odsCode: body.ods_code.toUpperCase(), orgCode: body.org_code ?? null,
       orgName: body.org_name ?? null, billingEntity: body.billing_entity ?? null, password: body.password, active: body.active ?? true,
-    });
+    }));
     return reply.status(created ? 201 : 200).send(mailbox);
   });
 
   // Deactivates: the mailbox and its messages stay, but it can neither sign in nor be sent to.
   app.delete<{ Params: MailboxParams }>(`${MESH_ADMIN_BASE}/mailboxes/:mailboxId`, { config, schema: { params: mailboxParams } }, async (request) =>
-    deactivateMailbox(db, request.params.mailboxId),
+    changing(deactivateMailbox(db, request.params.mailboxId)),
   );
 
   app.get(`${MESH_ADMIN_BASE}/workflows`, { config }, async () => ({ workflows: await listWorkflows(db) }));
@@ -81,6 +92,6 @@ export function registerMeshAdmin(app: FastifyInstance, db: Database): void {
   app.put<{ Params: WorkflowParams; Body: { senders: string[]; receivers: string[] } }>(
     `${MESH_ADMIN_BASE}/workflows/:workflowId`,
     { config, schema: { params: workflowParams, body: workflowBody } },
-    async (request) => saveWorkflow(db, { workflowId: request.params.workflowId, senders: request.body.senders, receivers: request.body.receivers }),
+    async (request) => changing(saveWorkflow(db, { workflowId: request.params.workflowId, senders: request.body.senders, receivers: request.body.receivers })),
   );
 }

@@ -10,7 +10,7 @@ import { MESSAGE_ID } from './message-id.ts';
 /** 1 MiB: small enough that a few in flight cost little memory, large enough to keep round trips few. */
 export const PART_SIZE = 1024 * 1024;
 /** Parts below this go as one prepared INSERT or SELECT: for a small message a COPY's extra round trip and planning cost more than hex. */
-const COPY_FROM_BYTES = 64 * 1024;
+export const COPY_FROM_BYTES = 64 * 1024;
 /** Parts fetched by one COPY when downloading: 4 MiB per query, one batch sent while the next is fetched. */
 export const READ_BATCH_PARTS = 4;
 

@@ -15,6 +15,7 @@ export type Mailbox = {
 
 export type MailboxSummary = Pick<Mailbox, 'mailboxId' | 'mailboxName'>;
 export type Workflow = { workflowId: string; senders: string[]; receivers: string[] };
+export type WorkflowRoles = { exists: boolean; senderMaySend: boolean; recipientMayReceive: boolean };
 
 type MailboxRow = {
   mailbox_id: string;
@@ -82,7 +83,7 @@ export async function addWorkflowMembers(db: Queryable, workflow: Workflow): Pro
 }
 
 /** The roles the sender and the recipient hold on a workflow, in one round trip. */
-export async function workflowRoles(db: Queryable, workflowId: string, senderId: string, recipientId: string): Promise<{ exists: boolean; senderMaySend: boolean; recipientMayReceive: boolean }> {
+export async function workflowRoles(db: Queryable, workflowId: string, senderId: string, recipientId: string): Promise<WorkflowRoles> {
   const [row] = await db<{ exists: boolean; sender: boolean; receiver: boolean }[]>`
     select
       exists (select 1 from mesh_workflow_member where workflow_id = ${workflowId}) as exists,

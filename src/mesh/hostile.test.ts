@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { buildTestApp } from '../../test/support/app.ts';
 import { PASSWORD, meshTester } from '../../test/support/mesh.ts';
 import { createMailboxAuthenticator } from './authenticate.ts';
+import { createMeshDirectory } from './directory-cache.ts';
 import { MeshError } from './errors.ts';
 
 const t = await buildTestApp();
@@ -44,7 +45,7 @@ test('a token used in one process is refused in another: the nonce is in the dat
   const header = mesh.authorization(bob);
   assert.equal((await withHeader(`/${bob}/count`, header)).statusCode, 200);
   // Another process has its own authenticator over the same database.
-  const elsewhere = createMailboxAuthenticator(t.db, { sharedKey: t.config.meshSharedKey, now: () => new Date() });
+  const elsewhere = createMailboxAuthenticator(t.db, createMeshDirectory(t.db), { sharedKey: t.config.meshSharedKey, now: () => new Date() });
   await assert.rejects(elsewhere(header, bob), (error: unknown) => error instanceof MeshError && error.status === 403 && /Duplicated/.test(error.description));
   assert.equal((await elsewhere(mesh.authorization(bob), bob)).mailboxId, bob);
 });

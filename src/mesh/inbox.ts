@@ -1,13 +1,13 @@
 // Receiving: the inbox listing and count, downloading a message whole or chunk by chunk, and
 // acknowledging it (../shared/specs/mesh/specification/mesh-api.yaml, "Inbox"). A message is
 // only ever visible to its recipient, and only while it is in the inbox.
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { Database } from '../platform/db/connect.ts';
-import { chunkBody } from './body-store.ts';
+import { COPY_FROM_BYTES, chunkBody } from './body-store.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import { MESSAGE_ID } from './message-id.ts';
-import { countInbox, listInbox, markAcknowledged, readChunk, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
+import { countInbox, listInbox, markAcknowledged, readDownload, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
 
 export const DEFAULT_MAX_RESULTS = 500;
 const MIN_MAX_RESULTS = 10;
@@ -24,10 +24,7 @@ export async function listInboxPage(db: Database, mailbox: Mailbox, query: Inbox
   const after = query.continue_from === undefined ? undefined : decodeContinueFrom(query.continue_from);
   const filter = query.workflow_filter === undefined ? undefined : parseWorkflowFilter(query.workflow_filter);
   // One more than asked for tells whether there is a next page.
-  const [ids, approxInboxCount] = await Promise.all([
-    listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter }),
-    countInbox(db, mailbox.mailboxId),
-  ]);
+  const { messageIds: ids, count: approxInboxCount } = await listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter });
   const messageIds = ids.slice(0, maxResults);
   const continueAfter = ids.length > maxResults ? messageIds.at(-1) : undefined;
   return { messageIds, maxResults, workflowFilter: query.workflow_filter, continueAfter, approxInboxCount };
@@ -71,8 +68,7 @@ export async function inboxCount(db: Database, mailbox: Mailbox): Promise<number
 }
 
 /** A message of this mailbox's inbox, or the refusal: 404 unknown, 403 someone else's, 410 no longer there. */
-export async function inboxMessage(db: Database, mailbox: Mailbox, messageId: string): Promise<MeshMessage> {
-  const message = await readMessage(db, messageId);
+function inboxMessage(message: MeshMessage | undefined, mailbox: Mailbox): MeshMessage {
   // Still uploading, a message does not exist for its recipient yet.
   if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();
   if (message.recipientId !== mailbox.mailboxId) throw MeshErrors.notYourMessage();
@@ -85,21 +81,29 @@ export type Download = { message: MeshMessage; chunkNumber: number; chunk: Chunk
 
 /**
  * A chunk of a message to send: 206 while more chunks follow, 200 for the last. A REPORT has no
- * body. The body streams out of the database a few parts at a time as the client takes it.
+ * body. The body streams out of the database a few parts at a time as the client takes it; a
+ * small one (one part) comes with the message, in the same round trip.
  */
 export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean): Promise<Download> {
-  const message = await inboxMessage(db, mailbox, messageId);
+  const found = await readDownload(db, messageId, chunkNumber, withBody ? { recipientId: mailbox.mailboxId, below: COPY_FROM_BYTES } : undefined);
+  const message = inboxMessage(found?.message, mailbox);
   if (message.messageType === 'REPORT') return { message, chunkNumber, chunk: undefined, body: undefined, partial: false };
   if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > message.chunkCount) throw MeshErrors.messageNotFound();
-  const chunk = await readChunk(db, messageId, chunkNumber);
+  const chunk = found?.chunk;
   if (chunk === undefined) throw MeshErrors.messageNotFound();
-  return { message, chunkNumber, chunk, body: withBody ? chunkBody(db, chunk) : undefined, partial: chunkNumber < message.chunkCount };
+  const partial = chunkNumber < message.chunkCount;
+  if (!withBody) return { message, chunkNumber, chunk, body: undefined, partial };
+  const onlyPart = found?.onlyPart;
+  return { message, chunkNumber, chunk, body: onlyPart === undefined ? chunkBody(db, chunk) : Readable.from([onlyPart], { objectMode: false }), partial };
 }
 
 /** Acknowledges a message of this mailbox's inbox; again is harmless (`acknowledgedNow` is false then). */
 export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date): Promise<{ message: MeshMessage; acknowledgedNow: boolean }> {
+  // The usual case in one statement; what else it was, only when it was not that.
+  const acknowledged = await markAcknowledged(db, mailbox.mailboxId, messageId, now);
+  if (acknowledged !== undefined) return { message: acknowledged, acknowledgedNow: true };
   const message = await readMessage(db, messageId);
   if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();
   if (message.recipientId !== mailbox.mailboxId) throw MeshErrors.notYourMessage();
-  return { message, acknowledgedNow: await markAcknowledged(db, messageId, now) };
+  return { message, acknowledgedNow: false };
 }

@@ -4,6 +4,7 @@ import type { ServiceModule } from '../platform/http/app.ts';
 import { seedDemoDirectory } from './demo-directory.ts';
 import { loadMeshDirectory } from './directory-file.ts';
 import { registerMeshAdmin } from './admin-routes.ts';
+import { createMeshDirectory } from './directory-cache.ts';
 import { createMeshMetrics } from './metrics.ts';
 import { registerMeshRoutes } from './routes.ts';
 import { registerSandboxAdmin } from './sandbox-routes.ts';
@@ -36,8 +37,10 @@ export function createMeshService(options: MeshServiceOptions = {}): ServiceModu
         log.warn('MESH uses the NHS sandbox shared key TestKey: set OPENSPINE_MESH_SHARED_KEY for anything but development');
       }
       const metrics = createMeshMetrics(db, registry);
-      registerMeshRoutes(app, { db, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, sandbox: config.sandbox, counters: metrics });
-      registerMeshAdmin(app, db);
+      // The mailboxes and workflows as this process remembers them, forgotten at every change made through it.
+      const directory = createMeshDirectory(db);
+      registerMeshRoutes(app, { db, directory, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, sandbox: config.sandbox, counters: metrics });
+      registerMeshAdmin(app, db, directory);
       if (config.sandbox) registerSandboxAdmin(app, { db, now, counters: metrics });
 
       // The sweep runs in every process that serves MESH, with nobody to start it: SKIP LOCKED shares the work.

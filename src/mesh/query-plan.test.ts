@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../test/support/database.ts';
 import { recordQueryPlans } from '../../test/support/query-plans.ts';
-import { readPart } from './body-store.ts';
+import { COPY_FROM_BYTES, readPart } from './body-store.ts';
 import { receivingMailboxes } from './directory-store.ts';
-import { countInbox, listInbox, messagesByLocalId, readChunk, readMessage } from './store.ts';
+import { countInbox, listInbox, messagesByLocalId, readDownload, readMessage } from './store.ts';
 
 const ROWS = 60_000;
 const { db, url } = await createTestDatabase();
@@ -34,7 +34,7 @@ const QUERIES: Record<string, () => Promise<unknown>> = {
   'the inbox count': () => countInbox(connection, 'MB42'),
   'tracking by local id': () => messagesByLocalId(connection, 'MB42', 'local-41'),
   'a message': () => readMessage(connection, MESSAGE),
-  'a chunk': () => readChunk(connection, MESSAGE, 1),
+  'a download: the message, its chunk and its one part': () => readDownload(connection, MESSAGE, 1, { recipientId: 'MB239', below: COPY_FROM_BYTES }),
   'a part': () => readPart(connection, { messageId: MESSAGE, chunkNumber: 1, uploadId: '00000000-0000-0000-0000-000000000000' }, 0),
   'endpoint lookup': () => receivingMailboxes(connection, 'WF7', 'O7'),
 };

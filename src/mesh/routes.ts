@@ -29,7 +29,7 @@ type ChunkParams = MessageParams & { chunkNumber: string };
 
 export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): void {
   const { db } = deps;
-  const authenticate = createMailboxAuthenticator(db, { sharedKey: deps.sharedKey, now: deps.now });
+  const authenticate = createMailboxAuthenticator(db, deps.directory, { sharedKey: deps.sharedKey, now: deps.now });
   const signedIn = new WeakMap<FastifyRequest, Mailbox>();
   const mailboxOf = (request: FastifyRequest): Mailbox => {
     const mailbox = signedIn.get(request);

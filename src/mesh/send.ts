@@ -2,17 +2,22 @@
 // durable before it is acknowledged with a 202, and reaches its recipient's inbox only once every
 // chunk has been received (../shared/specs/mesh/specification/mesh-api.yaml, "Send message" and
 // "Send chunked message").
+import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/connect.ts';
 import { deleteUpload } from './body-store.ts';
-import { readMailbox, workflowRoles, type Mailbox } from './directory-store.ts';
+import type { MeshDirectory } from './directory-cache.ts';
+import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import type { MeshCounters } from './metrics.ts';
 import { newMessageId } from './message-id.ts';
-import { deleteMessage, insertChunk, insertMessage, markAccepted, readMessage, receivedSoFar, type MeshMessage } from './store.ts';
-import { storeUpload, type StoredUpload } from './upload.ts';
+import { deleteMessage, insertChunk, insertMessage, insertMessageInOnePart, markAccepted, readMessage, receivedSoFar, type MeshMessage } from './store.ts';
+import { readSmallBody, storeUpload, type StoredUpload } from './upload.ts';
 
-/** What sending needs: the database, the clock (so tests can move it), the per-request limit, and what to count. */
-export type MeshDeps = { db: Database; now: () => Date; maxRequestBytes: number; counters?: MeshCounters | undefined };
+/**
+ * What sending needs: the database, the directory as this process remembers it, the clock (so tests
+ * can move it), the per-request limit, and what to count.
+ */
+export type MeshDeps = { db: Database; directory: MeshDirectory; now: () => Date; maxRequestBytes: number; counters?: MeshCounters | undefined };
 
 /** The spec: "Messages that are not downloaded and acknowledged within five days of delivery are removed". */
 export const INBOX_LIFETIME_MS = 5 * 24 * 60 * 60 * 1000;
@@ -48,9 +53,9 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
   if (messageType && messageType !== 'DATA') throw MeshErrors.invalidMessageType();
   checkLength(body, deps.maxRequestBytes);
 
-  const recipient = await readMailbox(db, recipientId);
+  const recipient = await deps.directory.mailbox(recipientId);
   if (!recipient?.active) throw MeshErrors.unregisteredRecipient();
-  const roles = await workflowRoles(db, workflowId, sender.mailboxId, recipient.mailboxId);
+  const roles = await deps.directory.workflowRoles(workflowId, sender.mailboxId, recipient.mailboxId);
   if (!roles.exists) throw MeshErrors.workflowNotRegistered();
   if (!roles.senderMaySend) throw MeshErrors.senderNotAllowed();
   if (!roles.recipientMayReceive) throw MeshErrors.workflowNotRegistered();
@@ -65,10 +70,15 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
     linkedMessageId: null, reportedRecipientId: null, statusEvent: null, statusCode: null, statusDescription: null,
     createdAt: now, acceptedAt: null, acknowledgedAt: null, inboxExpiresAt: null, deleteAfter: new Date(now.getTime() + RETENTION_MS),
   };
+  const small = await readSmallBody(body.stream ?? []);
+  if (small.whole !== undefined) {
+    await sendInOnePart(deps, message, small.whole);
+    return message.messageId;
+  }
   // The message row first (the parts hang off it), unseen by anyone until its first chunk commits.
   await insertMessage(db, message);
   try {
-    const upload = await storeUpload(db, { messageId: message.messageId, chunkNumber: 1 }, body.stream ?? [], deps.maxRequestBytes);
+    const upload = await storeUpload(db, { messageId: message.messageId, chunkNumber: 1 }, small.stream, deps.maxRequestBytes);
     if (upload.size === 0) throw MeshErrors.missingData();
     await commitChunk(deps, message.messageId, upload);
   } catch (error) {
@@ -76,6 +86,23 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
     throw error;
   }
   return message.messageId;
+}
+
+/**
+ * A first chunk small enough to be one part goes in with its message in one statement, durable
+ * before the 202 like any other (a synchronous commit); a message of that one chunk is delivered by it.
+ */
+async function sendInOnePart(deps: MeshDeps, message: MeshMessage, data: Buffer): Promise<void> {
+  if (data.length === 0) throw MeshErrors.missingData();
+  if (data.length > deps.maxRequestBytes) throw MeshErrors.tooLarge(deps.maxRequestBytes);
+  const now = message.createdAt;
+  const delivered = message.chunkCount === 1;
+  const sent: MeshMessage = delivered
+    ? { ...message, status: 'accepted', acceptedAt: now, inboxExpiresAt: new Date(now.getTime() + INBOX_LIFETIME_MS), fileSize: data.length }
+    : message;
+  const chunk = { messageId: message.messageId, chunkNumber: 1, uploadId: randomUUID(), size: data.length, partCount: 1, sha1: createHash('sha1').update(data).digest('hex'), receivedAt: now };
+  await insertMessageInOnePart(deps.db, sent, chunk, data);
+  if (delivered) deps.counters?.accepted(message.workflowId);
 }
 
 export async function sendChunk(deps: MeshDeps, sender: Mailbox, messageId: string, chunkNumber: number, headers: MexHeaders, body: Body): Promise<void> {

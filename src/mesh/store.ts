@@ -71,6 +71,21 @@ export async function insertMessage(db: Queryable, message: MeshMessage): Promis
   await db`insert into mesh_message ${db(messageRow(message))}`;
 }
 
+/**
+ * A message with its first chunk as its one part, in one statement (so one round trip and one
+ * commit): the message row, the chunk's and the part's. The parts of larger chunks are written as
+ * they arrive instead (upload.ts), and their chunk committed after (insertChunk).
+ */
+export async function insertMessageInOnePart(db: Queryable, message: MeshMessage, chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>, data: Buffer): Promise<void> {
+  await db`
+    with message as (insert into mesh_message ${db(messageRow(message))} returning message_id),
+      chunk as (
+        insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
+        select message_id, 1, ${chunk.uploadId}, ${chunk.size}, 1, ${chunk.sha1}, ${chunk.receivedAt} from message)
+    insert into mesh_message_part (message_id, chunk_number, upload_id, part_number, data)
+    select message_id, 1, ${chunk.uploadId}, 0, ${data} from message`;
+}
+
 /** Adds several messages (a sweep's REPORTs) in one statement. */
 export async function insertMessages(db: Queryable, messages: MeshMessage[]): Promise<void> {
   if (messages.length === 0) return;
@@ -87,10 +102,31 @@ export async function deleteMessage(db: Queryable, messageId: string): Promise<v
   await db`delete from mesh_message where message_id = ${messageId}`;
 }
 
-export async function readChunk(db: Queryable, messageId: string, chunkNumber: number): Promise<ChunkRecord | undefined> {
-  const [row] = await db<{ upload_id: string; size: bigint | number; part_count: number; sha1: string; received_at: Date }[]>`
-    select upload_id, size, part_count, sha1, received_at from mesh_message_chunk where message_id = ${messageId} and chunk_number = ${chunkNumber}`;
-  return row && { messageId, chunkNumber, uploadId: row.upload_id, size: Number(row.size), partCount: row.part_count, sha1: row.sha1, receivedAt: row.received_at };
+/** The largest chunk number PostgreSQL's integer holds: any larger is no chunk of any message. */
+const LAST_INTEGER = 2 ** 31 - 1;
+
+export type DownloadRecord = { message: MeshMessage; chunk: ChunkRecord | undefined; onlyPart: Buffer | undefined };
+
+/**
+ * A message with one of its chunks, in one round trip; and with that chunk's bytes too when they
+ * are one part smaller than `onlyPartBelow` and the message is in `recipientId`'s inbox (a small
+ * message's download then takes this one statement).
+ */
+export async function readDownload(db: Queryable, messageId: string, chunkNumber: number, onlyPart: { recipientId: string; below: number } | undefined): Promise<DownloadRecord | undefined> {
+  const chunkAsked = Number.isInteger(chunkNumber) && chunkNumber >= 1 && chunkNumber <= LAST_INTEGER ? chunkNumber : 0;
+  const [row] = await db<(MessageRow & { upload_id: string | null; size: bigint | number | null; part_count: number | null; sha1: string | null; received_at: Date | null; data: Buffer | null })[]>`
+    select m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
+      ${onlyPart === undefined ? db`null::bytea` : db`
+        case when c.part_count = 1 and c.size < ${onlyPart.below} and m.recipient_id = ${onlyPart.recipientId} and m.status = 'accepted' then
+          (select p.data from mesh_message_part p where p.message_id = c.message_id and p.chunk_number = c.chunk_number and p.upload_id = c.upload_id and p.part_number = 0)
+        end`} as data
+    from mesh_message m left join mesh_message_chunk c on c.message_id = m.message_id and c.chunk_number = ${chunkAsked}
+    where m.message_id = ${messageId}`;
+  if (row === undefined) return undefined;
+  const chunk = row.upload_id === null ? undefined : {
+    messageId, chunkNumber: chunkAsked, uploadId: row.upload_id, size: Number(row.size), partCount: row.part_count ?? 0, sha1: row.sha1 ?? '', receivedAt: row.received_at ?? new Date(0),
+  };
+  return { message: toMessage(row), chunk, onlyPart: row.data ?? undefined };
 }
 
 /** Records a chunk as received; false when that chunk was received already. */
@@ -116,27 +152,34 @@ export async function markAccepted(db: Queryable, messageId: string, at: Date, i
     where message_id = ${messageId} and status = 'uploading'`;
 }
 
-/** Takes an accepted message out of the inbox as acknowledged; false when it was not accepted. */
-export async function markAcknowledged(db: Queryable, messageId: string, at: Date): Promise<boolean> {
-  const result = await db`
+/** Takes an accepted message out of its recipient's inbox as acknowledged; undefined when it was not there to take. */
+export async function markAcknowledged(db: Queryable, recipientId: string, messageId: string, at: Date): Promise<MeshMessage | undefined> {
+  const [row] = await db<MessageRow[]>`
     update mesh_message set status = 'acknowledged', status_at = ${at}, acknowledged_at = ${at}
-    where message_id = ${messageId} and status = 'accepted'`;
-  return result.count === 1;
+    where message_id = ${messageId} and recipient_id = ${recipientId} and status = 'accepted'
+    returning *`;
+  return row && toMessage(row);
 }
 
 /** How a listing filters by workflow id (the spec's `workflow_filter`). */
 export type WorkflowFilter = { match: 'equals' | 'begins' | 'contains'; value: string; negate: boolean };
 
-/** A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`. */
-export async function listInbox(db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined }): Promise<string[]> {
-  const rows = await db<{ message_id: string }[]>`
-    select message_id from mesh_message
-    where recipient_id = ${recipientId} and status = 'accepted'
-      ${options.after === undefined ? db`` : db`and message_id > ${options.after}`}
-      ${workflowCondition(db, options.filter)}
-    order by message_id
-    limit ${options.limit}`;
-  return rows.map((row) => row.message_id);
+/**
+ * A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`, and
+ * how many messages the whole inbox holds: one round trip.
+ */
+export async function listInbox(db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined }): Promise<{ messageIds: string[]; count: number }> {
+  const [row] = await db<{ message_ids: string[]; count: number }[]>`
+    select
+      array(
+        select message_id from mesh_message
+        where recipient_id = ${recipientId} and status = 'accepted'
+          ${options.after === undefined ? db`` : db`and message_id > ${options.after}`}
+          ${workflowCondition(db, options.filter)}
+        order by message_id
+        limit ${options.limit}) as message_ids,
+      (select count(*)::int from mesh_message where recipient_id = ${recipientId} and status = 'accepted') as count`;
+  return { messageIds: row?.message_ids ?? [], count: row?.count ?? 0 };
 }
 
 function workflowCondition(db: Database, filter: WorkflowFilter | undefined) {
