@@ -5,7 +5,8 @@ import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { gpPracticeCodes } from '../directory/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { exportPatients, importPatients, PatientImportError, type BulkProgress } from '../pds/bulk.ts';
 import { FIRST_NHS_PREFIX, generatePatients } from '../pds/population.ts';
@@ -35,20 +36,27 @@ function odsCodes(value: string): string[] {
 }
 
 export function registerPdsCommands(program: Command): void {
-  const population = program
-    .command('population')
+  // The database options matter only with --practices-from-directory; without it no database is opened.
+  const population = databaseOptions(program.command('population'))
     .description('write a synthetic population of patients as NDJSON (FHIR Bulk Data), the same for the same seed')
     .requiredOption('--patients <count>', 'how many patients', wholeNumber)
     .option('--seed <number>', 'the seed: the same seed gives the same patients', wholeNumber, 1)
     .option('--first-nhs-digits <digits>', 'the first nine digits of the first NHS number, so that populations loaded into one database do not overlap', nineDigits, FIRST_NHS_PREFIX)
-    .option('--practices <codes>', 'register patients at these GP practices (ODS codes, comma-separated, e.g. the directory\'s) instead of made-up regional ones', odsCodes)
+    .option('--practices <codes>', 'register patients at these GP practices (ODS codes, comma-separated) instead of made-up regional ones', odsCodes)
+    .addOption(
+      new Option('--practices-from-directory', "register patients at the GP practices held in OpenSpine's directory, read from its database (--data-dir or --database-url, the only use of those here); refused if it holds none").conflicts('practices'),
+    )
     .option('--out <file>', 'write to this file instead of stdout');
-  population.action(async (options: { patients: number; seed: number; firstNhsDigits: number; practices?: string[]; out?: string }) => {
-    const output = options.out ? createWriteStream(options.out) : process.stdout;
-    const progress = progressReporter('generated', options.patients);
+  type PopulationFlags = { patients: number; seed: number; firstNhsDigits: number; practices?: string[]; practicesFromDirectory?: boolean; out?: string };
+  population.action(async (options: ConfigInput & PopulationFlags) => {
+    const { patients, seed, firstNhsDigits, practices: given, practicesFromDirectory = false, out, ...databaseSettings } = options;
+    // Logs go to stdout: with the records there too, only errors may be logged.
+    const practices = practicesFromDirectory ? await directoryPractices(population, out ? databaseSettings : { ...databaseSettings, logLevel: 'error' }) : given;
+    const output = out ? createWriteStream(out) : process.stdout;
+    const progress = progressReporter('generated', patients);
     let chunk = '';
     let written = 0;
-    const settings = { count: options.patients, seed: options.seed, firstNineDigits: options.firstNhsDigits, ...(options.practices ? { practices: options.practices } : {}) };
+    const settings = { count: patients, seed, firstNineDigits: firstNhsDigits, ...(practices ? { practices } : {}) };
     for (const patient of generatePatients(settings)) {
       chunk += `${JSON.stringify(patient)}\n`;
       if (++written % PROGRESS_EVERY === 0) {
@@ -99,6 +107,15 @@ export function registerPdsCommands(program: Command): void {
       console.error(`Checksum ${summary.checksum} (the same as \`openspine import\` reports on loading it).`);
     });
   });
+}
+
+/** The ODS codes of the GP practices in the directory; the command stops if there are none. */
+async function directoryPractices(command: Command, settings: ConfigInput): Promise<string[]> {
+  const codes = await withDatabase(command, settings, (db) => gpPracticeCodes(db));
+  if (codes.length === 0) {
+    command.error('openspine: the directory holds no GP practice (an Organization of type organisation-role 76) to register patients at; add one, or give --practices');
+  }
+  return codes;
 }
 
 async function endOutput(output: Writable, last: string): Promise<void> {

@@ -3,10 +3,12 @@ import type { Organization } from '@medplum/fhirtypes';
 import { createResource, searchResources, type FhirStore } from '../platform/fhir/resources.ts';
 import { ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
 
-const ORGANISATION_TYPE = 'https://fhir.nhs.uk/CodeSystem/organisation-role';
+/** The kinds of organisation, as ODS role codes: 76 is a GP practice (index.ts finds them by it). */
+export const ORGANISATION_TYPE = 'https://fhir.nhs.uk/CodeSystem/organisation-role';
+export const GP_PRACTICE_ROLE = '76';
 
 const DEMO_ORGANISATIONS: { ods: string; name: string; role: string; roleName: string; postcode: string }[] = [
-  { ods: 'A83008', name: 'OpenSpine Demo GP Practice', role: '76', roleName: 'GP PRACTICE', postcode: 'DL14 6AA' },
+  { ods: 'A83008', name: 'OpenSpine Demo GP Practice', role: GP_PRACTICE_ROLE, roleName: 'GP PRACTICE', postcode: 'DL14 6AA' },
   { ods: 'FCG71', name: 'OpenSpine Demo Pharmacy', role: '82', roleName: 'PHARMACY', postcode: 'LS1 4AP' },
   { ods: 'RBA', name: 'OpenSpine Demo Hospital Trust', role: '197', roleName: 'NHS TRUST', postcode: 'TA1 5DA' },
 ];
