@@ -1,7 +1,6 @@
 // The SQL of the Electronic Prescription Service: prescriptions, their issues and line items, the
 // event history and the prescribers' certificates (migrations/0012_eps.sql).
 import type { Bundle } from '@medplum/fhirtypes';
-import type postgres from 'postgres';
 import type { Queryable } from '../platform/db/connect.ts';
 import type { PrescriptionOrder } from './order.ts';
 
@@ -71,7 +70,7 @@ export async function insertPrescription(tx: Queryable, order: PrescriptionOrder
   const rows = await tx`
     insert into eps_prescription (short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_role_profile_id, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, bundle, expires_at)
     values (${order.shortId}, ${order.longId}, ${order.patientNhsNumber}, ${order.prescriberOds}, ${order.roleProfileId}, ${order.userId}, ${nominatedOds ?? null},
-            ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${tx.json(bundle as unknown as postgres.JSONValue)}, ${expiresAt})
+            ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${JSON.stringify(bundle)}::text::json, ${expiresAt})
     on conflict do nothing returning short_id`;
   if (rows.length === 0) return false;
   const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
@@ -239,8 +238,8 @@ export async function appendEvents(tx: Queryable, events: EventInput[]): Promise
     select * from unnest(
       ${events.map((event) => event.shortId)}::text[], ${events.map((event) => event.issueNumber)}::int[], ${events.map((event) => event.event)}::text[],
       ${events.map((event) => event.status)}::text[], ${events.map((event) => event.actorUserId ?? null)}::text[], ${events.map((event) => event.actorOds ?? null)}::text[],
-      ${events.map((event) => event.messageId ?? null)}::text[], ${events.map((event) => (event.itemsBefore ? JSON.stringify(event.itemsBefore) : null))}::text[]::jsonb[],
-      ${events.map((event) => (event.message === undefined ? null : JSON.stringify(event.message)))}::text[]::jsonb[])`;
+      ${events.map((event) => event.messageId ?? null)}::text[], ${events.map((event) => (event.itemsBefore ? JSON.stringify(event.itemsBefore) : null))}::text[]::json[],
+      ${events.map((event) => (event.message === undefined ? null : JSON.stringify(event.message)))}::text[]::json[])`;
 }
 
 export type EventRow = { id: number; issueNumber: number; event: string; status: string; occurredAt: Date; actorOds: string | null; messageId: string | null; itemsBefore: LineItem[] | null };
