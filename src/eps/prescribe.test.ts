@@ -98,6 +98,9 @@ test('a bad check character is refused as the INVALID_CHECKSUM example, a reused
   const again = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: prescriber.headers, payload: first.signed });
   assert.equal(again.statusCode, 400);
   assert.equal(spineCode(again.json()), 'DUPLICATE_PRESCRIPTION_ID');
+  const [stored] = await t.db<{ issues: number; events: number }[]>`
+    select (select count(*)::int from eps_issue where short_id = ${first.shortId}) as issues, (select count(*)::int from eps_event where short_id = ${first.shortId}) as events`;
+  assert.deepEqual(stored, { issues: 1, events: 1 }, 'the refused duplicate wrote nothing');
   const prepareAgain = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$prepare`, headers: prescriber.headers, payload: first.signed });
   assert.equal(spineCode(prepareAgain.json()), 'DUPLICATE_PRESCRIPTION_ID');
 });

@@ -10,7 +10,7 @@ import { EpsErrors } from './errors.ts';
 import { expiryOf } from './expiry.ts';
 import { readPrescriptionOrder, type PrescriptionOrder } from './order.ts';
 import { prepareParameters, verifyOrderSignature } from './signature.ts';
-import { appendEvents, certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
+import { certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
 
 /** Activities that make a role a prescriber (../shared/specs/README.md section 6). */
 export const PRESCRIBING_ACTIVITIES = ['B0278', 'B0420', 'B0058'];
@@ -36,11 +36,8 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   }
   // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
   const nominatedOds = order.nominatedOds ?? (await nominatedPharmacyOf(deps.db, order.patientNhsNumber));
-  const stored = await deps.db.begin(async (tx) => {
-    if (!(await insertPrescription(tx, order, nominatedOds, bundle, expiryOf(order, now)))) return false;
-    await appendEvents(tx, [{ shortId: order.shortId, issueNumber: 1, event: 'prescribed', status: '0001', actorUserId: order.userId, actorOds: order.prescriberOds, messageId: bundle.identifier?.value }]);
-    return true;
-  });
+  const prescribed = { shortId: order.shortId, issueNumber: 1, event: 'prescribed', status: '0001', actorUserId: order.userId, actorOds: order.prescriberOds, messageId: bundle.identifier?.value };
+  const stored = await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed);
   if (!stored) throw EpsErrors.duplicatePrescriptionId(order.shortId);
   return { order, outcome: { resourceType: 'OperationOutcome', meta: { lastUpdated: now.toISOString() }, issue: [{ severity: 'information', code: 'informational' }] } };
 }

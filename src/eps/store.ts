@@ -64,24 +64,29 @@ const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
 
 /**
  * Stores a new prescription with its issues (the first to be dispensed, later ones waiting as
- * 9000) and their line items; false, storing nothing, when its short or long id is taken.
+ * 9000), their line items and the event that records it, in one statement (one round trip, its
+ * own transaction); false, storing nothing, when its short or long id is taken. The foreign keys
+ * between those rows are checked at the end of the statement, when all of them exist.
  */
-export async function insertPrescription(tx: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date): Promise<boolean> {
-  const rows = await tx`
-    insert into eps_prescription (short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_role_profile_id, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, bundle, expires_at)
-    values (${order.shortId}, ${order.longId}, ${order.patientNhsNumber}, ${order.prescriberOds}, ${order.roleProfileId}, ${order.userId}, ${nominatedOds ?? null},
-            ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${JSON.stringify(bundle)}::text::json, ${expiresAt})
-    on conflict do nothing returning short_id`;
-  if (rows.length === 0) return false;
+export async function insertPrescription(db: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date, event: EventInput): Promise<boolean> {
   const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
-  await tx`
-    insert into eps_issue (short_id, issue_number, status, nominated_ods, expires_at)
-    select ${order.shortId}, issue, case when issue = 1 then '0001' else '9000' end, ${nominatedOds ?? null}, ${expiresAt} from unnest(${issues}::int[]) as issue`;
-  await tx`
-    insert into eps_line_item (short_id, issue_number, item_id, position, status)
-    select ${order.shortId}, issue, item.id, item.position, '0007'
-    from unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)`;
-  return true;
+  const [row] = await db<{ stored: number }[]>`
+    with prescription as (
+      insert into eps_prescription (short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_role_profile_id, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, bundle, expires_at)
+      values (${order.shortId}, ${order.longId}, ${order.patientNhsNumber}, ${order.prescriberOds}, ${order.roleProfileId}, ${order.userId}, ${nominatedOds ?? null},
+              ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${JSON.stringify(bundle)}::text::json, ${expiresAt})
+      on conflict do nothing returning short_id
+    ), issues as (
+      insert into eps_issue (short_id, issue_number, status, nominated_ods, expires_at)
+      select prescription.short_id, issue, case when issue = 1 then '0001' else '9000' end, ${nominatedOds ?? null}, ${expiresAt}
+      from prescription cross join unnest(${issues}::int[]) as issue
+    ), items as (
+      insert into eps_line_item (short_id, issue_number, item_id, position, status)
+      select prescription.short_id, issue, item.id, item.position, '0007'
+      from prescription cross join unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)
+    ), events as (${eventsInsert(db, [event], db`where exists (select 1 from prescription)`)})
+    select count(*)::int as stored from prescription`;
+  return row?.stored === 1;
 }
 
 export async function readPrescription(db: Queryable, shortId: string): Promise<PrescriptionRow | undefined> {
@@ -231,15 +236,20 @@ export type EventInput = {
   message?: unknown;
 };
 
-export async function appendEvents(tx: Queryable, events: EventInput[]): Promise<void> {
-  if (events.length === 0) return;
-  await tx`
+/** The insert of events into eps_event, as a fragment; `onlyIf`, a condition on inserting them at all. */
+function eventsInsert(db: Queryable, events: EventInput[], onlyIf = db``) {
+  return db`
     insert into eps_event (short_id, issue_number, event, status, actor_user_id, actor_ods, message_id, items_before, message)
     select * from unnest(
       ${events.map((event) => event.shortId)}::text[], ${events.map((event) => event.issueNumber)}::int[], ${events.map((event) => event.event)}::text[],
       ${events.map((event) => event.status)}::text[], ${events.map((event) => event.actorUserId ?? null)}::text[], ${events.map((event) => event.actorOds ?? null)}::text[],
       ${events.map((event) => event.messageId ?? null)}::text[], ${events.map((event) => (event.itemsBefore ? JSON.stringify(event.itemsBefore) : null))}::text[]::json[],
-      ${events.map((event) => (event.message === undefined ? null : JSON.stringify(event.message)))}::text[]::json[])`;
+      ${events.map((event) => (event.message === undefined ? null : JSON.stringify(event.message)))}::text[]::json[])
+    ${onlyIf}`;
+}
+
+export async function appendEvents(tx: Queryable, events: EventInput[]): Promise<void> {
+  if (events.length > 0) await eventsInsert(tx, events);
 }
 
 export type EventRow = { id: number; issueNumber: number; event: string; status: string; occurredAt: Date; actorOds: string | null; messageId: string | null; itemsBefore: LineItem[] | null };
