@@ -54,8 +54,10 @@ export async function release(db: Database, request: ReleaseRequest, actor: Acto
 async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<ReleaseResult> {
   const taken = await db.begin(async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
-    await setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser);
-    await appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods })));
+    await Promise.all([
+      setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser),
+      appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }))),
+    ]);
     return issues;
   });
   if (taken.length === 0) {
@@ -74,19 +76,21 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
   // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
   const outcome = await db.begin(async (tx) => {
-    const current = await lockCurrentIssue(tx, shortId);
+    // Sent together (pipelined on the transaction's connection): one round trip, not two.
+    const [current, prescription] = await Promise.all([lockCurrentIssue(tx, shortId), readPrescription(tx, shortId)]);
     if (!current) throw EpsErrors.releaseNotFound(shortId);
     if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) return { otherDispenser: current.dispensingOds ?? '' };
     if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
     // Past its expiry but not yet swept: it expires now, and the refusal says so.
-    const prescription = await readPrescription(tx, shortId);
     if (prescription && prescription.expiresAt <= new Date()) {
       await expireIssue(tx, current);
       return { expiredAt: prescription.expiresAt };
     }
-    await updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods });
-    await setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser);
-    await appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]);
+    await Promise.all([
+      updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods }),
+      setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser),
+      appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]),
+    ]);
     return { released: current };
   });
   if ('expiredAt' in outcome) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(STATUS.expired)} cannot be released: it expired at ${outcome.expiredAt.toISOString()}`);
@@ -105,8 +109,9 @@ async function releasedResponse(db: Database, ods: string, issues: IssueRow[]): 
   const now = new Date().toISOString();
   const bundles: Bundle[] = [];
   const patients: string[] = [];
-  for (const issue of issues) {
-    const bundle = await readPrescriptionBundle(db, issue.shortId);
+  // Read together: up to 25 of them in a nominated release.
+  const stored = await Promise.all(issues.map(async (issue) => ({ issue, bundle: await readPrescriptionBundle(db, issue.shortId) })));
+  for (const { issue, bundle } of stored) {
     if (!bundle) continue;
     bundles.push(addressedTo(bundle, ods, issue));
     const subject = (bundle.entry ?? []).find((entry) => entry.resource?.resourceType === 'Patient')?.resource;
