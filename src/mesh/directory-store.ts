@@ -110,13 +110,36 @@ export async function recordHandshake(db: Queryable, mailboxId: string, at: Date
     where mailbox_id = ${mailboxId}`;
 }
 
+/** A token's nonce and count, used once, and when they can be forgotten (no token with them is accepted after). */
+export type UsedNonce = { mailboxId: string; nonce: string; nonceCount: string; expiresAt: Date };
+
 /** Records a token's nonce and count as used; false when they were used before. */
-export async function useNonce(db: Queryable, token: { mailboxId: string; nonce: string; nonceCount: string }, expiresAt: Date): Promise<boolean> {
+export async function useNonce(db: Queryable, used: UsedNonce): Promise<boolean> {
   const rows = await db`
     insert into mesh_auth_nonce (mailbox_id, nonce, nonce_count, expires_at)
-    values (${token.mailboxId}, ${token.nonce}, ${token.nonceCount}, ${expiresAt})
+    values (${used.mailboxId}, ${used.nonce}, ${used.nonceCount}, ${used.expiresAt})
     on conflict do nothing returning 1`;
   return rows.length === 1;
+}
+
+/**
+ * A WITH item that records a token's nonce as used, for a call's own statement to begin with
+ * (`with ${nonceItem(db, used)}, ...`). Unlike useNonce it has no ON CONFLICT: a nonce used before
+ * fails the whole statement, which so does nothing at all; isReplayedNonce tells that failure.
+ * PostgreSQL runs a data-modifying WITH item to completion whether or not the rest reads it.
+ * Put it after any `${db(row)}` insert of the same statement: the `postgres` client shapes such a
+ * helper by the last SQL keyword before it, and this item's `values` would make it a VALUES list.
+ */
+export function nonceItem(db: Queryable, used: UsedNonce) {
+  return db`used_nonce as (
+    insert into mesh_auth_nonce (mailbox_id, nonce, nonce_count, expires_at)
+    values (${used.mailboxId}, ${used.nonce}, ${used.nonceCount}, ${used.expiresAt}))`;
+}
+
+/** Whether a statement failed because the nonce its nonceItem records was used before. */
+export function isReplayedNonce(error: unknown): boolean {
+  const failure = error as { code?: unknown; constraint_name?: unknown } | null;
+  return typeof failure === 'object' && failure?.code === '23505' && failure.constraint_name === 'mesh_auth_nonce_pkey';
 }
 
 /** Forgets nonces whose tokens could no longer be accepted anyway; returns how many. */

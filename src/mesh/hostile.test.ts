@@ -41,6 +41,65 @@ test('a replayed token (same nonce and count) is refused with 403; the same nonc
   assert.equal((await withHeader(`/${bob}/inbox`, mesh.authorization(bob, { nonce, nonceCount: 2 }))).statusCode, 200);
 });
 
+// Sending, listing, downloading and acknowledging record the nonce in their own statement
+// (authenticate.ts, PendingNonce): a replay of any of them is refused and does nothing, even when
+// the call is wrong in some other way as well, and a refused call's token is spent all the same.
+test('a replayed token is refused and does nothing on every call of a message, whatever else is wrong with the call', async () => {
+  const [sender = '', recipient = ''] = await mesh.mailboxes(2);
+  const workflow = await mesh.workflow([sender], [recipient]);
+  const duplicated = (response: { statusCode: number; body: string }, name: string) => {
+    assert.equal(response.statusCode, 403, name);
+    if (response.body !== '') assert.equal(descriptionOf(response.body).errorDescription, 'Error Duplicated Authentication Token', name);
+  };
+  const call = (method: 'GET' | 'HEAD' | 'PUT' | 'POST', path: string, authorization: string, headers: Record<string, string> = {}, payload?: string) =>
+    t.app.inject({ method, url: `/messageexchange${path}`, headers: { authorization, ...headers }, ...(payload === undefined ? {} : { payload }) });
+  const inbox = async () => (await mesh.call({ path: `/${recipient}/inbox` })).json<{ messages: string[] }>().messages;
+  const sendHeaders = { 'mex-to': recipient, 'mex-workflowid': workflow, 'content-type': 'application/octet-stream' };
+
+  const sending = mesh.authorization(sender);
+  assert.equal((await call('POST', `/${sender}/outbox`, sending, sendHeaders, 'once')).statusCode, 202);
+  duplicated(await call('POST', `/${sender}/outbox`, sending, sendHeaders, 'twice'), 'send');
+  // Past one statement's size: its nonce is recorded by itself first.
+  duplicated(await call('POST', `/${sender}/outbox`, sending, sendHeaders, 'x'.repeat(100 * 1024)), 'a larger send');
+  const [messageId = '', ...others] = await inbox();
+  assert.deepEqual(others, [], 'the replays sent nothing');
+
+  for (const [method, path] of [['GET', `/${recipient}/inbox`], ['GET', `/${recipient}/inbox/${messageId}`], ['HEAD', `/${recipient}/inbox/${messageId}`], ['GET', `/${recipient}/inbox/${messageId}/1`]] as const) {
+    const header = mesh.authorization(recipient);
+    assert.equal((await call(method, path, header)).statusCode, 200, `${method} ${path}`);
+    duplicated(await call(method, path, header), `${method} ${path} again`);
+  }
+  const listing = mesh.authorization(recipient);
+  assert.equal((await call('GET', `/${recipient}/inbox`, listing)).statusCode, 200);
+  duplicated(await call('PUT', `/${recipient}/inbox/${messageId}/status/acknowledged`, listing), 'acknowledging with a token used to list');
+  assert.deepEqual(await inbox(), [messageId], 'the replayed acknowledgement acknowledged nothing');
+  assert.equal((await call('PUT', `/${recipient}/inbox/${messageId}/status/acknowledged`, mesh.authorization(recipient))).statusCode, 200);
+
+  // Wrong in another way too: the replay is what is answered, as when the nonce was recorded at sign-in.
+  const unknown = '20200101000000000000_ABCDEF';
+  const wrong: [string, 'GET' | 'PUT' | 'POST', string, Record<string, string>, string | undefined][] = [
+    ['a listing with a bad max_results', 'GET', `/${recipient}/inbox?max_results=1`, {}, undefined],
+    ['an unknown message', 'GET', `/${recipient}/inbox/${unknown}`, {}, undefined],
+    ['acknowledging an unknown message', 'PUT', `/${recipient}/inbox/${unknown}/status/acknowledged`, {}, undefined],
+    ['a send without a workflow', 'POST', `/${recipient}/outbox`, { 'mex-to': sender }, 'x'],
+  ];
+  for (const [name, method, path, headers, payload] of wrong) {
+    const header = mesh.authorization(recipient);
+    assert.ok((await call(method, path, header, headers, payload)).statusCode >= 400, name);
+    duplicated(await call(method, path, header, headers, payload), `${name}, replayed`);
+  }
+});
+
+test('the same token three times at once sends one message', async () => {
+  const [sender = '', recipient = ''] = await mesh.mailboxes(2);
+  const workflow = await mesh.workflow([sender], [recipient]);
+  const header = mesh.authorization(sender);
+  const send = () => t.app.inject({ method: 'POST', url: `/messageexchange/${sender}/outbox`, headers: { authorization: header, 'mex-to': recipient, 'mex-workflowid': workflow }, payload: 'at once' });
+  const statuses = (await Promise.all([send(), send(), send()])).map((response) => response.statusCode).sort();
+  assert.deepEqual(statuses, [202, 403, 403]);
+  assert.equal((await mesh.call({ path: `/${recipient}/inbox` })).json<{ messages: string[] }>().messages.length, 1);
+});
+
 test('a token used in one process is refused in another: the nonce is in the database', async () => {
   const header = mesh.authorization(bob);
   assert.equal((await withHeader(`/${bob}/count`, header)).statusCode, 200);

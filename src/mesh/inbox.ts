@@ -4,6 +4,7 @@
 import { Readable } from 'node:stream';
 import type { Database } from '../platform/db/connect.ts';
 import { COPY_FROM_BYTES, chunkBody } from './body-store.ts';
+import type { PendingNonce } from './authenticate.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import { MESSAGE_ID } from './message-id.ts';
@@ -16,7 +17,8 @@ const MAX_MAX_RESULTS = 5000;
 export type InboxQuery = { max_results?: string; continue_from?: string; workflow_filter?: string };
 export type InboxPage = { messageIds: string[]; maxResults: number; workflowFilter: string | undefined; continueAfter: string | undefined; approxInboxCount: number };
 
-export async function listInboxPage(db: Database, mailbox: Mailbox, query: InboxQuery): Promise<InboxPage> {
+/** `nonce`: the call's, recorded by the listing's statement (authenticate.ts). */
+export async function listInboxPage(db: Database, mailbox: Mailbox, query: InboxQuery, nonce: PendingNonce): Promise<InboxPage> {
   const maxResults = query.max_results === undefined ? DEFAULT_MAX_RESULTS : Number(query.max_results);
   if (!Number.isInteger(maxResults) || maxResults < MIN_MAX_RESULTS || maxResults > MAX_MAX_RESULTS) {
     throw MeshErrors.invalidRequest(`max_results must be a whole number from ${MIN_MAX_RESULTS} to ${MAX_MAX_RESULTS}`);
@@ -24,7 +26,7 @@ export async function listInboxPage(db: Database, mailbox: Mailbox, query: Inbox
   const after = query.continue_from === undefined ? undefined : decodeContinueFrom(query.continue_from);
   const filter = query.workflow_filter === undefined ? undefined : parseWorkflowFilter(query.workflow_filter);
   // One more than asked for tells whether there is a next page.
-  const { messageIds: ids, count: approxInboxCount } = await listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter });
+  const { messageIds: ids, count: approxInboxCount } = await nonce.within((used) => listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter, nonce: used }));
   const messageIds = ids.slice(0, maxResults);
   const continueAfter = ids.length > maxResults ? messageIds.at(-1) : undefined;
   return { messageIds, maxResults, workflowFilter: query.workflow_filter, continueAfter, approxInboxCount };
@@ -84,8 +86,9 @@ export type Download = { message: MeshMessage; chunkNumber: number; chunk: Chunk
  * body. The body streams out of the database a few parts at a time as the client takes it; a
  * small one (one part) comes with the message, in the same round trip.
  */
-export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean): Promise<Download> {
-  const found = await readDownload(db, messageId, chunkNumber, withBody ? { recipientId: mailbox.mailboxId, below: COPY_FROM_BYTES } : undefined);
+export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean, nonce: PendingNonce): Promise<Download> {
+  const onlyPart = withBody ? { recipientId: mailbox.mailboxId, below: COPY_FROM_BYTES } : undefined;
+  const found = await nonce.within((used) => readDownload(db, messageId, chunkNumber, onlyPart, used));
   const message = inboxMessage(found?.message, mailbox);
   if (message.messageType === 'REPORT') return { message, chunkNumber, chunk: undefined, body: undefined, partial: false };
   if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > message.chunkCount) throw MeshErrors.messageNotFound();
@@ -93,14 +96,14 @@ export async function openDownload(db: Database, mailbox: Mailbox, messageId: st
   if (chunk === undefined) throw MeshErrors.messageNotFound();
   const partial = chunkNumber < message.chunkCount;
   if (!withBody) return { message, chunkNumber, chunk, body: undefined, partial };
-  const onlyPart = found?.onlyPart;
-  return { message, chunkNumber, chunk, body: onlyPart === undefined ? chunkBody(db, chunk) : Readable.from([onlyPart], { objectMode: false }), partial };
+  const data = found?.onlyPart;
+  return { message, chunkNumber, chunk, body: data === undefined ? chunkBody(db, chunk) : Readable.from([data], { objectMode: false }), partial };
 }
 
 /** Acknowledges a message of this mailbox's inbox; again is harmless (`acknowledgedNow` is false then). */
-export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date): Promise<{ message: MeshMessage; acknowledgedNow: boolean }> {
-  // The usual case in one statement; what else it was, only when it was not that.
-  const acknowledged = await markAcknowledged(db, mailbox.mailboxId, messageId, now);
+export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date, nonce: PendingNonce): Promise<{ message: MeshMessage; acknowledgedNow: boolean }> {
+  // The usual case in one statement, the nonce's record with it; what else it was, only when it was not that.
+  const acknowledged = await nonce.within((used) => markAcknowledged(db, mailbox.mailboxId, messageId, now, used));
   if (acknowledged !== undefined) return { message: acknowledged, acknowledgedNow: true };
   const message = await readMessage(db, messageId);
   if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();

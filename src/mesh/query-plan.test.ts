@@ -34,7 +34,7 @@ const QUERIES: Record<string, () => Promise<unknown>> = {
   'the inbox count': () => countInbox(connection, 'MB42'),
   'tracking by local id': () => messagesByLocalId(connection, 'MB42', 'local-41'),
   'a message': () => readMessage(connection, MESSAGE),
-  'a download: the message, its chunk and its one part': () => readDownload(connection, MESSAGE, 1, { recipientId: 'MB239', below: COPY_FROM_BYTES }),
+  'a download: the message, its chunk and its one part': () => readDownload(connection, MESSAGE, 1, { recipientId: 'MB239', below: COPY_FROM_BYTES }, undefined),
   'a part': () => readPart(connection, { messageId: MESSAGE, chunkNumber: 1, uploadId: '00000000-0000-0000-0000-000000000000' }, 0),
   'endpoint lookup': () => receivingMailboxes(connection, 'WF7', 'O7'),
 };

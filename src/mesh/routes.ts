@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { noteActor, noteRefusal, noteSubjects } from '../platform/context.ts';
 import type { AccessRule } from '../platform/http/access.ts';
-import { createMailboxAuthenticator } from './authenticate.ts';
+import { createMailboxSignIn, type PendingNonce } from './authenticate.ts';
 import { receivingMailboxes, recordHandshake, type Mailbox } from './directory-store.ts';
 import { MeshError, MeshErrors } from './errors.ts';
 import { acknowledge, encodeContinueFrom, inboxCount, listInboxPage, openDownload, type InboxQuery } from './inbox.ts';
@@ -19,6 +19,19 @@ export const MESH_BASE = '/messageexchange';
 const MESH_CREDENTIAL = 'NHSMESH authorization header';
 /** A mailbox route: public to the platform, signed in here; every call audited with its mailbox. */
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
+/**
+ * A mailbox route whose first statement records the token's nonce itself (PendingNonce.within):
+ * the calls of every small message, which so save a round trip each. Other mailbox routes record
+ * it as they sign in, before their handler runs.
+ */
+const MAILBOX_NONCE_IN_STATEMENT = { ...MAILBOX, meshNonceInStatement: true };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** MESH: the handler records the NHSMESH token's nonce in its own first statement (routes.ts). */
+    meshNonceInStatement?: boolean;
+  }
+}
 const LOOKUP = { access: { public: true } satisfies AccessRule };
 
 export type MeshRouteDeps = MeshDeps & { sharedKey: string; sandbox: boolean };
@@ -29,13 +42,15 @@ type ChunkParams = MessageParams & { chunkNumber: string };
 
 export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): void {
   const { db } = deps;
-  const authenticate = createMailboxAuthenticator(db, deps.directory, { sharedKey: deps.sharedKey, now: deps.now });
-  const signedIn = new WeakMap<FastifyRequest, Mailbox>();
-  const mailboxOf = (request: FastifyRequest): Mailbox => {
-    const mailbox = signedIn.get(request);
-    if (mailbox === undefined) throw new Error('A mailbox route ran without its mailbox signed in');
-    return mailbox;
+  const signIn = createMailboxSignIn(db, deps.directory, { sharedKey: deps.sharedKey, now: deps.now });
+  const signedIn = new WeakMap<FastifyRequest, { mailbox: Mailbox; nonce: PendingNonce }>();
+  const signInOf = (request: FastifyRequest) => {
+    const found = signedIn.get(request);
+    if (found === undefined) throw new Error('A mailbox route ran without its mailbox signed in');
+    return found;
   };
+  const mailboxOf = (request: FastifyRequest): Mailbox => signInOf(request).mailbox;
+  const nonceOf = (request: FastifyRequest): PendingNonce => signInOf(request).nonce;
 
   void app.register(async (mesh) => {
     // Bodies of any type reach the handlers as the raw stream, which they store part by part.
@@ -46,12 +61,22 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       const rule = request.routeOptions.config.access;
       if (rule === undefined || !('public' in rule) || rule.ownCredential !== MESH_CREDENTIAL) return;
       const { mailboxId } = request.params as MailboxParams;
-      const mailbox = await authenticate(request.headers.authorization, mailboxId.toUpperCase());
+      const { mailbox, nonce } = await signIn(request.headers.authorization, mailboxId.toUpperCase());
+      if (request.routeOptions.config.meshNonceInStatement !== true) await nonce.spend();
       noteActor({ mode: 'mesh-mailbox', applicationId: mailbox.mailboxId, organisationOds: mailbox.odsCode, activityCodes: [] });
-      signedIn.set(request, mailbox);
+      signedIn.set(request, { mailbox, nonce });
     });
 
-    mesh.setErrorHandler((error, request, reply) => {
+    // A safety net: a handler that answers without having recorded its nonce records it now.
+    mesh.addHook('onSend', async (request, _reply, payload) => {
+      await signedIn.get(request)?.nonce.spend();
+      return payload;
+    });
+
+    mesh.setErrorHandler(async (thrown, request, reply) => {
+      // A call refused before its statement recorded the nonce records it now: a replayed token is
+      // refused as such whatever else was wrong, as when the nonce is recorded at sign-in.
+      const error = await nonceRecorded(signedIn.get(request)?.nonce, thrown);
       if (!(error instanceof MeshError)) throw error; // the platform's own (read-only, X-Request-ID...) answer as everywhere
       noteRefusal(`${error.code === '' ? String(error.status) : error.code}: ${error.description}`);
       // A body not read to its end is not worth reading now: close instead of draining it.
@@ -76,9 +101,9 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
     mesh.post<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX }, handshake);
     mesh.get<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX }, handshake);
 
-    mesh.get<{ Params: MailboxParams; Querystring: InboxQuery }>('/:mailboxId/inbox', { config: MAILBOX }, async (request, reply) => {
+    mesh.get<{ Params: MailboxParams; Querystring: InboxQuery }>('/:mailboxId/inbox', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
       const mailbox = mailboxOf(request);
-      const page = await listInboxPage(db, mailbox, request.query);
+      const page = await listInboxPage(db, mailbox, request.query, nonceOf(request));
       const version = apiVersion(request.headers.accept);
       if (version === 1) return reply.type(MEDIA_TYPES[1]).send({ messages: page.messageIds });
       const link = (continueFrom?: string) => {
@@ -104,23 +129,23 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
     /** A chunk's body as it streams from the database, or (for HEAD) its headers alone, with 200. */
     const download = async (request: FastifyRequest<{ Params: MessageParams }>, reply: FastifyReply, chunkNumber: number, head = false) => {
       const { messageId } = request.params;
-      const found = await openDownload(db, mailboxOf(request), messageId.toUpperCase(), chunkNumber, !head);
+      const found = await openDownload(db, mailboxOf(request), messageId.toUpperCase(), chunkNumber, !head, nonceOf(request));
       noteSubjects({ resourceIds: [`MeshMessage/${found.message.messageId}`] });
       if (!head && !found.partial) deps.counters?.delivered(found.message.workflowId);
       void reply.status(found.partial && !head ? 206 : 200).headers(downloadHeaders(found.message, found.chunkNumber, found.chunk));
       return reply.send(found.body ?? '');
     };
     // HEAD is declared by itself, so that it reads no part of the body (Fastify's own would run the GET).
-    mesh.get<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX, exposeHeadRoute: false }, (request, reply) => download(request, reply, 1));
-    mesh.head<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX }, (request, reply) => download(request, reply, 1, true));
-    mesh.get<{ Params: ChunkParams }>('/:mailboxId/inbox/:messageId/:chunkNumber', { config: MAILBOX, exposeHeadRoute: false }, (request, reply) =>
+    mesh.get<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX_NONCE_IN_STATEMENT, exposeHeadRoute: false }, (request, reply) => download(request, reply, 1));
+    mesh.head<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId', { config: MAILBOX_NONCE_IN_STATEMENT }, (request, reply) => download(request, reply, 1, true));
+    mesh.get<{ Params: ChunkParams }>('/:mailboxId/inbox/:messageId/:chunkNumber', { config: MAILBOX_NONCE_IN_STATEMENT, exposeHeadRoute: false }, (request, reply) =>
       download(request, reply, chunkNumberOf(request.params.chunkNumber)),
     );
 
-    mesh.put<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId/status/acknowledged', { config: MAILBOX }, async (request, reply) => {
+    mesh.put<{ Params: MessageParams }>('/:mailboxId/inbox/:messageId/status/acknowledged', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
       discardBody(request);
       const messageId = request.params.messageId.toUpperCase();
-      const { message, acknowledgedNow } = await acknowledge(db, mailboxOf(request), messageId, deps.now());
+      const { message, acknowledgedNow } = await acknowledge(db, mailboxOf(request), messageId, deps.now(), nonceOf(request));
       if (acknowledgedNow) deps.counters?.acknowledged(message.workflowId);
       noteSubjects({ resourceIds: [`MeshMessage/${messageId}`] });
       return apiVersion(request.headers.accept) === 2 ? reply.status(200).send() : reply.type(MEDIA_TYPES[1]).send({ messageId });
@@ -129,8 +154,8 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
     // The NHS MESH sandbox's rich inbox and outbox views: in sandbox mode only.
     if (deps.sandbox) registerRichViews(mesh, { db, now: deps.now, mailboxOf, config: MAILBOX });
 
-    mesh.post<{ Params: MailboxParams }>('/:mailboxId/outbox', { config: MAILBOX }, async (request, reply) => {
-      const messageId = await sendMessage(deps, mailboxOf(request), mexHeaders(request), bodyOf(request));
+    mesh.post<{ Params: MailboxParams }>('/:mailboxId/outbox', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
+      const messageId = await sendMessage(deps, mailboxOf(request), mexHeaders(request), bodyOf(request), nonceOf(request));
       noteSubjects({ resourceIds: [`MeshMessage/${messageId}`] });
       return sent(reply, messageId, apiVersion(request.headers.accept));
     });
@@ -171,6 +196,16 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       return reply.type(MEDIA_TYPES[apiVersion(request.headers.accept)]).send(workflowSearchView(mailboxes));
     });
   }, { prefix: MESH_BASE });
+}
+
+/** The error to answer with once the call's nonce is recorded: a replay's refusal, or what was thrown. */
+async function nonceRecorded(nonce: PendingNonce | undefined, thrown: unknown): Promise<unknown> {
+  try {
+    await nonce?.spend();
+    return thrown;
+  } catch (replayed) {
+    return replayed;
+  }
 }
 
 function sent(reply: FastifyReply, messageId: string, version: ApiVersion): FastifyReply {

@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/connect.ts';
 import { deleteUpload } from './body-store.ts';
+import type { PendingNonce } from './authenticate.ts';
 import type { MeshDirectory } from './directory-cache.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
@@ -35,7 +36,8 @@ const MAX_LENGTHS: Record<string, number> = {
   'mex-to': 100, 'mex-workflowid': 300, 'mex-chunk-range': 20, 'mex-subject': 500, 'mex-localid': 300, 'mex-filename': 300, 'mex-content-checksum': 100,
 };
 
-export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexHeaders, body: Body): Promise<string> {
+/** `nonce`: the call's, recorded before the message is (authenticate.ts), with it when it is small. */
+export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexHeaders, body: Body, nonce: PendingNonce): Promise<string> {
   const { db } = deps;
   const recipientId = headers['mex-to']?.trim().toUpperCase();
   if (!recipientId) throw MeshErrors.missingRecipient();
@@ -72,9 +74,10 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
   };
   const small = await readSmallBody(body.stream ?? []);
   if (small.whole !== undefined) {
-    await sendInOnePart(deps, message, small.whole);
+    await sendInOnePart(deps, message, small.whole, nonce);
     return message.messageId;
   }
+  await nonce.spend();
   // The message row first (the parts hang off it), unseen by anyone until its first chunk commits.
   await insertMessage(db, message);
   try {
@@ -92,7 +95,7 @@ export async function sendMessage(deps: MeshDeps, sender: Mailbox, headers: MexH
  * A first chunk small enough to be one part goes in with its message in one statement, durable
  * before the 202 like any other (a synchronous commit); a message of that one chunk is delivered by it.
  */
-async function sendInOnePart(deps: MeshDeps, message: MeshMessage, data: Buffer): Promise<void> {
+async function sendInOnePart(deps: MeshDeps, message: MeshMessage, data: Buffer, nonce: PendingNonce): Promise<void> {
   if (data.length === 0) throw MeshErrors.missingData();
   if (data.length > deps.maxRequestBytes) throw MeshErrors.tooLarge(deps.maxRequestBytes);
   const now = message.createdAt;
@@ -101,7 +104,7 @@ async function sendInOnePart(deps: MeshDeps, message: MeshMessage, data: Buffer)
     ? { ...message, status: 'accepted', acceptedAt: now, inboxExpiresAt: new Date(now.getTime() + INBOX_LIFETIME_MS), fileSize: data.length }
     : message;
   const chunk = { messageId: message.messageId, chunkNumber: 1, uploadId: randomUUID(), size: data.length, partCount: 1, sha1: createHash('sha1').update(data).digest('hex'), receivedAt: now };
-  await insertMessageInOnePart(deps.db, sent, chunk, data);
+  await nonce.within((used) => insertMessageInOnePart(deps.db, sent, chunk, data, used));
   if (delivered) deps.counters?.accepted(message.workflowId);
 }
 

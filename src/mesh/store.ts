@@ -1,5 +1,6 @@
 // The SQL of MESH's messages and their chunks (the bytes are body-store.ts's).
 import type { Database, Queryable } from '../platform/db/connect.ts';
+import { nonceItem, type UsedNonce } from './directory-store.ts';
 
 export const MESSAGE_STATUSES = ['uploading', 'accepted', 'acknowledged', 'undeliverable', 'error'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -76,9 +77,10 @@ export async function insertMessage(db: Queryable, message: MeshMessage): Promis
  * commit): the message row, the chunk's and the part's. The parts of larger chunks are written as
  * they arrive instead (upload.ts), and their chunk committed after (insertChunk).
  */
-export async function insertMessageInOnePart(db: Queryable, message: MeshMessage, chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>, data: Buffer): Promise<void> {
+export async function insertMessageInOnePart(db: Queryable, message: MeshMessage, chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>, data: Buffer, nonce: UsedNonce | undefined): Promise<void> {
   await db`
     with message as (insert into mesh_message ${db(messageRow(message))} returning message_id),
+      ${nonce === undefined ? db`` : db`${nonceItem(db, nonce)},`}
       chunk as (
         insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
         select message_id, 1, ${chunk.uploadId}, ${chunk.size}, 1, ${chunk.sha1}, ${chunk.receivedAt} from message)
@@ -112,9 +114,12 @@ export type DownloadRecord = { message: MeshMessage; chunk: ChunkRecord | undefi
  * are one part smaller than `onlyPartBelow` and the message is in `recipientId`'s inbox (a small
  * message's download then takes this one statement).
  */
-export async function readDownload(db: Queryable, messageId: string, chunkNumber: number, onlyPart: { recipientId: string; below: number } | undefined): Promise<DownloadRecord | undefined> {
+export async function readDownload(
+  db: Queryable, messageId: string, chunkNumber: number, onlyPart: { recipientId: string; below: number } | undefined, nonce: UsedNonce | undefined,
+): Promise<DownloadRecord | undefined> {
   const chunkAsked = Number.isInteger(chunkNumber) && chunkNumber >= 1 && chunkNumber <= LAST_INTEGER ? chunkNumber : 0;
   const [row] = await db<(MessageRow & { upload_id: string | null; size: bigint | number | null; part_count: number | null; sha1: string | null; received_at: Date | null; data: Buffer | null })[]>`
+    ${withNonce(db, nonce)}
     select m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
       ${onlyPart === undefined ? db`null::bytea` : db`
         case when c.part_count = 1 and c.size < ${onlyPart.below} and m.recipient_id = ${onlyPart.recipientId} and m.status = 'accepted' then
@@ -153,12 +158,18 @@ export async function markAccepted(db: Queryable, messageId: string, at: Date, i
 }
 
 /** Takes an accepted message out of its recipient's inbox as acknowledged; undefined when it was not there to take. */
-export async function markAcknowledged(db: Queryable, recipientId: string, messageId: string, at: Date): Promise<MeshMessage | undefined> {
+export async function markAcknowledged(db: Queryable, recipientId: string, messageId: string, at: Date, nonce: UsedNonce | undefined): Promise<MeshMessage | undefined> {
   const [row] = await db<MessageRow[]>`
+    ${withNonce(db, nonce)}
     update mesh_message set status = 'acknowledged', status_at = ${at}, acknowledged_at = ${at}
     where message_id = ${messageId} and recipient_id = ${recipientId} and status = 'accepted'
     returning *`;
   return row && toMessage(row);
+}
+
+/** A statement's beginning that records a token's nonce (nonceItem), when one is given. */
+function withNonce(db: Queryable, nonce: UsedNonce | undefined) {
+  return nonce === undefined ? db`` : db`with ${nonceItem(db, nonce)}`;
 }
 
 /** How a listing filters by workflow id (the spec's `workflow_filter`). */
@@ -168,8 +179,11 @@ export type WorkflowFilter = { match: 'equals' | 'begins' | 'contains'; value: s
  * A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`, and
  * how many messages the whole inbox holds: one round trip.
  */
-export async function listInbox(db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined }): Promise<{ messageIds: string[]; count: number }> {
+export async function listInbox(
+  db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined; nonce?: UsedNonce | undefined },
+): Promise<{ messageIds: string[]; count: number }> {
   const [row] = await db<{ message_ids: string[]; count: number }[]>`
+    ${withNonce(db, options.nonce)}
     select
       array(
         select message_id from mesh_message
