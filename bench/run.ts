@@ -15,7 +15,7 @@ import { FHIR_JSON, seedOrganisations } from './seed.ts';
 import { startServer, type BenchServer } from './server.ts';
 import { openStatementsProbe, STATEMENTS_SETTINGS, type StatementsProbe } from './statements.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number; statements?: boolean };
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number; statements?: boolean; cpuProf?: string };
 
 /** Requests of each scenario checked one by one before its run. */
 const PREFLIGHT_REQUESTS = 3;
@@ -48,6 +48,7 @@ const program = new Command('bench')
   .option('--out <folder>', 'folder for the JSON results and the server log', 'bench/results')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
   .option('--statements', 'also count what each scenario asks of PostgreSQL (statements and transactions per request, message or lifecycle; the costliest statements), from pg_stat_statements, which the embedded PostgreSQL then loads')
+  .option('--cpu-prof <folder>', 'write a V8 CPU profile of the server (.cpuprofile, for Chrome DevTools) into this folder when it stops')
   .option('--bulk-mib <MiB>', 'size of mesh-bulk\'s chunked message (the target is for 1024)', wholeNumber(1), 1024)
   .showHelpAfterError()
   .action(async (given: string[], options: Options) => {
@@ -68,6 +69,7 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
     databaseUrl: options.databaseUrl, logFile, unsecured: options.unsecured ?? false,
     ...(options.dataDir ? { dataDir: path.resolve(options.dataDir) } : {}),
     ...(options.statements ? { postgresSettings: STATEMENTS_SETTINGS } : {}),
+    ...(options.cpuProf ? { cpuProfileDir: path.resolve(options.cpuProf) } : {}),
   });
   let statements: StatementsProbe | undefined;
   try {

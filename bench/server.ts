@@ -42,12 +42,14 @@ export type BenchServer = {
 /** `unsecured`: sandbox mode with audit off, to measure what authentication and audit cost. */
 /** `dataDir`: an existing data folder to start on (its data already loaded), kept afterwards; by default a fresh one, deleted. */
 /** `postgresSettings`: extra settings of the embedded PostgreSQL (OPENSPINE_EMBEDDED_POSTGRES_SETTINGS). */
-export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean; dataDir?: string; postgresSettings?: string }): Promise<BenchServer> {
+/** `cpuProfileDir`: where the server writes a V8 CPU profile (a .cpuprofile, for Chrome DevTools) when it stops. */
+export async function startServer(options: { databaseUrl: string | undefined; logFile: string; unsecured: boolean; dataDir?: string; postgresSettings?: string; cpuProfileDir?: string }): Promise<BenchServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'openspine-bench-')));
   if (!options.dataDir) await chmod(dataDir, 0o755); // as root, the embedded PostgreSQL runs as `postgres`, who must enter it
   const meshSharedKey = randomBytes(16).toString('hex');
   const env = { ...(await serverEnvironment(dataDir, options.databaseUrl)), OPENSPINE_MESH_SHARED_KEY: meshSharedKey, ...(options.postgresSettings ? { OPENSPINE_EMBEDDED_POSTGRES_SETTINGS: options.postgresSettings } : {}), ...(options.unsecured ? { OPENSPINE_SANDBOX: 'on', OPENSPINE_AUDIT: 'off' } : {}) };
-  const child = spawn(process.execPath, [CLI, 'start'], {
+  const profiling = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const child = spawn(process.execPath, [...profiling, CLI, 'start'], {
     cwd: REPOSITORY,
     env,
     // Its own process group: a Ctrl-C reaches only the bench, which then stops the server once.
