@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { createTestDatabase } from '../../test/support/database.ts';
 import { connectDatabase } from '../platform/db/connect.ts';
 import { auditEntry } from './fixtures.ts';
@@ -165,4 +166,26 @@ test('throughput: 20,000 records from 64 concurrent callers', async (t) => {
   await trail.close();
   t.diagnostic(`${Math.round(total / seconds)} records/s (${total} records, ${callers} callers, ${seconds.toFixed(2)} s)`);
   assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});
+
+test('its metrics count appended and failed records, time each batch and show what is pending', async () => {
+  const registry = new Registry();
+  const trail = createAuditTrail(db, log);
+  trail.registerMetrics?.(registry);
+  await Promise.all(Array.from({ length: 30 }, () => trail.record(auditEntry())));
+  await db`create function audit_test_fail() returns trigger language plpgsql as $$ begin raise exception 'refused'; end $$`;
+  await db`create trigger audit_test_fail before insert on audit_record for each row when (new.request_id = 'fail') execute function audit_test_fail()`;
+  try {
+    await assert.rejects(Promise.all([trail.record(auditEntry({ requestId: 'fail' })), trail.record(auditEntry())]));
+  } finally {
+    await db`drop trigger audit_test_fail on audit_record`;
+    await db`drop function audit_test_fail()`;
+  }
+  await trail.close();
+  const text = await registry.metrics();
+  assert.match(text, /openspine_audit_records_total\{outcome="appended"\} 30\n/);
+  assert.match(text, /openspine_audit_records_total\{outcome="failed"\} 2\n/);
+  assert.match(text, /openspine_audit_batch_records_sum 30\n/, 'the batch sizes add up to the records appended');
+  assert.match(text, /openspine_audit_append_seconds_count\{how="with-lock"\} 1\n/, 'a trail\'s first batch locks the head: it does not know where it is');
+  assert.match(text, /openspine_audit_pending_records 0\n/);
 });

@@ -6,6 +6,7 @@ import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { auditFields, chainRecords, type AuditFields, type ChainHead } from './chain.ts';
 import { appendRecords, appendRecordsAfter, lockChainHead } from './store.ts';
+import { trailMetrics, type TrailObserver } from './trail-metrics.ts';
 
 export type AuditTrail = AuditSink & {
   /** Writes what is pending, then refuses further records. */
@@ -44,6 +45,9 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   let inFlight: Promise<void> | undefined;
   let closed = false;
 
+  /** Told of every append once the trail's metrics are registered. */
+  let observer: TrailObserver | undefined;
+
   /** The head after this process's last append: while no other process appends, the next batch chains onto it in one statement. */
   let lastHead: ChainHead | undefined;
 
@@ -67,9 +71,16 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
 
   const append = async (batch: Waiting[]): Promise<void> => {
     const fields = batch.map((waiting) => waiting.fields);
+    const started = performance.now();
     try {
-      if (!(await appendOntoLastHead(fields))) await appendWithLock(fields);
+      let how: 'after-own-head' | 'with-lock' = 'after-own-head';
+      if (!(await appendOntoLastHead(fields))) {
+        how = 'with-lock';
+        await appendWithLock(fields);
+      }
+      observer?.appended(batch.length, (performance.now() - started) / 1000, how);
     } catch (error) {
+      observer?.failed(batch.length);
       lastHead = undefined;
       log.error({ err: error, records: batch.length }, 'the audit trail could not append a batch; its requests get 503');
       for (const waiting of batch) waiting.reject(error);
@@ -113,6 +124,10 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
         pending.push({ fields, resolve, reject });
         schedule();
       });
+    },
+
+    registerMetrics(registry) {
+      observer = trailMetrics(registry, () => pending.length);
     },
 
     async close(): Promise<void> {

@@ -1,5 +1,6 @@
 // What the platform tells the audit trail about each request, and the sink it tells it to. The
 // trail itself (hash chain, storage, search) is the audit service's; the platform only reports.
+import type { Registry } from 'prom-client';
 import type { Actor } from './context.ts';
 
 export type AuditOutcome = 'success' | 'denied' | 'failure';
@@ -24,8 +25,11 @@ export type AuditEntry = {
   detail: string | undefined;
 };
 
-/** Records an entry; resolves only when the entry is durable, so a response can wait for it. */
-export type AuditSink = { record(entry: AuditEntry): Promise<void> };
+/**
+ * `record` records an entry and resolves only when the entry is durable, so a response can wait for
+ * it; `registerMetrics`, when there is one, puts the sink's own figures on the platform's /metrics.
+ */
+export type AuditSink = { record(entry: AuditEntry): Promise<void>; registerMetrics?(registry: Registry): void };
 
 /** The sink of a sandbox run with audit switched off (to measure what audit costs): records nothing. */
 export const NO_AUDIT: AuditSink & { close(): Promise<void> } = { record: async () => undefined, close: async () => undefined };

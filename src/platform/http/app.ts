@@ -126,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerAuditHook(app, deps.audit);
   const metrics = registerMetrics(app, db, config.databasePoolSize);
+  deps.audit.registerMetrics?.(metrics.registry);
   registerErrorHandling(app, metrics);
   registerHealth(app, { config, db, readOnly: deps.readOnly, cluster: deps.cluster ?? ALONE, services: deps.services.map((service) => service.name) });
   for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }), metrics: metrics.registry });

@@ -151,13 +151,15 @@ test('/_ping and /_status answer without a token; /_status checks the database',
   assert.equal(body.processes, 1, 'a process alone on its database');
 });
 
-test('/metrics exposes request latency per route, errors by code and the database pool', async () => {
+test('/metrics exposes request latency per route, errors by code, the database pool and the audit trail', async () => {
   await t.app.inject({ method: 'GET', url: `${BASE}/Organization/missing-two`, headers: admin });
   const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
   assert.match(metrics, /openspine_http_request_duration_seconds_count\{method="GET",route="\/spine-directory\/FHIR\/R4\/:type\/:id",status="404"\} \d+/);
   assert.match(metrics, /openspine_errors_total\{code="RESOURCE_NOT_FOUND",status="404"\} \d+/);
   assert.match(metrics, /openspine_database_pool_max \d+/);
   assert.match(metrics, /openspine_database_connections\{state="\w+"\} \d+/);
+  assert.match(metrics, /openspine_audit_append_seconds_count\{how="[\w-]+"\} \d+/, 'the audit trail\'s own figures');
+  assert.match(metrics, /openspine_audit_pending_records \d+/);
 });
 
 test('the CapabilityStatement lists what is implemented, without a token', async () => {
