@@ -1,6 +1,6 @@
-// The directory as one process remembers it: what lets a call through is kept for a few seconds,
-// so a change made by another process that takes access away shows here within them; a change
-// that grants access, or a new password, works at once.
+// The directory as one process remembers it: what lets a call through is kept for a few seconds;
+// a change that takes access away is forgotten when PostgreSQL tells of it (migration 0018), and
+// within those seconds at the latest; a change that grants access, or a new password, works at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildTestApp } from '../../test/support/app.ts';
@@ -8,6 +8,7 @@ import { PASSWORD, meshTester } from '../../test/support/mesh.ts';
 import { createMailboxAuthenticator } from './authenticate.ts';
 import { createMeshDirectory } from './directory-cache.ts';
 import { MeshError } from './errors.ts';
+import { waitFor } from '../../test/support/wait.ts';
 
 const t = await buildTestApp();
 const mesh = meshTester(t);
@@ -61,4 +62,27 @@ test('a password changed by another process works at once; the old one for at mo
   await assert.rejects(authenticate(mesh.authorization(box, { password: PASSWORD }), box), (error: unknown) => error instanceof MeshError && error.status === 403,
     'once the new one was seen, the old one is refused');
   await assert.rejects(authenticate(mesh.authorization(box, { password: 'never set' }), box), (error: unknown) => error instanceof MeshError && error.status === 403);
+});
+
+test('a listening directory forgets when anyone changes a mailbox or a workflow, well before its few seconds', async () => {
+  const [sender = '', recipient = ''] = await mesh.mailboxes(2);
+  const workflowId = await mesh.workflow([sender], [recipient]);
+  const directory = createMeshDirectory(t.db);
+  const stop = await directory.listen();
+  try {
+    const heard = { timeoutMs: 2_000 }; // well short of DIRECTORY_CACHE_MS: only a notification can make these true in time
+    assert.equal((await directory.mailbox(recipient))?.active, true);
+    await t.db`update mesh_mailbox set active = false where mailbox_id = ${recipient}`;
+    await waitFor(async () => (await directory.mailbox(recipient))?.active === false, heard);
+
+    assert.equal((await directory.workflowRoles(workflowId, sender, recipient)).senderMaySend, true);
+    await t.db`delete from mesh_workflow_member where workflow_id = ${workflowId} and role = 'sender'`;
+    await waitFor(async () => !(await directory.workflowRoles(workflowId, sender, recipient)).senderMaySend, heard);
+
+    assert.equal((await directory.mailbox(sender))?.password, PASSWORD);
+    await t.db`update mesh_mailbox set password = 'changed elsewhere' where mailbox_id = ${sender}`;
+    await waitFor(async () => (await directory.mailbox(sender))?.password === 'changed elsewhere', heard);
+  } finally {
+    await stop();
+  }
 });

@@ -2,11 +2,15 @@
 // and every send checks its recipient and workflow, which read from PostgreSQL each time cost six
 // round trips a message. Only answers that let a call through are kept (a mailbox found active, a
 // workflow found to let this sender send to this recipient), so anything that grants access (a new
-// mailbox, a reactivation, a new workflow member, a new password) takes effect at once. What takes
-// away access takes effect here within DIRECTORY_CACHE_MS: a mailbox deactivated, or a sender or
-// receiver removed from a workflow, by another OpenSpine process on the same database (the
-// `openspine mesh` commands included) keeps working in this process for at most 5 s; one changed
-// through this process's admin API (admin-routes.ts) is forgotten before that call answers.
+// mailbox, a reactivation, a new workflow member, a new password: authenticate.ts) works at once.
+// What takes access away (a mailbox deactivated or changed, a sender or receiver removed from a
+// workflow) is forgotten:
+// - made through this process's admin API (admin-routes.ts): before that call answers;
+// - made by anyone else on the same database (another OpenSpine process, the `openspine mesh`
+//   commands, plain SQL): when PostgreSQL's notification of it arrives (migration 0018), normally
+//   milliseconds after it commits, while `listen` is on;
+// - at the latest DIRECTORY_CACHE_MS (5 s) after it was read, whatever happens to notifications
+//   (a listening connection lost and not yet back, a process that does not listen).
 import type { Database } from '../platform/db/connect.ts';
 import { readMailbox, workflowRoles, type Mailbox, type WorkflowRoles } from './directory-store.ts';
 
@@ -22,11 +26,20 @@ export type MeshDirectory = {
   workflowRoles(workflowId: string, senderId: string, recipientId: string): Promise<WorkflowRoles>;
   /** Forgets everything, at once: after any change to mailboxes or workflows made through this process. */
   forget(): void;
+  /** Forgets everything whenever the database says the directory changed (and when listening starts again); resolves once listening, to its stop. */
+  listen(): Promise<() => Promise<void>>;
 };
+
+/** The channel of migration 0018's notifications. */
+const CHANGES_CHANNEL = 'mesh_directory';
 
 export function createMeshDirectory(db: Database): MeshDirectory {
   const mailboxes = new Remembered<Mailbox>();
   const permissions = new Remembered<WorkflowRoles>();
+  const forget = () => {
+    mailboxes.clear();
+    permissions.clear();
+  };
   return {
     async mailbox(mailboxId, options = {}) {
       const known = options.fresh === true ? undefined : mailboxes.get(mailboxId);
@@ -45,9 +58,11 @@ export function createMeshDirectory(db: Database): MeshDirectory {
       if (roles.exists && roles.senderMaySend && roles.recipientMayReceive) permissions.set(key, roles, generation);
       return roles;
     },
-    forget() {
-      mailboxes.clear();
-      permissions.clear();
+    forget,
+    async listen() {
+      // Also on every (re)connection of the listening connection: what changed while it was down went unheard.
+      const listening = await db.listen(CHANGES_CHANNEL, forget, forget);
+      return () => listening.unlisten();
     },
   };
 }

@@ -37,8 +37,13 @@ export function createMeshService(options: MeshServiceOptions = {}): ServiceModu
         log.warn('MESH uses the NHS sandbox shared key TestKey: set OPENSPINE_MESH_SHARED_KEY for anything but development');
       }
       const metrics = createMeshMetrics(db, registry);
-      // The mailboxes and workflows as this process remembers them, forgotten at every change made through it.
+      // The mailboxes and workflows as this process remembers them, forgotten at every change.
       const directory = createMeshDirectory(db);
+      let stopListening: (() => Promise<void>) | undefined;
+      app.addHook('onReady', async () => {
+        stopListening = await directory.listen();
+      });
+      app.addHook('onClose', async () => stopListening?.());
       registerMeshRoutes(app, { db, directory, now, maxRequestBytes: MAX_REQUEST_BYTES, sharedKey: config.meshSharedKey, sandbox: config.sandbox, counters: metrics });
       registerMeshAdmin(app, db, directory);
       if (config.sandbox) registerSandboxAdmin(app, { db, now, counters: metrics });
