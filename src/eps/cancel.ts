@@ -11,6 +11,7 @@ import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS
 import type { Organization, Patient, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { ITEM, STATUS } from './lifecycle.ts';
 import { assertIsThePrescriber } from './prescribe.ts';
+import { markRequest } from './request-log.ts';
 import { appendEvents, cancelFutureItems, lineItemsOf, lockIssues, readPrescription, setCancelRequestedBy, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow } from './store.ts';
 
 const RESULTS = {
@@ -55,6 +56,7 @@ export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: B
     if (prescription.prescriberOds !== canceller.prescriberOds) {
       throw cancelOutcomeError('R-5000', 'Unable to process message. Information missing or invalid - the cancellation is not from the prescribing organisation');
     }
+    await markRequest(tx);
     return cancelItems(tx, prescription, current, issues, itemIds, canceller.userId);
   });
   const response = cancelResponse(bundle, requests, results);

@@ -8,6 +8,7 @@ import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type C
 import { EpsErrors } from './errors.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { DISPENSING_ACTIVITIES } from './release.ts';
+import { markRequest } from './request-log.ts';
 import {
   appendEvents, eventsOf, issuesOf, lineItemsOf, lockClaimableIssue, lockCurrentIssue, lockIssues, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
 } from './store.ts';
@@ -58,6 +59,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
     }
     const after = applyDispense(items, notification);
     await Promise.all([
+      markRequest(tx),
       updateIssue(tx, issue, { status: notification.status }),
       setLineItems(tx, issue, after),
       appendEvents(tx, [{
@@ -147,6 +149,7 @@ async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string 
   const allCancelled = after.every((item) => item.status === ITEM.cancelled);
   const status = allCancelled ? STATUS.cancelled : STATUS.toBeDispensed;
   await Promise.all([
+    markRequest(tx),
     updateIssue(tx, issue, { status, dispensingOds: null }),
     setLineItems(tx, issue, after),
     appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } }]),
@@ -170,6 +173,7 @@ async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefine
   }
   await closeNextIssue(tx, issue);
   await Promise.all([
+    markRequest(tx),
     updateIssue(tx, issue, { status: last.statusBefore }),
     setLineItems(tx, issue, last.itemsBefore),
     appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } }]),
@@ -210,13 +214,13 @@ async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | un
     if (issue.status !== STATUS.claimed && issue.status !== STATUS.noClaimed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no claim to amend`);
     if (issue.claimId !== message.replaces) throw EpsErrors.dispenseAmendMismatch(`'${message.replaces}' is not the claim on record for ${message.shortId}`);
     if (!withinClaimPeriod(issue.claimedAt ?? new Date(0), new Date())) throw EpsErrors.claimAmendPeriod();
-    await Promise.all([updateIssue(tx, issue, { status: issue.status, claimId: message.claimId }), appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }])]);
+    await Promise.all([markRequest(tx), updateIssue(tx, issue, { status: issue.status, claimId: message.claimId }), appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }])]);
     return;
   }
   if (!DISPENSING_COMPLETE.includes(issue.status)) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be claimed`);
   if (items.some((item) => OPEN_ITEM_STATUSES.includes(item.status))) throw EpsErrors.invalidLineStateTransition('Every line item must be dispensed, not dispensed or cancelled before a claim');
   const status = issue.status === STATUS.dispensed ? STATUS.claimed : STATUS.noClaimed;
-  await Promise.all([updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() }), appendEvents(tx, [{ ...event, event: 'claimed', status }])]);
+  await Promise.all([markRequest(tx), updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() }), appendEvents(tx, [{ ...event, event: 'claimed', status }])]);
 }
 
 /** NHSBSA accepts amendments until the 5th of the month after the claim's month. */

@@ -5,6 +5,7 @@ import type { Database, Queryable } from '../platform/db/connect.ts';
 import { runPeriodically, type PeriodicJob } from '../platform/periodic.ts';
 import { ITEM, OPEN_ITEM_STATUSES, STATUS } from './lifecycle.ts';
 import type { PrescriptionOrder } from './order.ts';
+import { forgetOldRequests } from './request-log.ts';
 import { appendEvents, expireDue, lineItemsOf, setLineItems, updateIssue } from './store.ts';
 
 /**
@@ -66,7 +67,10 @@ export async function sweepExpired(deps: ExpirySweepDeps): Promise<number> {
 
 export type ExpirySweeper = PeriodicJob;
 
-/** Sweeps every `intervalMs` (the first one interval after the start), one sweep at a time; a failure is logged and tried again next time. */
+/**
+ * Sweeps every `intervalMs` (the first one interval after the start), one sweep at a time; a failure is logged and tried again next time.
+ * It also forgets requests kept for X-Request-ID de-duplication past their retention.
+ */
 export function startExpirySweeper(options: ExpirySweepDeps & { log: Logger; intervalMs: number }): ExpirySweeper {
   return runPeriodically({
     name: 'EPS expiry sweep',
@@ -74,7 +78,9 @@ export function startExpirySweeper(options: ExpirySweepDeps & { log: Logger; int
     log: options.log,
     work: async () => {
       const expired = await sweepExpired(options);
-      if (expired > 0) options.log.info({ expired }, 'EPS expiry sweep');
+      // The same sweep forgets the X-Request-IDs answered long enough ago (src/eps/request-log.ts).
+      const forgotten = await forgetOldRequests(options.db, options.now());
+      if (expired > 0 || forgotten > 0) options.log.info({ expired, forgottenRequests: forgotten }, 'EPS expiry sweep');
     },
   });
 }

@@ -10,6 +10,7 @@ import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.t
 import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
 import { expireIssue } from './expiry.ts';
+import { markRequest } from './request-log.ts';
 import { appendEvents, lockCurrentIssue, readPrescription, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
@@ -55,6 +56,7 @@ async function releaseNominated(db: Database, ods: string, actor: Actor | undefi
   const taken = await db.begin(async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
     await Promise.all([
+      markRequest(tx),
       setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }))),
     ]);
@@ -87,6 +89,7 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
       return { expiredAt: prescription.expiresAt };
     }
     await Promise.all([
+      markRequest(tx),
       updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods }),
       setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]),

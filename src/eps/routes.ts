@@ -1,7 +1,7 @@
 // The EPS FHIR Prescribing and Dispensing APIs at /electronic-prescriptions/FHIR/R4: parse, call
 // the operation, reply. User-restricted only (fhir-prescribing.yaml: "Dispensing functionality can
 // only be accessed using the user-restricted access mode"); every call audited with its patient.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { currentContext, noteSubjects } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
@@ -14,12 +14,13 @@ import { EpsErrors } from './errors.ts';
 import { messageEventOf } from './order.ts';
 import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
 import { DISPENSING_ACTIVITIES, readReleaseRequest, release, assertActsForPharmacy } from './release.ts';
+import { once, requestKey, type Answer } from './request-log.ts';
 import { trackPrescriptions } from './tracker.ts';
 
 /**
  * fhir-dispensing.yaml: "Must be a universally unique identifier (UUID) (ideally version 4) formatted
  * using numbers and lower case alphabetic characters", "Required in all environments except sandbox".
- * A retry re-sends the same value, so a repeated id is not refused.
+ * A retry re-sends the same value: a write gets its first answer again (src/eps/request-log.ts).
  */
 export function assertRequestId(requestId: string | string[] | undefined): void {
   if (requestId === undefined) throw Errors.missingValue('Invalid request with error - X-Request-ID header must be supplied to access this resource', 'X-Request-ID');
@@ -41,6 +42,14 @@ const TRACKING: AccessRule = { modes: ['healthcare-worker'], activities: ['B0570
 export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sandbox: boolean }): void {
   const { db, sandbox } = deps;
   const actor = () => currentContext()?.actor;
+  /** A write, made once per X-Request-ID, answered and audited with its patients and prescriptions. */
+  const answerOnce = async (request: FastifyRequest, reply: FastifyReply, interaction: string, write: () => Promise<Answer>) => {
+    const caller = actor();
+    const key = requestKey(request.headers['x-request-id'], caller?.userId ?? caller?.applicationId ?? caller?.mode ?? 'anonymous', interaction, request.body);
+    const answer = await once(db, key, write);
+    noteSubjects({ patientNhsNumbers: answer.patients, resourceIds: answer.shortIds.map((id) => `Prescription/${id}`) });
+    return reply.status(answer.status).type(FHIR_JSON).send(answer.response);
+  };
 
   app.register(async (eps) => {
     // X-Request-ID is required outside the sandbox (fhir-dispensing.yaml, parameter RequestID), a UUID
@@ -58,47 +67,34 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
 
     eps.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
       const { bundle, event } = messageEventOf(request.body);
-      switch (event) {
-        case 'prescription-order': {
-          const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
-          noteSubjects({ patientNhsNumbers: [order.patientNhsNumber], resourceIds: [`Prescription/${order.shortId}`] });
-          return reply.type(FHIR_JSON).send(outcome);
+      return answerOnce(request, reply, `process-message ${event}`, async () => {
+        switch (event) {
+          case 'prescription-order': {
+            const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
+            return { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
+          }
+          case 'prescription-order-update':
+            return cancel({ db, sandbox }, bundle, actor());
+          case 'dispense-notification':
+            return { status: 200, ...(await dispenseNotification({ db, sandbox }, bundle, actor())) };
+          default:
+            throw EpsErrors.unsupportedMessage(event);
         }
-        case 'prescription-order-update': {
-          const result = await cancel({ db, sandbox }, bundle, actor());
-          noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-          return reply.status(result.status).type(FHIR_JSON).send(result.response);
-        }
-        case 'dispense-notification': {
-          const result = await dispenseNotification({ db, sandbox }, bundle, actor());
-          noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-          return reply.type(FHIR_JSON).send(result.response);
-        }
-        default:
-          throw EpsErrors.unsupportedMessage(event);
-      }
+      });
     });
 
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
       const releaseRequest = readReleaseRequest(request.body);
       assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
-      const result = await release(db, releaseRequest, actor());
-      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-      return reply.type(FHIR_JSON).send(result.response);
+      return answerOnce(request, reply, 'release', async () => ({ status: 200, ...(await release(db, releaseRequest, actor())) }));
     });
 
     // Return (status rejected) and withdraw (code abort) of a released prescription.
-    eps.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) => {
-      const result = await taskUpdate({ db, sandbox }, request.body, actor());
-      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-      return reply.type(FHIR_JSON).send(result.response);
-    });
+    eps.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) =>
+      answerOnce(request, reply, 'task', async () => ({ status: 200, ...(await taskUpdate({ db, sandbox }, request.body, actor())) })));
 
-    eps.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) => {
-      const result = await claim({ db, sandbox }, request.body, actor());
-      noteSubjects({ patientNhsNumbers: result.patients, resourceIds: result.shortIds.map((id) => `Prescription/${id}`) });
-      return reply.type(FHIR_JSON).send(result.response);
-    });
+    eps.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) =>
+      answerOnce(request, reply, 'claim', async () => ({ status: 200, ...(await claim({ db, sandbox }, request.body, actor())) })));
 
     eps.get(`${EPS_BASE}/Task`, { config: { access: TRACKING, interaction: 'search-type' } }, async (request, reply) => {
       const result = await trackPrescriptions(db, request.query as Record<string, string | string[] | undefined>);

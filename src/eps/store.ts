@@ -3,6 +3,7 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Queryable } from '../platform/db/connect.ts';
 import type { PrescriptionOrder } from './order.ts';
+import { requestMark } from './request-log.ts';
 
 export type IssueRow = {
   shortId: string;
@@ -64,7 +65,7 @@ const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
 
 /**
  * Stores a new prescription with its issues (the first to be dispensed, later ones waiting as
- * 9000), their line items and the event that records it, in one statement (one round trip, its
+ * 9000), their line items, the event that records it and its X-Request-ID, in one statement (one round trip, its
  * own transaction); false, storing nothing, when its short or long id is taken. The foreign keys
  * between those rows are checked at the end of the statement, when all of them exist.
  */
@@ -84,7 +85,8 @@ export async function insertPrescription(db: Queryable, order: PrescriptionOrder
       insert into eps_line_item (short_id, issue_number, item_id, position, status)
       select prescription.short_id, issue, item.id, item.position, '0007'
       from prescription cross join unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)
-    ), events as (${eventsInsert(db, [event], db`where exists (select 1 from prescription)`)})
+    ), events as (${eventsInsert(db, [event], db`where exists (select 1 from prescription)`)}
+    ), marked as (${requestMark(db, db`where exists (select 1 from prescription)`)})
     select count(*)::int as stored from prescription`;
   return row?.stored === 1;
 }
