@@ -28,14 +28,13 @@ export function requestKey(requestId: string | string[] | undefined, userId: str
 /** Runs an EPS write once per X-Request-ID: a retry gets the first answer, and changes nothing. */
 export async function once(db: Database, key: RequestKey | undefined, write: () => Promise<Answer>): Promise<Answer> {
   if (!key) return write();
-  const earlier = await findRequest(db, key.requestId);
-  if (earlier) return replay(earlier, key);
   let answer: Answer;
   try {
     answer = await current.run(key, write);
   } catch (error) {
-    // The same request at the same moment: it failed here because the first one made the change
-    // (its mark, or the state it left); the first one's answer is this one's too.
+    // A retry fails, changing nothing: on its mark, which the first one made in the same
+    // transaction as its change, or earlier on the state that change left. The first one's answer
+    // is the retry's too. (Not looked up before the write: that would cost every write a round trip.)
     const first = await findRequest(db, key.requestId);
     if (first) return replay(first, key);
     throw error;
