@@ -11,7 +11,7 @@ import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS
 import type { Organization, Patient, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { ITEM, STATUS } from './lifecycle.ts';
 import { assertIsThePrescriber } from './prescribe.ts';
-import { markRequest } from './request-log.ts';
+import { markRequest, type Answer } from './request-log.ts';
 import { appendEvents, cancelFutureItems, lineItemsOf, lockIssues, readPrescription, setCancelRequestedBy, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow } from './store.ts';
 
 const RESULTS = {
@@ -26,9 +26,8 @@ const RESULTS = {
 } as const;
 type CancelResult = keyof typeof RESULTS;
 
-export type CancelResponse = { status: number; response: Bundle; patients: string[]; shortIds: string[] };
 
-export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: Bundle, actor: Actor | undefined): Promise<CancelResponse> {
+export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const requests = resourcesOf<MedicationRequest>(bundle, 'MedicationRequest');
   const first = requests[0];
   const shortId = first?.groupIdentifier?.value ?? '';
@@ -46,7 +45,7 @@ export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: B
   }
   if (!deps.sandbox) assertIsThePrescriber(canceller, actor);
 
-  const results = await deps.db.begin(async (tx) => {
+  return deps.db.begin(async (tx) => {
     const prescription = await readPrescription(tx, shortId);
     const issues = prescription ? await lockIssues(tx, shortId) : [];
     const current = issues.find((issue) => issue.status !== STATUS.futureIssue && issue.status !== STATUS.futureIssueCancelled && [STATUS.toBeDispensed, STATUS.withDispenser, STATUS.withDispenserActive].includes(issue.status as '0001'))
@@ -56,12 +55,12 @@ export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: B
     if (prescription.prescriberOds !== canceller.prescriberOds) {
       throw cancelOutcomeError('R-5000', 'Unable to process message. Information missing or invalid - the cancellation is not from the prescribing organisation');
     }
-    await markRequest(tx);
-    return cancelItems(tx, prescription, current, issues, itemIds, canceller.userId);
+    const results = await cancelItems(tx, prescription, current, issues, itemIds, canceller.userId);
+    const ok = results.every((result) => result === 'R-0001');
+    const answer = { status: ok ? 200 : 400, response: cancelResponse(bundle, requests, results), patients: [nhsNumber], shortIds: [shortId] };
+    await markRequest(tx, answer);
+    return answer;
   });
-  const response = cancelResponse(bundle, requests, results);
-  const ok = results.every((result) => result === 'R-0001');
-  return { status: ok ? 200 : 400, response, patients: [nhsNumber], shortIds: [shortId] };
 }
 
 async function cancelItems(tx: Queryable, prescription: PrescriptionRow, issue: IssueRow, issues: IssueRow[], itemIds: string[], userId: string): Promise<CancelResult[]> {

@@ -8,15 +8,16 @@ import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type C
 import { EpsErrors } from './errors.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { DISPENSING_ACTIVITIES } from './release.ts';
-import { markRequest } from './request-log.ts';
+import { markRequest, type Answer } from './request-log.ts';
 import {
   appendEvents, eventsOf, issuesOf, lineItemsOf, lockClaimableIssue, lockCurrentIssue, lockIssues, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
 } from './store.ts';
 
 export type DispenseDeps = { db: Database; sandbox: boolean };
-export type DispenseResult = { response: OperationOutcome; patients: string[]; shortIds: string[] };
-
 const informational = (): OperationOutcome => ({ resourceType: 'OperationOutcome', meta: { lastUpdated: new Date().toISOString() }, issue: [{ severity: 'information', code: 'informational' }] });
+
+/** What a dispensing message is answered: 200, informational, for one patient's prescription. */
+const accepted = (message: { patientNhsNumber: string; shortId: string }): Answer => ({ status: 200, response: informational(), patients: [message.patientNhsNumber], shortIds: [message.shortId] });
 
 /** The pharmacy the caller acts for: its role profile's organisation (a pharmacy role, in user-restricted mode). */
 function pharmacyOf(actor: Actor | undefined, sandbox: boolean, fallback: string | undefined): string | undefined {
@@ -39,9 +40,10 @@ async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: s
   return { prescription, issue };
 }
 
-export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<DispenseResult> {
+export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const notification = readDispenseNotification(bundle);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
+  const answer = accepted(notification);
   await deps.db.begin(async (tx) => {
     const { prescription, issue } = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
     assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
@@ -59,7 +61,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
     }
     const after = applyDispense(items, notification);
     await Promise.all([
-      markRequest(tx),
+      markRequest(tx, answer),
       updateIssue(tx, issue, { status: notification.status }),
       setLineItems(tx, issue, after),
       appendEvents(tx, [{
@@ -69,7 +71,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
     ]);
     await openNextIssue(tx, prescription, issue, notification.status);
   });
-  return { response: informational(), patients: [notification.patientNhsNumber], shortIds: [notification.shortId] };
+  return answer;
 }
 
 /**
@@ -131,16 +133,17 @@ async function dispenseStack(tx: Queryable, issue: IssueRow): Promise<StackEntry
   return stack;
 }
 
-export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
+export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<Answer> {
   const task = readTask(body);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
-  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated) : withdraw(tx, task, ods, actor, stated)));
-  return { response: informational(), patients: [task.patientNhsNumber], shortIds: [task.shortId] };
+  const answer = accepted(task);
+  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
+  return answer;
 }
 
 /** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
-async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
+async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
   const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
   assertRepeatCounts(prescription, stated);
   if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
@@ -149,7 +152,7 @@ async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string 
   const allCancelled = after.every((item) => item.status === ITEM.cancelled);
   const status = allCancelled ? STATUS.cancelled : STATUS.toBeDispensed;
   await Promise.all([
-    markRequest(tx),
+    markRequest(tx, answer),
     updateIssue(tx, issue, { status, dispensingOds: null }),
     setLineItems(tx, issue, after),
     appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } }]),
@@ -160,7 +163,7 @@ async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string 
 }
 
 /** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
-async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
+async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
   const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods, lockWithdrawableIssue);
   assertRepeatCounts(prescription, stated);
   if (![STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) {
@@ -173,7 +176,7 @@ async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefine
   }
   await closeNextIssue(tx, issue);
   await Promise.all([
-    markRequest(tx),
+    markRequest(tx, answer),
     updateIssue(tx, issue, { status: last.statusBefore }),
     setLineItems(tx, issue, last.itemsBefore),
     appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } }]),
@@ -195,16 +198,17 @@ async function closeNextIssue(tx: Queryable, issue: IssueRow): Promise<void> {
   await updateIssue(tx, next, { status: STATUS.futureIssue });
 }
 
-export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<DispenseResult> {
+export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<Answer> {
   const message = readClaim(body);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
-  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated));
-  return { response: informational(), patients: [message.patientNhsNumber], shortIds: [message.shortId] };
+  const answer = accepted(message);
+  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated, answer));
+  return answer;
 }
 
 /** A claim closes a dispensed issue (0006 to 0008, 0007 to 0009); an amendment replaces the claim on record. */
-async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<void> {
+async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
   const { prescription, issue } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
   assertRepeatCounts(prescription, stated);
   const items = await lineItemsOf(tx, issue);
@@ -214,13 +218,13 @@ async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | un
     if (issue.status !== STATUS.claimed && issue.status !== STATUS.noClaimed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no claim to amend`);
     if (issue.claimId !== message.replaces) throw EpsErrors.dispenseAmendMismatch(`'${message.replaces}' is not the claim on record for ${message.shortId}`);
     if (!withinClaimPeriod(issue.claimedAt ?? new Date(0), new Date())) throw EpsErrors.claimAmendPeriod();
-    await Promise.all([markRequest(tx), updateIssue(tx, issue, { status: issue.status, claimId: message.claimId }), appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }])]);
+    await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status: issue.status, claimId: message.claimId }), appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }])]);
     return;
   }
   if (!DISPENSING_COMPLETE.includes(issue.status)) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be claimed`);
   if (items.some((item) => OPEN_ITEM_STATUSES.includes(item.status))) throw EpsErrors.invalidLineStateTransition('Every line item must be dispensed, not dispensed or cancelled before a claim');
   const status = issue.status === STATUS.dispensed ? STATUS.claimed : STATUS.noClaimed;
-  await Promise.all([markRequest(tx), updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() }), appendEvents(tx, [{ ...event, event: 'claimed', status }])]);
+  await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() }), appendEvents(tx, [{ ...event, event: 'claimed', status }])]);
 }
 
 /** NHSBSA accepts amendments until the 5th of the month after the claim's month. */

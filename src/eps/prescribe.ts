@@ -8,7 +8,8 @@ import type { Database } from '../platform/db/connect.ts';
 import { nominatedPharmacyOf } from '../pds/index.ts';
 import { EpsErrors } from './errors.ts';
 import { expiryOf } from './expiry.ts';
-import { readPrescriptionOrder, type PrescriptionOrder } from './order.ts';
+import { readPrescriptionOrder } from './order.ts';
+import type { Answer } from './request-log.ts';
 import { prepareParameters, verifyOrderSignature } from './signature.ts';
 import { certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
 
@@ -25,7 +26,7 @@ export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<Retu
 }
 
 /** $process-message#prescription-order: checks and stores a signed prescription. */
-export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: Actor | undefined): Promise<{ order: PrescriptionOrder; outcome: OperationOutcome }> {
+export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const now = deps.now?.() ?? new Date();
   const order = readPrescriptionOrder(bundle);
   // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
@@ -37,9 +38,10 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
   const nominatedOds = order.nominatedOds ?? (await nominatedPharmacyOf(deps.db, order.patientNhsNumber));
   const prescribed = { shortId: order.shortId, issueNumber: 1, event: 'prescribed', status: '0001', actorUserId: order.userId, actorOds: order.prescriberOds, messageId: bundle.identifier?.value };
-  const stored = await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed);
-  if (!stored) throw EpsErrors.duplicatePrescriptionId(order.shortId);
-  return { order, outcome: { resourceType: 'OperationOutcome', meta: { lastUpdated: now.toISOString() }, issue: [{ severity: 'information', code: 'informational' }] } };
+  const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: now.toISOString() }, issue: [{ severity: 'information', code: 'informational' }] };
+  const answer = { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
+  if (!(await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed, answer))) throw EpsErrors.duplicatePrescriptionId(order.shortId);
+  return answer;
 }
 
 /**

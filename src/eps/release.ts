@@ -3,14 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, MessageHeader, OperationOutcome, Organization, Parameters } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
-import type { Database } from '../platform/db/connect.ts';
+import type { Database, Queryable } from '../platform/db/connect.ts';
 import { organisationName } from '../directory/index.ts';
 import { EpsErrors } from './errors.ts';
 import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
 import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
 import { expireIssue } from './expiry.ts';
-import { markRequest } from './request-log.ts';
+import { markRequest, type Answer } from './request-log.ts';
 import { appendEvents, lockCurrentIssue, readPrescription, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
@@ -45,36 +45,32 @@ export function assertActsForPharmacy(ods: string, actor: Actor | undefined, san
   if (actor.organisationOds !== ods) throw EpsErrors.notDispenser(`The role profile in use is at '${actor.organisationOds ?? ''}', not at the pharmacy '${ods}'`);
 }
 
-export type ReleaseResult = { response: Parameters | OperationOutcome; patients: string[]; shortIds: string[] };
+/** fhir-dispensing.yaml: NO_MORE_PRESCRIPTIONS is 'informational', not an error. */
+const NO_MORE_PRESCRIPTIONS: OperationOutcome = {
+  resourceType: 'OperationOutcome',
+  issue: [{ severity: 'information', code: 'informational', details: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NO_MORE_PRESCRIPTIONS', display: 'No more prescriptions available for nominated download.' }] } }],
+};
 
-export async function release(db: Database, request: ReleaseRequest, actor: Actor | undefined): Promise<ReleaseResult> {
+export async function release(db: Database, request: ReleaseRequest, actor: Actor | undefined): Promise<Answer> {
   return request.shortId === undefined ? releaseNominated(db, request.ods, actor) : releaseOne(db, request.ods, request.shortId, actor);
 }
 
 /** Every prescription nominated to the pharmacy and not yet released, oldest first, 25 at most. */
-async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<ReleaseResult> {
-  const taken = await db.begin(async (tx) => {
+async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<Answer> {
+  return db.begin(async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
-    await Promise.all([
-      markRequest(tx),
+    const [answer] = await Promise.all([
+      issues.length === 0 ? { status: 200, response: NO_MORE_PRESCRIPTIONS, patients: [], shortIds: [] } : releasedResponse(tx, ods, issues),
       setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }))),
     ]);
-    return issues;
+    await markRequest(tx, answer);
+    return answer;
   });
-  if (taken.length === 0) {
-    // fhir-dispensing.yaml: NO_MORE_PRESCRIPTIONS is 'informational', not an error.
-    const outcome: OperationOutcome = {
-      resourceType: 'OperationOutcome',
-      issue: [{ severity: 'information', code: 'informational', details: { coding: [{ system: 'https://fhir.nhs.uk/CodeSystem/Spine-ErrorOrWarningCode', code: 'NO_MORE_PRESCRIPTIONS', display: 'No more prescriptions available for nominated download.' }] } }],
-    };
-    return { response: outcome, patients: [], shortIds: [] };
-  }
-  return releasedResponse(db, ods, taken);
 }
 
 /** One prescription by its id: exactly one pharmacy gets it, however many ask at once. */
-async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<ReleaseResult> {
+async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<Answer> {
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
   // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
   const outcome = await db.begin(async (tx) => {
@@ -88,17 +84,18 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
       await expireIssue(tx, current);
       return { expiredAt: prescription.expiresAt };
     }
-    await Promise.all([
-      markRequest(tx),
+    const [answer] = await Promise.all([
+      releasedResponse(tx, ods, [current]),
       updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods }),
       setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]),
     ]);
-    return { released: current };
+    await markRequest(tx, answer);
+    return { answer };
   });
   if ('expiredAt' in outcome) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(STATUS.expired)} cannot be released: it expired at ${outcome.expiredAt.toISOString()}`);
-  if (!('released' in outcome)) throw EpsErrors.withAnotherDispenser(await pharmacy(db, outcome.otherDispenser));
-  return releasedResponse(db, ods, [outcome.released]);
+  if (!('answer' in outcome)) throw EpsErrors.withAnotherDispenser(await pharmacy(db, outcome.otherDispenser));
+  return outcome.answer;
 }
 
 /** The organisation named in PRESCRIPTION_WITH_ANOTHER_DISPENSER's `contained`. */
@@ -108,7 +105,7 @@ async function pharmacy(db: Database, ods: string): Promise<Organization> {
 }
 
 /** The passed prescriptions, each the signed message as prescribed, addressed to the releasing pharmacy. */
-async function releasedResponse(db: Database, ods: string, issues: IssueRow[]): Promise<ReleaseResult> {
+async function releasedResponse(db: Queryable, ods: string, issues: IssueRow[]): Promise<Answer> {
   const now = new Date().toISOString();
   const bundles: Bundle[] = [];
   const patients: string[] = [];
@@ -138,7 +135,7 @@ async function releasedResponse(db: Database, ods: string, issues: IssueRow[]): 
       { name: 'failedPrescriptions', resource: searchset([]) },
     ],
   };
-  return { response, patients, shortIds: issues.map((issue) => issue.shortId) };
+  return { status: 200, response, patients, shortIds: issues.map((issue) => issue.shortId) };
 }
 
 /** The signed message as stored, its header addressed from Spine to the releasing pharmacy. */

@@ -1,9 +1,9 @@
 // X-Request-ID de-duplication. fhir-prescribing.yaml and fhir-dispensing.yaml, header X-Request-ID:
-// "This is used to de-duplicate repeated requests". An EPS write marks its X-Request-ID in the
-// transaction of its change (markRequest, requestMark), so the change is made once however often
-// the request is retried (after a timeout, a 503, a lost connection); the answer is kept once given,
-// and a retry with the same X-Request-ID, from the same caller with the same body, gets it again.
-// A request without an X-Request-ID (the sandbox allows that) is simply run.
+// "This is used to de-duplicate repeated requests". An EPS write records its X-Request-ID and its
+// answer in the transaction of its change (markRequest, requestMark), so the change is made once
+// however often the request is retried (after a timeout, a 503, a lost connection), and a retry
+// with the same X-Request-ID, from the same caller with the same body, gets the same answer. A
+// request without an X-Request-ID (the sandbox allows that) is simply run.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type postgres from 'postgres';
@@ -15,8 +15,6 @@ export type Answer = { status: number; response: unknown; patients: string[]; sh
 
 /** How long an answer is kept for retries: far beyond any client's retry window. */
 export const REQUEST_RETENTION_MS = 24 * 60 * 60 * 1000;
-/** Seconds a retry is told to wait while the first request with its X-Request-ID is still being answered. */
-const ANSWER_PENDING_RETRY_AFTER = 1;
 
 const current = new AsyncLocalStorage<RequestKey>();
 
@@ -28,9 +26,8 @@ export function requestKey(requestId: string | string[] | undefined, userId: str
 /** Runs an EPS write once per X-Request-ID: a retry gets the first answer, and changes nothing. */
 export async function once(db: Database, key: RequestKey | undefined, write: () => Promise<Answer>): Promise<Answer> {
   if (!key) return write();
-  let answer: Answer;
   try {
-    answer = await current.run(key, write);
+    return await current.run(key, write);
   } catch (error) {
     // A retry fails, changing nothing: on its mark, which the first one made in the same
     // transaction as its change, or earlier on the state that change left. The first one's answer
@@ -39,25 +36,25 @@ export async function once(db: Database, key: RequestKey | undefined, write: () 
     if (first) return replay(first, key);
     throw error;
   }
-  await db`
-    update eps_request set answered_at = now(), status = ${answer.status}, response = ${JSON.stringify(answer.response)}::text::json,
-      patients = ${answer.patients}::text[], short_ids = ${answer.shortIds}::text[]
-    where request_id = ${key.requestId}`;
-  return answer;
 }
 
-/** In the transaction of a write's change: marks its X-Request-ID, so that a retry cannot make the change again. */
-export async function markRequest(tx: Queryable): Promise<void> {
-  await requestMark(tx);
+/**
+ * In the transaction of a write's change: records its X-Request-ID with the answer the write gives,
+ * so that a retry cannot make the change again and gets that answer. A retry fails here, on the
+ * primary key, if it got this far.
+ */
+export async function markRequest(tx: Queryable, answer: Answer): Promise<void> {
+  await requestMark(tx, answer);
 }
 
-/** The same as a statement to put in a WITH of the write's own statement; `onlyIf`, a condition on marking at all. */
-export function requestMark(db: Queryable, onlyIf: postgres.PendingQuery<postgres.Row[]> = db``): postgres.PendingQuery<postgres.Row[]> {
+/** The same as a statement to put in a WITH of the write's own statement; `onlyIf`, a condition on recording it at all. */
+export function requestMark(db: Queryable, answer: Answer, onlyIf: postgres.PendingQuery<postgres.Row[]> = db``): postgres.PendingQuery<postgres.Row[]> {
   const key = current.getStore();
   if (!key) return db`select 1`;
   return db`
-    insert into eps_request (request_id, user_id, interaction, body_sha256)
-    select ${key.requestId}::uuid, ${key.userId}, ${key.interaction}, ${key.bodySha256} ${onlyIf}`;
+    insert into eps_request (request_id, user_id, interaction, body_sha256, answered_at, status, response, patients, short_ids)
+    select ${key.requestId}::uuid, ${key.userId}, ${key.interaction}, ${key.bodySha256}, now(), ${answer.status},
+      ${JSON.stringify(answer.response)}::text::json, ${answer.patients}::text[], ${answer.shortIds}::text[] ${onlyIf}`;
 }
 
 /** Forgets requests older than the retention (the EPS sweep calls it); returns how many. */
@@ -66,11 +63,11 @@ export async function forgetOldRequests(db: Queryable, now: Date): Promise<numbe
   return forgotten.count;
 }
 
-type RequestRow = { user_id: string; interaction: string; body_sha256: string; answered_at: Date | null; status: number | null; response: unknown; patients: string[] | null; short_ids: string[] | null };
+type RequestRow = { user_id: string; interaction: string; body_sha256: string; status: number; response: unknown; patients: string[]; short_ids: string[] };
 
 async function findRequest(db: Database, requestId: string): Promise<RequestRow | undefined> {
   const [row] = await db<RequestRow[]>`
-    select user_id, interaction, body_sha256, answered_at, status, response, patients, short_ids from eps_request where request_id = ${requestId}`;
+    select user_id, interaction, body_sha256, status, response, patients, short_ids from eps_request where request_id = ${requestId}`;
   return row;
 }
 
@@ -78,8 +75,5 @@ function replay(row: RequestRow, key: RequestKey): Answer {
   if (row.user_id !== key.userId || row.interaction !== key.interaction || row.body_sha256 !== key.bodySha256) {
     throw Errors.invalidValue(`Invalid value - '${key.requestId}' in header 'X-Request-ID': it was used for a different request; each new request needs a new X-Request-ID`, 'X-Request-ID');
   }
-  if (row.answered_at === null || row.status === null) {
-    throw Errors.unavailable(`The request with X-Request-ID '${key.requestId}' is still being answered; its change is made once: retry for its answer`, ANSWER_PENDING_RETRY_AFTER);
-  }
-  return { status: row.status, response: row.response, patients: row.patients ?? [], shortIds: row.short_ids ?? [] };
+  return { status: row.status, response: row.response, patients: row.patients, shortIds: row.short_ids };
 }

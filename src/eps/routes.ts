@@ -69,14 +69,12 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
       const { bundle, event } = messageEventOf(request.body);
       return answerOnce(request, reply, `process-message ${event}`, async () => {
         switch (event) {
-          case 'prescription-order': {
-            const { order, outcome } = await processOrder({ db, sandbox }, bundle, actor());
-            return { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
-          }
+          case 'prescription-order':
+            return processOrder({ db, sandbox }, bundle, actor());
           case 'prescription-order-update':
             return cancel({ db, sandbox }, bundle, actor());
           case 'dispense-notification':
-            return { status: 200, ...(await dispenseNotification({ db, sandbox }, bundle, actor())) };
+            return dispenseNotification({ db, sandbox }, bundle, actor());
           default:
             throw EpsErrors.unsupportedMessage(event);
         }
@@ -86,15 +84,15 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
       const releaseRequest = readReleaseRequest(request.body);
       assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
-      return answerOnce(request, reply, 'release', async () => ({ status: 200, ...(await release(db, releaseRequest, actor())) }));
+      return answerOnce(request, reply, 'release', () => release(db, releaseRequest, actor()));
     });
 
     // Return (status rejected) and withdraw (code abort) of a released prescription.
     eps.post(`${EPS_BASE}/Task`, { config: { access: DISPENSING, interaction: 'task' } }, async (request, reply) =>
-      answerOnce(request, reply, 'task', async () => ({ status: 200, ...(await taskUpdate({ db, sandbox }, request.body, actor())) })));
+      answerOnce(request, reply, 'task', () => taskUpdate({ db, sandbox }, request.body, actor())));
 
     eps.post(`${EPS_BASE}/Claim`, { config: { access: DISPENSING, interaction: 'claim' } }, async (request, reply) =>
-      answerOnce(request, reply, 'claim', async () => ({ status: 200, ...(await claim({ db, sandbox }, request.body, actor())) })));
+      answerOnce(request, reply, 'claim', () => claim({ db, sandbox }, request.body, actor())));
 
     eps.get(`${EPS_BASE}/Task`, { config: { access: TRACKING, interaction: 'search-type' } }, async (request, reply) => {
       const result = await trackPrescriptions(db, request.query as Record<string, string | string[] | undefined>);

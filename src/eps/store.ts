@@ -3,7 +3,7 @@
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Queryable } from '../platform/db/connect.ts';
 import type { PrescriptionOrder } from './order.ts';
-import { requestMark } from './request-log.ts';
+import { requestMark, type Answer } from './request-log.ts';
 
 export type IssueRow = {
   shortId: string;
@@ -65,11 +65,11 @@ const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
 
 /**
  * Stores a new prescription with its issues (the first to be dispensed, later ones waiting as
- * 9000), their line items, the event that records it and its X-Request-ID, in one statement (one round trip, its
+ * 9000), their line items, the event that records it and its X-Request-ID with its answer, in one statement (one round trip, its
  * own transaction); false, storing nothing, when its short or long id is taken. The foreign keys
  * between those rows are checked at the end of the statement, when all of them exist.
  */
-export async function insertPrescription(db: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date, event: EventInput): Promise<boolean> {
+export async function insertPrescription(db: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date, event: EventInput, answer: Answer): Promise<boolean> {
   const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
   const [row] = await db<{ stored: number }[]>`
     with prescription as (
@@ -86,7 +86,7 @@ export async function insertPrescription(db: Queryable, order: PrescriptionOrder
       select prescription.short_id, issue, item.id, item.position, '0007'
       from prescription cross join unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)
     ), events as (${eventsInsert(db, [event], db`where exists (select 1 from prescription)`)}
-    ), marked as (${requestMark(db, db`where exists (select 1 from prescription)`)})
+    ), marked as (${requestMark(db, answer, db`where exists (select 1 from prescription)`)})
     select count(*)::int as stored from prescription`;
   return row?.stored === 1;
 }
