@@ -29,9 +29,10 @@ export async function once(db: Database, key: RequestKey | undefined, write: () 
   try {
     return await current.run(key, write);
   } catch (error) {
-    // A retry fails, changing nothing: on its mark, which the first one made in the same
-    // transaction as its change, or earlier on the state that change left. The first one's answer
-    // is the retry's too. (Not looked up before the write: that would cost every write a round trip.)
+    // A retry fails, changing nothing: on the record of its X-Request-ID, which the first one made
+    // in the transaction of its change, or earlier on the state that change left. The first one's
+    // answer is the retry's too. (Not looked up before the write: that would cost every write a
+    // round trip.)
     const first = await findRequest(db, key.requestId);
     if (first) return replay(first, key);
     throw error;
