@@ -124,3 +124,17 @@ test("the server's timer sweeps with nobody calling it, and stops when the serve
   await new Promise((resolve) => setTimeout(resolve, 200)); // ten intervals of a timer that must be gone
   assert.deepEqual(await issueStatuses(second.shortId), ['0001']);
 });
+
+test('without an interval given, the server sweeps every OPENSPINE_EPS_SWEEP_SECONDS', async () => {
+  const prescribed = await prescribeFrom(ACUTE, null);
+  const end = await expiresAt(prescribed.shortId);
+  assert.ok(end);
+  const server = Fastify();
+  await createEpsService({ now: () => new Date(end.getTime() + 1000) }).register(server, { db: t.db, config: { ...t.config, epsSweepSeconds: 1 }, log: pino({ level: 'silent' }), metrics: new Registry() });
+  await server.ready();
+  try {
+    await waitFor(async () => (await issueStatuses(prescribed.shortId))[0] === '0004', { timeoutMs: 10_000, what: () => 'a sweep a second after the start' });
+  } finally {
+    await server.close();
+  }
+});

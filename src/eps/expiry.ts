@@ -19,8 +19,6 @@ export const ACUTE_MONTHS = 6;
 export const REPEAT_DISPENSING_MONTHS = 12;
 /** Issues expired per transaction. */
 export const EXPIRY_BATCH = 500;
-/** Milliseconds between sweeps, when the service is not told otherwise. */
-export const EXPIRY_SWEEP_INTERVAL_MS = 60_000;
 
 const isDate = (value: string | undefined): value is string => value !== undefined && !Number.isNaN(Date.parse(value.slice(0, 10)));
 const endOfDay = (date: string): Date => new Date(`${date.slice(0, 10)}T23:59:59Z`);

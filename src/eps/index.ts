@@ -3,7 +3,7 @@
 import type { ServiceModule } from '../platform/http/app.ts';
 import { registerPrescriberCertificate } from './certificates.ts';
 import { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_USER_ID } from './demo-signing-key.ts';
-import { EXPIRY_SWEEP_INTERVAL_MS, startExpirySweeper, type ExpirySweeper } from './expiry.ts';
+import { startExpirySweeper, type ExpirySweeper } from './expiry.ts';
 import { registerEpsRoutes } from './routes.ts';
 
 export { EPS_BASE } from './routes.ts';
@@ -13,7 +13,7 @@ export { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_PRIVATE_KEY, DEMO_PRESCRIB
 export type EpsServiceOptions = {
   /** The expiry sweep's clock, so that tests can move time on. */
   now?: () => Date;
-  /** Milliseconds between expiry sweeps. */
+  /** Milliseconds between expiry sweeps; OPENSPINE_EPS_SWEEP_SECONDS by default. */
   sweepIntervalMs?: number;
   /** Issues expired per transaction. */
   sweepBatch?: number;
@@ -28,7 +28,7 @@ export function createEpsService(options: EpsServiceOptions = {}): ServiceModule
       // The expiry sweep runs in every process that serves EPS, with nobody to start it: SKIP LOCKED shares the work.
       let sweeper: ExpirySweeper | undefined;
       app.addHook('onReady', async () => {
-        sweeper = startExpirySweeper({ db, now, log, intervalMs: options.sweepIntervalMs ?? EXPIRY_SWEEP_INTERVAL_MS, ...(options.sweepBatch ? { batch: options.sweepBatch } : {}) });
+        sweeper = startExpirySweeper({ db, now, log, intervalMs: options.sweepIntervalMs ?? config.epsSweepSeconds * 1000, ...(options.sweepBatch ? { batch: options.sweepBatch } : {}) });
       });
       app.addHook('onClose', async () => sweeper?.stop());
     },

@@ -37,3 +37,11 @@ test('extra embedded PostgreSQL settings are name=value pairs; none may turn dur
     assert.throws(() => settings(refused), (error: unknown) => error instanceof ConfigError && /OPENSPINE_EMBEDDED_POSTGRES_SETTINGS/.test(error.message), refused);
   }
 });
+
+test('the EPS sweep runs every OPENSPINE_EPS_SWEEP_SECONDS, 60 by default, 1 to 86,400', () => {
+  assert.equal(loadConfig({}, {}).epsSweepSeconds, 60);
+  assert.equal(loadConfig({}, { OPENSPINE_EPS_SWEEP_SECONDS: '5' }).epsSweepSeconds, 5);
+  for (const refused of ['0', 'often', '86401']) {
+    assert.throws(() => loadConfig({}, { OPENSPINE_EPS_SWEEP_SECONDS: refused }), (error: unknown) => error instanceof ConfigError && /OPENSPINE_EPS_SWEEP_SECONDS/.test(error.message), refused);
+  }
+});

@@ -43,6 +43,8 @@ export type Config = {
   meshWorkflowsFile: string | undefined;
   /** Seconds between two runs of MESH's sweep (inbox expiry with its REPORTs, deletion at 30 days, abandoned uploads). */
   meshSweepSeconds: number;
+  /** Seconds between EPS sweeps (expiry, forgetting old X-Request-IDs). */
+  epsSweepSeconds: number;
   /** An HTTPS listener beside the plain port, as MESH clients expect (mutual TLS when caFile is set); absent unless OPENSPINE_MESH_TLS_PORT is set. */
   meshTls: TlsListenerConfig | undefined;
 };
@@ -59,6 +61,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   bodyLimit: 10 * 1024 * 1024,
   meshSweepSeconds: 60,
+  epsSweepSeconds: 60,
 } as const;
 
 /** The NHS MESH sandbox's published shared key (its README's SHARED_KEY=TestKey). */
@@ -69,7 +72,7 @@ export class ConfigError extends Error {}
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
   | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'embeddedPostgresSettings' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
-  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds'
+  | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds' | 'epsSweepSeconds'
   | 'meshTlsPort' | 'meshTlsCert' | 'meshTlsKey' | 'meshTlsCa',
   string | boolean | undefined
 >>;
@@ -92,6 +95,7 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   meshMailboxesFile: 'OPENSPINE_MESH_MAILBOXES',
   meshWorkflowsFile: 'OPENSPINE_MESH_WORKFLOWS',
   meshSweepSeconds: 'OPENSPINE_MESH_SWEEP_SECONDS',
+  epsSweepSeconds: 'OPENSPINE_EPS_SWEEP_SECONDS',
   meshTlsPort: 'OPENSPINE_MESH_TLS_PORT',
   meshTlsCert: 'OPENSPINE_MESH_TLS_CERT',
   meshTlsKey: 'OPENSPINE_MESH_TLS_KEY',
@@ -132,6 +136,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     meshMailboxesFile: meshMailboxesFile && path.resolve(meshMailboxesFile),
     meshWorkflowsFile: meshWorkflowsFile && path.resolve(meshWorkflowsFile),
     meshSweepSeconds: integer(pick('meshSweepSeconds'), DEFAULTS.meshSweepSeconds, 'OPENSPINE_MESH_SWEEP_SECONDS', 1, 86_400),
+    epsSweepSeconds: integer(pick('epsSweepSeconds'), DEFAULTS.epsSweepSeconds, 'OPENSPINE_EPS_SWEEP_SECONDS', 1, 86_400),
     meshTls: tlsListener(pick),
   };
 }
