@@ -45,3 +45,8 @@ test('a read by sequence and a page of the verification walk use the primary key
   assert.match(await planOf(() => readRecord(recording, 4242)), /Index Scan using audit_record_pkey/);
   assert.match(await planOf(() => readChainPage(recording, { after: 20_000, upTo: ROWS, limit: 10_000 })), /Index Scan using audit_record_pkey/);
 });
+
+test('the patient index takes entries directly, with no pending list for an audit append to merge and stall on', async () => {
+  const [row] = await db<{ options: string[] | null }[]>`select reloptions as options from pg_class where relname = 'audit_record_patient'`;
+  assert.ok(row?.options?.includes('fastupdate=off'), `reloptions ${JSON.stringify(row?.options)}`);
+});
