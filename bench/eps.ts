@@ -11,11 +11,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Bundle, Parameters } from '@medplum/fhirtypes';
-import { build, type Histogram } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
 import { DEMO_PRESCRIBER_CERTIFICATE, DEMO_PRESCRIBER_PRIVATE_KEY, EPS_BASE } from '../src/eps/index.ts';
 import { signDigest, withProvenance } from '../src/eps/signature.ts';
 import { EXAMPLE_ID, EXAMPLE_PATIENT, EXAMPLES, freshPrescription, loadExample, releaseParameters, type Staff } from '../src/eps/test-kit.ts';
 import { measureCpu, type CpuShare } from './cpu.ts';
+import { latencyHistogram, p99Checks, recordSince, round, summary, type LatencySummary, type TargetCheck } from './latency.ts';
 import type { BenchServer } from './server.ts';
 
 /** `onMeasuredRun`: called as the measured run starts, after the warmup. */
@@ -44,9 +45,6 @@ const CLAIM_ID = '737dcf8d-fc7a-436d-b692-7d3c4f258083';
 const REPOSITORY = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(REPOSITORY, 'src/cli/main.ts');
 
-export type LatencySummary = { count: number; mean: number; p50: number; p95: number; p99: number; max: number };
-export type EpsTargetCheck = { target: string; measured: number; pass: boolean };
-
 export type EpsLifecycleReport = {
   scenario: 'eps-lifecycle';
   description: string;
@@ -60,7 +58,7 @@ export type EpsLifecycleReport = {
   calls: Record<EpsCall, LatencySummary & { perSecond: number }>;
   failures: number;
   failureSamples: string[];
-  targets: EpsTargetCheck[];
+  targets: TargetCheck[];
   cpuPercentOfOneCore: CpuShare;
 };
 
@@ -100,7 +98,6 @@ async function demoToken(server: BenchServer, user: { userId: string; roleProfil
   return token;
 }
 
-const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
 export async function runEpsScenario(server: BenchServer, options: EpsBenchOptions): Promise<EpsLifecycleReport> {
   const gpToken = server.tokens['healthcare-worker'];
@@ -132,7 +129,7 @@ export async function runEpsScenario(server: BenchServer, options: EpsBenchOptio
       const headers = as === 'gp' ? headersOf(gpToken, GP.roleProfileId) : headersOf(pharmacistToken, PHARMACIST.roleProfileId);
       const started = performance.now();
       const answer = await http.post(`${EPS_BASE}${pathname}`, headers, body);
-      latencies?.[call].recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      if (latencies) recordSince(latencies[call], started);
       if (answer.status !== 200) throw new Error(`${call}: HTTP ${answer.status} instead of 200: ${answer.body.slice(0, 400)}`);
       return answer.body;
     };
@@ -173,7 +170,7 @@ export async function runEpsScenario(server: BenchServer, options: EpsBenchOptio
     if (options.warmup > 0) await drive(options.warmup);
     failureCount = 0;
     failures.length = 0;
-    const latencies = { prepare: histogram(), order: histogram(), release: histogram(), dispense: histogram(), claim: histogram() };
+    const latencies = { prepare: latencyHistogram(), order: latencyHistogram(), release: latencyHistogram(), dispense: latencyHistogram(), claim: latencyHistogram() };
     await options.onMeasuredRun?.();
     const cpu = measureCpu(server.pid, server.dataDir);
     const started = performance.now();
@@ -196,21 +193,13 @@ export async function runEpsScenario(server: BenchServer, options: EpsBenchOptio
       failureSamples: failures,
       targets: [
         { target: `>= ${TARGET.lifecyclesPerSecond} lifecycles/s`, measured: lifecyclesPerSecond, pass: lifecyclesPerSecond >= TARGET.lifecyclesPerSecond },
-        ...EPS_CALLS.map((call): EpsTargetCheck => ({ target: `${call} p99 < ${TARGET.p99Ms} ms`, measured: calls[call].p99, pass: calls[call].p99 < TARGET.p99Ms })),
+        ...p99Checks(EPS_CALLS, calls, TARGET.p99Ms),
       ],
       cpuPercentOfOneCore: cpuShare,
     };
   } finally {
     http.close();
   }
-}
-
-function summary(latencies: Histogram): LatencySummary {
-  const ms = (microseconds: number) => round(microseconds / 1000);
-  return {
-    count: latencies.totalCount, mean: ms(latencies.mean), p50: ms(latencies.getValueAtPercentile(50)), p95: ms(latencies.getValueAtPercentile(95)),
-    p99: ms(latencies.getValueAtPercentile(99)), max: ms(latencies.maxValue),
-  };
 }
 
 /** Lines for the terminal. */
@@ -232,8 +221,4 @@ export function epsReportLines(report: EpsLifecycleReport): string[] {
 /** Whether every lifecycle went as it should; targets aside. */
 export function epsRunHealthy(report: EpsLifecycleReport): boolean {
   return report.failures === 0;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

@@ -1,7 +1,7 @@
 // Drives HTTP load with autocannon at a fixed number of connections for a fixed time, timing every
 // response in an HDR histogram of microseconds (autocannon's own percentiles have no p95).
 import autocannon from 'autocannon';
-import { build } from 'hdr-histogram-js';
+import { latencyHistogram, summary } from './latency.ts';
 import { FHIR_JSON } from './seed.ts';
 import type { BenchRequest } from './scenarios.ts';
 
@@ -25,7 +25,7 @@ export type LoadResult = {
 };
 
 export function driveLoad(options: LoadOptions): Promise<LoadResult> {
-  const latencies = build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+  const latencies = latencyHistogram();
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
@@ -46,13 +46,12 @@ export function driveLoad(options: LoadOptions): Promise<LoadResult> {
       },
       (error, result) => {
         if (error) return reject(error);
-        const requests = latencies.totalCount;
-        const milliseconds = (percentile: number) => round(latencies.getValueAtPercentile(percentile) / 1000);
+        const { count: requests, ...latencyMs } = summary(latencies);
         resolve({
           durationSeconds: result.duration,
           requests,
           requestsPerSecond: Math.round(requests / result.duration),
-          latencyMs: { mean: round(latencies.mean / 1000), p50: milliseconds(50), p95: milliseconds(95), p99: milliseconds(99), max: round(latencies.maxValue / 1000) },
+          latencyMs,
           non2xx: result.non2xx,
           statusCodes: Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count])),
           errors: result.errors,
@@ -64,8 +63,4 @@ export function driveLoad(options: LoadOptions): Promise<LoadResult> {
       latencies.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
     });
   });
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }

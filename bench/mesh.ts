@@ -5,11 +5,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { build, type Histogram } from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
 import { MAX_REQUEST_BYTES } from '../src/mesh/index.ts';
 import { meshHttpClient, sha256, type MeshAnswer, type MeshHttpClient } from '../test/support/mesh-http.ts';
 import { V2 } from '../test/support/mesh.ts';
 import { measureCpu, type CpuShare } from './cpu.ts';
+import { latencyHistogram, p99Checks, recordSince, round, summary, type LatencySummary, type TargetCheck } from './latency.ts';
 import type { MeshScenarioName } from './scenarios.ts';
 import type { BenchServer } from './server.ts';
 
@@ -29,11 +30,6 @@ const FAILURES_KEPT = 5;
 export const MESH_CALLS = ['send', 'list', 'download', 'acknowledge'] as const;
 type MeshCall = (typeof MESH_CALLS)[number];
 
-/** A target and how the run measured against it (MESH's figures are messages/s, ms, MB/s and MiB). */
-export type MeshTargetCheck = { target: string; measured: number; pass: boolean };
-
-export type LatencySummary = { count: number; mean: number; p50: number; p95: number; p99: number; max: number };
-
 export type MeshSmallReport = {
   scenario: 'mesh-small';
   description: string;
@@ -45,7 +41,7 @@ export type MeshSmallReport = {
   calls: Record<MeshCall, LatencySummary>;
   failures: number;
   failureSamples: string[];
-  targets: MeshTargetCheck[];
+  targets: TargetCheck[];
   cpuPercentOfOneCore: CpuShare;
 };
 
@@ -60,7 +56,7 @@ export type MeshBulkReport = {
   serverRssMiB: { before: number; peakUploading: number; peakDownloading: number; highWaterMark: number };
   boundMiB: number;
   intact: boolean;
-  targets: MeshTargetCheck[];
+  targets: TargetCheck[];
 };
 
 type TransferFigures = { seconds: number; megabytesPerSecond: number; mebibytesPerSecond: number; cpuPercentOfOneCore: CpuShare };
@@ -103,7 +99,6 @@ async function createPairs(server: BenchServer, count: number, label: string): P
   return pairs;
 }
 
-const histogram = () => build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
 
 async function runSmall(server: BenchServer, client: MeshHttpClient, options: MeshBenchOptions): Promise<MeshSmallReport> {
   const pairs = await createPairs(server, options.connections, 'small');
@@ -117,7 +112,7 @@ async function runSmall(server: BenchServer, client: MeshHttpClient, options: Me
     const timed = async (call: MeshCall, request: Parameters<MeshHttpClient['request']>[0], expected: number, check?: (answer: MeshAnswer) => string | undefined) => {
       const started = performance.now();
       const answer = await client.request({ ...request, headers: { accept: V2, ...request.headers } });
-      latencies?.[call].recordValue(Math.max(1, Math.round((performance.now() - started) * 1000)));
+      if (latencies) recordSince(latencies[call], started);
       const problem = answer.status === expected ? check?.(answer) : `HTTP ${answer.status} instead of ${expected}: ${answer.body?.toString('utf8').slice(0, 200)}`;
       if (problem !== undefined) throw new Error(`${call}: ${problem}`);
       return answer;
@@ -156,7 +151,7 @@ async function runSmall(server: BenchServer, client: MeshHttpClient, options: Me
   if (options.warmup > 0) await drive(options.warmup);
   failureCount = 0;
   failures.length = 0;
-  const latencies = { send: histogram(), list: histogram(), download: histogram(), acknowledge: histogram() };
+  const latencies = { send: latencyHistogram(), list: latencyHistogram(), download: latencyHistogram(), acknowledge: latencyHistogram() };
   await options.onMeasuredRun?.();
   const cpu = measureCpu(server.pid, server.dataDir);
   const started = performance.now();
@@ -176,17 +171,9 @@ async function runSmall(server: BenchServer, client: MeshHttpClient, options: Me
     failureSamples: failures,
     targets: [
       { target: `>= ${SMALL_TARGET.messagesPerSecond} messages/s`, measured: messagesPerSecond, pass: messagesPerSecond >= SMALL_TARGET.messagesPerSecond },
-      ...MESH_CALLS.map((call): MeshTargetCheck => ({ target: `${call} p99 < ${SMALL_TARGET.p99Ms} ms`, measured: calls[call].p99, pass: calls[call].p99 < SMALL_TARGET.p99Ms })),
+      ...p99Checks(MESH_CALLS, calls, SMALL_TARGET.p99Ms),
     ],
     cpuPercentOfOneCore: cpu(),
-  };
-}
-
-function summary(latencies: Histogram): LatencySummary {
-  const ms = (microseconds: number) => round(microseconds / 1000);
-  return {
-    count: latencies.totalCount, mean: ms(latencies.mean), p50: ms(latencies.getValueAtPercentile(50)), p95: ms(latencies.getValueAtPercentile(95)),
-    p99: ms(latencies.getValueAtPercentile(99)), max: ms(latencies.maxValue),
   };
 }
 
@@ -322,10 +309,6 @@ export function meshReportLines(report: MeshReport): string[] {
 /** Whether the run went as it should (every request answered rightly); targets aside. */
 export function meshRunHealthy(report: MeshReport): boolean {
   return report.scenario === 'mesh-small' ? report.failures === 0 : report.intact;
-}
-
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
 }
 
 function fail(message: string): never {

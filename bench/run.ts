@@ -74,55 +74,52 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
   let statements: StatementsProbe | undefined;
   try {
     if (options.statements) statements = await openStatementsProbe(server, options.databaseUrl);
-    const onMeasuredRun = statements && (() => statements?.reset() ?? Promise.resolve());
-    /** The --statements lines of a run of `units` requests, messages or lifecycles. */
-    const statementLines = async (units: number, unit: string) => (statements ? `\n${(await statements.report(units, unit)).join('\n')}` : '');
+    const probe = statements;
+    const onMeasuredRun = probe ? { onMeasuredRun: () => probe.reset() } : {};
     console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
     const data: BenchData = {
       organisations: names.some((name) => dataNeeded(name) === 'organisations') ? await seedOrganisations({ url: server.url, token: server.tokens.admin }, options.seedCount) : [],
       patients: names.some((name) => dataNeeded(name) === 'patients') ? (options.dataDir ? await samplePatients(server) : (await loadPatients(server, options.patients)).sample) : [],
     };
     const reports: ScenarioReport[] = [];
-    let healthy = true;
-    for (const name of names) {
+
+    /** Runs one scenario: what to print and record, whether every request went as it should, and if not what to say. */
+    const run = async (name: ScenarioName): Promise<{ report: { scenario: string }; lines: string[]; units: number; unit: string; healthy: boolean; failure?: string }> => {
       if (isMeshScenario(name)) {
         // MESH's scenarios drive their own signed requests (bench/mesh.ts) and report in their own terms.
-        const meshOptions = { ...options, bulkMiB: options.bulkMib, ...(onMeasuredRun ? { onMeasuredRun } : {}) };
+        const meshOptions = { ...options, bulkMiB: options.bulkMib, ...onMeasuredRun };
         console.log(`\n${name}: ${describeMeshScenario(name, meshOptions)}${name === 'mesh-small' ? `; ${options.warmup} s warmup, ${options.duration} s measured` : ''}`);
         const report = await runMeshScenario(server, name, meshOptions);
-        console.log(meshReportLines(report).join('\n') + (await statementLines(report.scenario === 'mesh-small' ? report.messages : 1, 'message')));
-        console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
-        if (!meshRunHealthy(report)) healthy = false;
-        const exit = server.exitedEarly();
-        if (exit) {
-          console.error(exit);
-          return false;
-        }
-        continue;
+        const units = report.scenario === 'mesh-small' ? report.messages : 1;
+        return { report, lines: meshReportLines(report), units, unit: 'message', healthy: meshRunHealthy(report) };
       }
       if (isEpsScenario(name)) {
         // EPS's lifecycles chain five calls each, a fresh X-Request-ID on every one (bench/eps.ts).
         console.log(`\n${name}: ${describeEpsScenario(options)}; ${options.warmup} s warmup, ${options.duration} s measured`);
-        const report = await runEpsScenario(server, { ...options, ...(onMeasuredRun ? { onMeasuredRun } : {}) });
-        console.log(epsReportLines(report).join('\n') + (await statementLines(report.lifecycles, 'lifecycle')));
-        console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
-        if (!epsRunHealthy(report)) healthy = false;
-        const exit = server.exitedEarly();
-        if (exit) {
-          console.error(exit);
-          return false;
-        }
-        continue;
+        const report = await runEpsScenario(server, { ...options, ...onMeasuredRun });
+        return { report, lines: epsReportLines(report), units: report.lifecycles, unit: 'lifecycle', healthy: epsRunHealthy(report) };
       }
-      const report = await runScenario(server, buildScenario(name, data), options, onMeasuredRun);
+      const report = await runScenario(server, buildScenario(name, data), { ...options, ...onMeasuredRun });
       reports.push(report);
-      console.log(`${tableHeader()}\n${tableLine(report)}\n${cpuLine(report.cpuPercentOfOneCore)}${await statementLines(report.result.requests, 'request')}`);
-      console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
       const { result } = report;
-      if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-        console.error(`  FAILED requests in ${name}: status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts; see ${logFile}`);
-        healthy = false;
-      }
+      const failed = result.non2xx > 0 || result.errors > 0 || result.timeouts > 0;
+      return {
+        report,
+        lines: [tableHeader(), tableLine(report), cpuLine(report.cpuPercentOfOneCore)],
+        units: result.requests,
+        unit: 'request',
+        healthy: !failed,
+        ...(failed ? { failure: `  FAILED requests in ${name}: status codes ${JSON.stringify(result.statusCodes)}, ${result.errors} errors, ${result.timeouts} timeouts; see ${logFile}` } : {}),
+      };
+    };
+
+    let everyRunHealthy = true;
+    for (const name of names) {
+      const { report, lines, units, unit, healthy, failure } = await run(name);
+      console.log([...lines, ...(probe ? await probe.report(units, unit) : [])].join('\n'));
+      console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
+      if (failure) console.error(failure);
+      if (!healthy) everyRunHealthy = false;
       const exit = server.exitedEarly();
       if (exit) {
         console.error(exit);
@@ -130,19 +127,20 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
       }
     }
     if (reports.length > 1) console.log(`\nSummary\n${tableHeader()}\n${reports.map(tableLine).join('\n')}`);
-    return healthy;
+    return everyRunHealthy;
   } finally {
     await statements?.close();
     await server.stop();
   }
 }
 
-async function runScenario(server: BenchServer, scenario: Scenario, options: Options, onMeasuredRun?: () => Promise<void>): Promise<ScenarioReport> {
+/** `onMeasuredRun`: called as the measured run starts, after the warmup. */
+async function runScenario(server: BenchServer, scenario: Scenario, options: Options & { onMeasuredRun?: () => Promise<void> }): Promise<ScenarioReport> {
   console.log(`\n${scenario.name}: ${scenario.description}; ${options.connections} connections, ${options.warmup} s warmup, ${options.duration} s measured`);
   await preflight(server, scenario);
   const load = { url: server.url, token: server.tokens[scenario.caller], connections: options.connections, next: scenario.next };
   if (options.warmup > 0) await driveLoad({ ...load, durationSeconds: options.warmup });
-  await onMeasuredRun?.();
+  await options.onMeasuredRun?.();
   const cpu = measureCpu(server.pid, server.dataDir);
   const result = await driveLoad({ ...load, durationSeconds: options.duration });
   return {
