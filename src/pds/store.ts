@@ -1,5 +1,6 @@
 // The SQL of the Personal Demographics Service.
 import type { Patient } from '@medplum/fhirtypes';
+import { coalescedLookup, isPool, perDatabase } from '../platform/db/coalesce.ts';
 import type { Queryable } from '../platform/db/connect.ts';
 import type { SearchKeys } from './search-keys.ts';
 
@@ -32,9 +33,18 @@ const toPatientRow = (row: Row): PatientRow => ({
 });
 
 export async function readPatient(db: Queryable, nhsNumber: string, forUpdate = false): Promise<PatientRow | undefined> {
+  if (!forUpdate && isPool(db)) return patientLookup(db)(nhsNumber);
   const [row] = await db.unsafe<Row[]>(`select ${COLUMNS} from pds_patient where nhs_number = $1${forUpdate ? ' for update' : ''}`, [nhsNumber], { prepare: true });
   return row && toPatientRow(row);
 }
+
+/** Reads outside a transaction, gathered into one statement per turn of the event loop. */
+const patientLookup = perDatabase((db) =>
+  coalescedLookup(async (nhsNumbers) => {
+    const rows = await db.unsafe<Row[]>(`select ${COLUMNS} from pds_patient where nhs_number = any($1::text[])`, [nhsNumbers], { prepare: true });
+    return new Map(rows.map((row) => [row.nhs_number, toPatientRow(row)]));
+  }),
+);
 
 export type PatientWrite = { nhsNumber: string; versionId: number; lastUpdated: Date; record: Patient; restricted: boolean; keys: SearchKeys };
 

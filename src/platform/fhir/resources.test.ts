@@ -33,6 +33,20 @@ test('a created resource reads back with its version, ETag and Last-Modified', a
   assert.equal(read.json<Stored>().name, 'Alpha Surgery');
 });
 
+test('reads made together (gathered into one statement) each get their own resource, or 404', async () => {
+  const t = await buildTestApp();
+  const headers = await t.adminHeaders();
+  const created = await Promise.all(Array.from({ length: 30 }, (_, n) => create(t, organisation(`Read Together ${n}`))));
+  const ids = [...created.map((resource) => resource.id), '00000000-0000-4000-8000-000000000000'];
+  const reads = await Promise.all(ids.map((id) => t.app.inject({ method: 'GET', url: `${BASE}/Organization/${id}`, headers })));
+  created.forEach((resource, n) => {
+    assert.equal(reads[n]?.statusCode, 200);
+    assert.equal(reads[n]?.json<Stored>().id, resource.id);
+    assert.equal(reads[n]?.json<Stored>().name, `Read Together ${n}`);
+  });
+  assert.equal(reads.at(-1)?.statusCode, 404);
+});
+
 test('update needs the current version in If-Match: stale gives 409, missing or malformed gives 412', async () => {
   const t = await buildTestApp();
   const headers = await t.adminHeaders();

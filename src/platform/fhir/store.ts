@@ -1,6 +1,7 @@
 // The SQL of the versioned FHIR resource store: current versions, every past version, and the
 // search index rows, always written together in one transaction.
-import type { Queryable } from '../db/connect.ts';
+import { coalescedLookup, isPool, perDatabase, type Lookup } from '../db/coalesce.ts';
+import type { Database, Queryable } from '../db/connect.ts';
 import type { IndexRows } from './extract.ts';
 import type { SearchRequest } from './search-query.ts';
 import { compileSearch } from './search-sql.ts';
@@ -30,11 +31,30 @@ const toStored = (row: VersionRow): StoredVersion => ({
 export type NewVersion = { resourceType: string; id: string; versionId: number; lastUpdated: Date; deleted: boolean; json: string };
 
 export async function readCurrent(db: Queryable, resourceType: string, id: string, forUpdate = false): Promise<StoredVersion | undefined> {
+  if (!forUpdate && isPool(db)) return currentVersionLookup(db, resourceType)(id);
   const lock = forUpdate ? db`for update` : db``;
   const [row] = await db<VersionRow[]>`
     select resource_type, id, version_id, last_updated, deleted, content::text as json
     from fhir_resource where resource_type = ${resourceType} and id = ${id} ${lock}`;
   return row && toStored(row);
+}
+
+/** Reads of one type outside a transaction, gathered into one statement per turn of the event loop. */
+const currentVersionLookups = perDatabase(() => new Map<string, Lookup<StoredVersion>>());
+
+function currentVersionLookup(db: Database, resourceType: string): Lookup<StoredVersion> {
+  const byType = currentVersionLookups(db);
+  let lookup = byType.get(resourceType);
+  if (!lookup) byType.set(resourceType, (lookup = coalescedLookup((ids) => readCurrentMany(db, resourceType, ids))));
+  return lookup;
+}
+
+/** The current versions of these ids of one type, by id: one statement, one index scan. */
+async function readCurrentMany(db: Queryable, resourceType: string, ids: string[]): Promise<Map<string, StoredVersion>> {
+  const rows = await db<VersionRow[]>`
+    select resource_type, id, version_id, last_updated, deleted, content::text as json
+    from fhir_resource where resource_type = ${resourceType} and id = any(${ids}::text[])`;
+  return new Map(rows.map((row) => [row.id, toStored(row)]));
 }
 
 export async function readVersion(db: Queryable, resourceType: string, id: string, versionId: number): Promise<StoredVersion | undefined> {

@@ -1,0 +1,54 @@
+// Lookups made in the same turn of the event loop share one fetch; each caller gets its own row.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { coalescedLookup } from './coalesce.ts';
+
+/** A fetch that records the keys of each call, and finds rows for keys starting with 'k'. */
+function recordingFetch(fail = false) {
+  const calls: string[][] = [];
+  const fetch = async (keys: string[]) => {
+    calls.push(keys);
+    if (fail) throw new Error('the database went away');
+    return new Map(keys.filter((key) => key.startsWith('k')).map((key) => [key, `row of ${key}`]));
+  };
+  return { calls, fetch };
+}
+
+test('lookups made together are fetched in one call; each gets its own row, a missing key undefined', async () => {
+  const { calls, fetch } = recordingFetch();
+  const lookup = coalescedLookup(fetch);
+  const answers = await Promise.all(['k1', 'k2', 'x3', 'k1'].map(lookup));
+  assert.deepEqual(answers, ['row of k1', 'row of k2', undefined, 'row of k1']);
+  assert.deepEqual(calls, [['k1', 'k2', 'x3']], 'one fetch, each key once');
+});
+
+test('lookups made after a fetch has started go into the next fetch', async () => {
+  const { calls, fetch } = recordingFetch();
+  const lookup = coalescedLookup(fetch);
+  assert.equal(await lookup('k1'), 'row of k1');
+  assert.equal(await lookup('k2'), 'row of k2');
+  assert.deepEqual(calls, [['k1'], ['k2']]);
+});
+
+test('more keys than one fetch takes are split into fetches of at most that many', async () => {
+  const { calls, fetch } = recordingFetch();
+  const lookup = coalescedLookup(fetch, 2);
+  const answers = await Promise.all(['k1', 'k2', 'k3', 'k4', 'k5'].map(lookup));
+  assert.deepEqual(answers, ['k1', 'k2', 'k3', 'k4', 'k5'].map((key) => `row of ${key}`));
+  assert.deepEqual(calls, [['k1', 'k2'], ['k3', 'k4'], ['k5']]);
+});
+
+test('a failed fetch fails every lookup it carried, and the next lookup fetches again', async () => {
+  let fail = true;
+  const calls: string[][] = [];
+  const lookup = coalescedLookup(async (keys: string[]) => {
+    calls.push(keys);
+    if (fail) throw new Error('the database went away');
+    return new Map(keys.map((key) => [key, key]));
+  });
+  const results = await Promise.allSettled([lookup('k1'), lookup('k2')]);
+  assert.deepEqual(results.map((result) => result.status), ['rejected', 'rejected']);
+  fail = false;
+  assert.equal(await lookup('k1'), 'k1');
+  assert.equal(calls.length, 2);
+});
