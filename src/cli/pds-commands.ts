@@ -93,7 +93,7 @@ export function registerPdsCommands(program: Command): void {
   });
 
   const exportCommand = databaseOptions(program.command('export'))
-    .description('write every current PDS record as NDJSON (FHIR Bulk Data), in NHS number order')
+    .description('write every PDS record as NDJSON (FHIR Bulk Data), in NHS number order: merged ones with their replaced-by link, invalidated ones with a REDACTED security label, so that a load of the file keeps every NHS number from being given out again')
     .option('--out <file>', 'write to this file instead of stdout');
   exportCommand.action(async (options: ConfigInput & { out?: string }) => {
     // Logs go to stdout: with the records there too, only errors may be logged.

@@ -1,15 +1,20 @@
 // Bulk load and export against the real PostgreSQL: a generated population loads whole and can be
-// searched, a bad line or a held NHS number loads nothing, and export then load keeps every record.
+// searched, a bad line or a held NHS number loads nothing, and export then load keeps every record,
+// invalidated ones included.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
-import type { Patient } from '@medplum/fhirtypes';
+import type { OperationOutcome, Patient } from '@medplum/fhirtypes';
 import { test } from 'node:test';
+import { buildTestApp } from '../../test/support/app.ts';
 import { createTestDatabase } from '../../test/support/database.ts';
 import type { Database } from '../platform/db/connect.ts';
-import { exportPatients, importPatients, PatientImportError, replacedBy } from './bulk.ts';
+import { confidentialityLabel, exportPatients, importPatients, PatientImportError, replacedBy } from './bulk.ts';
+import { createPatient } from './create.ts';
 import { generatePatients } from './population.ts';
+import { PDS_BASE } from './routes.ts';
 import { parsePdsSearch, searchPatients } from './search.ts';
-import { readPatient } from './store.ts';
+import { markInvalidated, readPatient } from './store.ts';
 
 const { db } = await createTestDatabase();
 const other = await createTestDatabase();
@@ -184,4 +189,55 @@ test('a merged record whose survivor is neither held nor in the file refuses the
   const self = { ...orphan, link: [replacedBy(orphan.id ?? '')] };
   await assert.rejects(importPatients(db, ndjson([JSON.stringify(self)])), /line 1: a record cannot be replaced by itself/);
   assert.equal(await countPatients(db), before);
+});
+
+test('invalidated records are exported and load back invalidated: a read answers INVALIDATED_RESOURCE, searches miss them, their NHS numbers are never allocated again', async () => {
+  const [source, fresh] = [await createTestDatabase(), await createTestDatabase()];
+  const patients = population(20, 21, 960_000_000).map((line) => JSON.parse(line) as Patient);
+  const [plain = '', restricted = '', merged = '', survivor = '', control = ''] = patients.map((patient) => patient.id ?? '');
+  // One invalidated record as it is, one restricted and one merged too: each flag travels beside the others.
+  const edited = patients.map((patient, index) => (index === 1 ? { ...patient, meta: { security: [confidentialityLabel(true)] } } : index === 2 ? { ...patient, link: [replacedBy(survivor)] } : patient));
+  await importPatients(source.db, ndjson(edited.map((patient) => JSON.stringify(patient))));
+  for (const nhsNumber of [plain, restricted, merged]) await markInvalidated(source.db, nhsNumber);
+
+  const exported = collect();
+  const summary = await exportPatients(source.db, exported.stream);
+  assert.equal(summary.records, 20, 'the invalidated records are exported too');
+  assert.equal(exported.text().split('\n').filter((line) => line.includes('"code":"REDACTED"')).length, 3);
+  // Into an empty database: the load COPYs straight into the table.
+  assert.deepEqual(await importPatients(fresh.db, Readable.from([exported.text()])), summary, 'the same count and checksum');
+  const flags = async (nhsNumber: string) => {
+    const row = await readPatient(fresh.db, nhsNumber);
+    return row && { invalidated: row.invalidated, restricted: row.restricted, supersededBy: row.supersededBy };
+  };
+  assert.deepEqual(await flags(plain), { invalidated: true, restricted: false, supersededBy: null });
+  assert.deepEqual(await flags(restricted), { invalidated: true, restricted: true, supersededBy: null });
+  assert.deepEqual(await flags(merged), { invalidated: true, restricted: false, supersededBy: survivor });
+  assert.deepEqual(await flags(control), { invalidated: false, restricted: false, supersededBy: null });
+  const again = collect();
+  await exportPatients(fresh.db, again.stream);
+  assert.equal(again.text(), exported.text(), 'export, import and export again gives the same file');
+
+  const finds = async (nhsNumber: string) => {
+    const patient = patients.find((candidate) => candidate.id === nhsNumber);
+    const outcome = await searchPatients(fresh.db, parsePdsSearch({ family: patient?.name?.[0]?.family ?? '', birthdate: `eq${patient?.birthDate ?? ''}` }, false));
+    return outcome.kind === 'matches' && outcome.matches.some((match) => match.row.nhsNumber === nhsNumber);
+  };
+  assert.equal(await finds(control), true, 'the trace finds a record that is not invalidated');
+  assert.equal(await finds(plain), false, 'nor an invalidated one');
+
+  // Allocation takes the first free number of those offered: the invalidated ones are held.
+  const free = (JSON.parse(population(1, 22, 961_000_000)[0] ?? '') as Patient).id ?? '';
+  const newcomer = { name: [{ family: 'Newcomer', given: ['Ada'] }], gender: 'female', birthDate: '2001-02-03', address: [{ line: ['3 New Street'], postalCode: 'LS2 7AA' }] };
+  assert.equal((await createPatient(fresh.db, newcomer, [plain, restricted, merged, free])).nhsNumber, free);
+
+  // Loaded beside the records of a running PDS, a read of an invalidated NHS number answers INVALIDATED_RESOURCE.
+  const t = await buildTestApp();
+  await importPatients(t.db, Readable.from([again.text()]));
+  const token = await t.token({ actor: { mode: 'healthcare-worker', userId: '555000000001', roleProfileId: '555000000101', activityCodes: [] } });
+  for (const nhsNumber of [plain, restricted]) {
+    const read = await t.app.inject({ method: 'GET', url: `${PDS_BASE}/Patient/${nhsNumber}`, headers: { authorization: `Bearer ${token}`, 'x-request-id': randomUUID() } });
+    assert.equal(read.statusCode, 404);
+    assert.equal(read.json<OperationOutcome>().issue[0]?.details?.coding?.[0]?.code, 'INVALIDATED_RESOURCE');
+  }
 });

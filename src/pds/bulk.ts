@@ -1,11 +1,12 @@
 // Bulk load and export of PDS records as NDJSON (FHIR Bulk Data: one Patient per line). A load is
 // all or nothing: COPY into a temporary table, then one transaction moves the rows and checks them.
-// A merged record travels as a Patient with a `link` of type `replaced-by` to its survivor.
+// A merged record travels as a Patient with a `link` of type `replaced-by` to its survivor, an
+// invalidated one with a REDACTED security label (see securityLabels).
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Patient } from '@medplum/fhirtypes';
+import type { Coding, Patient } from '@medplum/fhirtypes';
 import type { Database, Transaction } from '../platform/db/connect.ts';
 import { NHS_NUMBER_SYSTEM, isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { searchKeysOf } from './search-keys.ts';
@@ -15,7 +16,7 @@ const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confide
 const LINES_PER_CHUNK = 2000;
 const EXPORT_BATCH = 2000;
 const DUPLICATES_SHOWN = 5;
-const STAGING_COLUMNS = 'line, nhs_number, version_id, last_updated, record, restricted, superseded_by, family, given, family_phonetic, given_phonetic, gender, birth_date, death_date, postcode, gp_ods, email, phone';
+const STAGING_COLUMNS = 'line, nhs_number, version_id, last_updated, record, restricted, invalidated, superseded_by, family, given, family_phonetic, given_phonetic, gender, birth_date, death_date, postcode, gp_ods, email, phone';
 const PATIENT_COLUMNS = STAGING_COLUMNS.split(', ').slice(1).join(', ');
 const FULL_DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** The largest version PostgreSQL's integer holds. */
@@ -88,7 +89,7 @@ async function loadIntoEmptyTable(tx: Transaction, input: Readable, options: Opt
 
 async function loadBesideReaders(tx: Transaction, input: Readable, options: ImportOptions): Promise<BulkSummary> {
   await tx.unsafe(`create temporary table pds_import (line integer not null, nhs_number text not null, version_id integer not null, last_updated timestamptz,
-    record json not null, restricted boolean not null, superseded_by text, family text collate "C" not null, given text collate "C" not null, family_phonetic text not null,
+    record json not null, restricted boolean not null, invalidated boolean not null, superseded_by text, family text collate "C" not null, given text collate "C" not null, family_phonetic text not null,
     given_phonetic text not null, gender text, birth_date date, death_date date, postcode text collate "C", gp_ods text, email text, phone text) on commit drop`);
   const read = await stageLines(tx, 'pds_import', input, options);
   await options.onProgress?.({ phase: 'moving', records: read.records, bytes: read.bytes });
@@ -128,19 +129,20 @@ async function verify(tx: Transaction, read: Staged, loaded: 'pds_patient' | 'pd
 }
 
 /**
- * Streams every record that is not invalidated as NDJSON, in NHS number order: the ones PDS serves
- * as themselves, and the merged ones with a `replaced-by` link to their survivor, so that a load of
- * the file keeps the merges.
+ * Streams every record as NDJSON, in NHS number order: the ones PDS serves as themselves, the merged
+ * ones with a `replaced-by` link to their survivor, and the invalidated ones marked REDACTED, so that
+ * a load of the file keeps the merges and still holds every NHS number ever given out: one left out
+ * would look free, and PDS could allocate it to a new patient.
  */
 export async function exportPatients(db: Database, output: Writable, options: Options = {}): Promise<BulkSummary> {
   const checksum = new Checksum();
   let bytes = 0;
-  const rows = db<ExportRow[]>`select nhs_number, version_id, last_updated, restricted, superseded_by, record::text as record from pds_patient
-    where not invalidated order by nhs_number`.cursor(EXPORT_BATCH);
+  const rows = db<ExportRow[]>`select nhs_number, version_id, last_updated, restricted, invalidated, superseded_by, record::text as record from pds_patient
+    order by nhs_number`.cursor(EXPORT_BATCH);
   for await (const batch of rows) {
     let chunk = '';
     for (const row of batch) {
-      checksum.add(row.nhs_number, row.restricted, row.superseded_by, row.record);
+      checksum.add({ nhsNumber: row.nhs_number, restricted: row.restricted, invalidated: row.invalidated, supersededBy: row.superseded_by, record: row.record });
       chunk += `${JSON.stringify(bulkPatient(row))}\n`;
     }
     bytes += Buffer.byteLength(chunk);
@@ -150,23 +152,45 @@ export async function exportPatients(db: Database, output: Writable, options: Op
   return checksum.summary();
 }
 
-type ExportRow = { nhs_number: string; version_id: number; last_updated: Date; restricted: boolean; superseded_by: string | null; record: string };
+type ExportRow = { nhs_number: string; version_id: number; last_updated: Date; restricted: boolean; invalidated: boolean; superseded_by: string | null; record: string };
 
 /**
- * The record as a Bulk Data line: the NHS number as id, meta with the version and the
- * confidentiality label, and for a merged record a link to the record that replaced it.
+ * The record as a Bulk Data line: the NHS number as id, meta with the version and the security
+ * labels, and for a merged record a link to the record that replaced it.
  */
 function bulkPatient(row: ExportRow): Patient {
   const { resourceType: _type, id: _id, meta: _meta, link, ...rest } = JSON.parse(row.record) as Patient;
-  const label = row.restricted ? { system: CONFIDENTIALITY_SYSTEM, code: 'R', display: 'restricted' } : { system: CONFIDENTIALITY_SYSTEM, code: 'U', display: 'unrestricted' };
   const links = [...(link ?? []), ...(row.superseded_by ? [replacedBy(row.superseded_by)] : [])];
   return {
     resourceType: 'Patient',
     id: row.nhs_number,
-    meta: { versionId: String(row.version_id), lastUpdated: row.last_updated.toISOString(), security: [label] },
+    meta: { versionId: String(row.version_id), lastUpdated: row.last_updated.toISOString(), security: securityLabels(row) },
     ...rest,
     ...(links.length ? { link: links } : {}),
   };
+}
+
+const REDACTED_LABEL = { system: CONFIDENTIALITY_SYSTEM, code: 'REDACTED', display: 'redacted' };
+/** Whether a line carries this code of the confidentiality system in meta.security (R, or REDACTED). */
+const hasLabel = (patient: Patient, code: string) => patient.meta?.security?.some((label) => label.system === CONFIDENTIALITY_SYSTEM && label.code === code) ?? false;
+
+/**
+ * A record's flags as labels in meta.security (https://hl7.org/fhir/R4/security-labels.html): its
+ * confidentiality, U or R (restricted), as PDS serves it, then for an invalidated record REDACTED,
+ * the PDS FHIR API's code for a record "marked as invalid, so the data should not be used"
+ * (../shared/specs/pds/specification/components/schemas/Meta.yaml). PDS answers with one label and
+ * never with REDACTED (a read answers INVALIDATED_RESOURCE); a file carries both, so that a
+ * restricted record that was invalidated loads back as both. Not `active: false`, which belongs to
+ * the record and a load keeps as given, nor a Bulk Data deletion
+ * (https://hl7.org/fhir/uv/bulkdata/export.html), which would leave the record, and its NHS number, out.
+ */
+function securityLabels(flags: { restricted: boolean; invalidated: boolean }): Coding[] {
+  return flags.invalidated ? [confidentialityLabel(flags.restricted), REDACTED_LABEL] : [confidentialityLabel(flags.restricted)];
+}
+
+/** A record's confidentiality as PDS labels it: R for a restricted patient, U otherwise. */
+export function confidentialityLabel(restricted: boolean): Coding {
+  return restricted ? { system: CONFIDENTIALITY_SYSTEM, code: 'R', display: 'restricted' } : { system: CONFIDENTIALITY_SYSTEM, code: 'U', display: 'unrestricted' };
 }
 
 /** FHIR's form of a merge: this record was replaced by the survivor's. */
@@ -187,17 +211,21 @@ function survivorOf(patient: Patient, lineNumber: number): string | undefined {
 
 /**
  * The checksum of a set of records: the sum of the first 64 bits of each one's md5 (of NHS number,
- * restricted flag, the survivor's NHS number for a merged record, and record text), so the order
- * does not matter and SQL can compute the same.
+ * restricted flag, 'invalidated' for an invalidated record, the survivor's NHS number for a merged
+ * one, and record text), so the order does not matter and SQL can compute the same.
  */
 const CHECKSUM_SQL = `count(*)::integer as records,
-  coalesce(sum(('x' || left(md5(nhs_number || ' ' || restricted::text || coalesce(' ' || superseded_by, '') || ' ' || record::text), 16))::bit(64)::bigint), 0)::text as checksum`;
+  coalesce(sum(('x' || left(md5(nhs_number || ' ' || restricted::text || case when invalidated then ' invalidated' else '' end
+    || coalesce(' ' || superseded_by, '') || ' ' || record::text), 16))::bit(64)::bigint), 0)::text as checksum`;
+
+type ChecksummedRecord = { nhsNumber: string; restricted: boolean; invalidated: boolean; supersededBy: string | null; record: string };
 
 class Checksum {
   records = 0;
   #sum = 0n;
-  add(nhsNumber: string, restricted: boolean, supersededBy: string | null, record: string): void {
-    const digest = createHash('md5').update(`${nhsNumber} ${restricted}${supersededBy === null ? '' : ` ${supersededBy}`} ${record}`).digest('hex');
+  add({ nhsNumber, restricted, invalidated, supersededBy, record }: ChecksummedRecord): void {
+    const flags = `${restricted}${invalidated ? ' invalidated' : ''}${supersededBy === null ? '' : ` ${supersededBy}`}`;
+    const digest = createHash('md5').update(`${nhsNumber} ${flags} ${record}`).digest('hex');
     this.#sum += BigInt.asIntN(64, BigInt(`0x${digest.slice(0, 16)}`));
     this.records++;
   }
@@ -262,7 +290,8 @@ function stagingRow(lineNumber: number, line: string, checksum: Checksum, withLi
   if (!Number.isInteger(versionId) || versionId < 1 || versionId > MAX_VERSION) throw new PatientImportError(`meta.versionId '${patient.meta?.versionId ?? ''}' is not a positive whole number`, lineNumber);
   const lastUpdated = patient.meta?.lastUpdated === undefined ? loadedAt : instant(patient.meta.lastUpdated);
   if (lastUpdated === undefined) throw new PatientImportError(`meta.lastUpdated '${patient.meta?.lastUpdated ?? ''}' is not an instant`, lineNumber);
-  const restricted = patient.meta?.security?.some((label) => label.system === CONFIDENTIALITY_SYSTEM && label.code === 'R') ?? false;
+  const restricted = hasLabel(patient, 'R');
+  const invalidated = hasLabel(patient, REDACTED_LABEL.code);
   const survivor = survivorOf(patient, lineNumber) ?? null;
   if (survivor === nhsNumber) throw new PatientImportError('a record cannot be replaced by itself', lineNumber);
   // Stored without id and meta, as PDS stores every record: both are made when it is served. A
@@ -272,10 +301,10 @@ function stagingRow(lineNumber: number, line: string, checksum: Checksum, withLi
   const record = JSON.stringify(otherLinks.length ? { ...stored, link: otherLinks } : stored);
   // JSON.stringify escapes only lone surrogates, which PostgreSQL's json refuses.
   if (/\\ud[89a-f][0-9a-f]{2}/i.test(record)) throw new PatientImportError('text with a lone surrogate, not valid Unicode', lineNumber);
-  checksum.add(nhsNumber, restricted, survivor, record);
+  checksum.add({ nhsNumber, restricted, invalidated, supersededBy: survivor, record });
   const keys = searchKeysOf(patient);
   const fields = [
-    ...(withLine ? [lineNumber] : []), nhsNumber, versionId, lastUpdated, record, restricted, survivor, keys.family, keys.given, keys.familyPhonetic, keys.givenPhonetic,
+    ...(withLine ? [lineNumber] : []), nhsNumber, versionId, lastUpdated, record, restricted, invalidated, survivor, keys.family, keys.given, keys.familyPhonetic, keys.givenPhonetic,
     keys.gender, keys.birthDate, keys.deathDate, keys.postcode, keys.gpOds, keys.email, keys.phone,
   ];
   return `${fields.map(copyField).join('\t')}\n`;

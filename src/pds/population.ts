@@ -5,9 +5,8 @@
 import type { Patient } from '@medplum/fhirtypes';
 import { NHS_NUMBER_SYSTEM, nhsNumberCheckDigit } from '../platform/identifiers/nhs-number.ts';
 import { ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
-import { replacedBy } from './bulk.ts';
+import { confidentialityLabel, replacedBy } from './bulk.ts';
 
-export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';
 /** The first nine digits of the first patient's NHS number by default: 91… keeps clear of the sandbox's 9000000xxx. */
 export const FIRST_NHS_PREFIX = 910_000_000;
 /** Birth dates and deaths are relative to this day, not today, so a seed gives the same population any day. */
@@ -166,7 +165,7 @@ function patient(random: Random, nhsNumber: string, practices: readonly string[]
   return {
     resourceType: 'Patient',
     id: nhsNumber,
-    ...(restricted ? { meta: { security: [{ system: CONFIDENTIALITY_SYSTEM, code: 'R', display: 'restricted' }] } } : {}),
+    ...(restricted ? { meta: { security: [confidentialityLabel(true)] } } : {}),
     identifier: [{ system: NHS_NUMBER_SYSTEM, value: nhsNumber }],
     name: [{ id: 'name-1', use: 'usual', family, given: [given], ...(title ? { prefix: [title] } : {}) }],
     gender,
