@@ -1,11 +1,14 @@
 // The HTTPS listener (OPENSPINE_MESH_TLS_*): the same app over TLS beside the plain port, and with
 // a CA set, mutual TLS: no client certificate, or one from another CA, is refused at the handshake;
-// a certificate from the CA is served. Certificates are made for each run with openssl.
+// a certificate from the CA is served, and a MESH mailbox signs in only with a certificate that
+// names it. Certificates are made for each run with openssl.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -14,6 +17,7 @@ import { MESH_BASE } from '../src/mesh/index.ts';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { listenTls, type TlsListener } from '../src/platform/http/tls.ts';
 import { buildTestApp } from './support/app.ts';
+import { meshTester } from './support/mesh.ts';
 import { freePort } from './support/ports.ts';
 import { createServerSite, disposeSite, startServer, type ServerProcess } from './support/server-process.ts';
 
@@ -34,12 +38,11 @@ async function certificateAuthority(name: string): Promise<KeyPair> {
   return pair;
 }
 
-/** A certificate signed by `ca`: a server's for 127.0.0.1, or a client's (a MESH client's CN). */
-async function issued(ca: KeyPair, name: string, use: 'server' | 'client'): Promise<KeyPair> {
+/** A certificate signed by `ca`: a server's for 127.0.0.1, or a client's (a MESH client's CN, unless another is given). */
+async function issued(ca: KeyPair, name: string, use: 'server' | 'client', commonName = use === 'server' ? '127.0.0.1' : `${name}.x26.api.mesh-client.nhs.uk`): Promise<KeyPair> {
   const pair = { cert: file(`${name}.crt`), key: file(`${name}.key`) };
   const request = file(`${name}.csr`);
   const extensions = file(`${name}.ext`);
-  const commonName = use === 'server' ? '127.0.0.1' : `${name}.x26.api.mesh-client.nhs.uk`;
   await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', `/CN=${commonName}`, '-keyout', pair.key, '-out', request]);
   await writeFile(extensions, use === 'server' ? 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' : 'extendedKeyUsage=clientAuth\n');
   await run('openssl', ['x509', '-req', '-in', request, '-CA', ca.cert, '-CAkey', ca.key, '-set_serial', String(Date.now()), '-days', '1', '-extfile', extensions, '-out', pair.cert]);
@@ -55,9 +58,10 @@ const strangerClient = await issued(otherCa, 'stranger', 'client');
 type Answer = { status: number; body: string };
 
 /** GET over HTTPS trusting the test CA, with a client certificate or none; rejects when the connection is refused. */
-function get(url: string, client?: KeyPair): Promise<Answer> {
+function get(url: string, client?: KeyPair, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = https.get(url, {
+      headers,
       ca: readPem(ca.cert),
       ...(client === undefined ? {} : { cert: readPem(client.cert), key: readPem(client.key) }),
       agent: false,
@@ -98,6 +102,36 @@ test('with a CA: a client certificate of that CA is served; none, or one of anot
   assert.equal(served.status, 200);
   await assert.rejects(get(`${listener.url}${PING}`), refusedHandshake, 'a client without a certificate');
   await assert.rejects(get(`${listener.url}${PING}`, strangerClient), refusedHandshake, 'a client whose certificate another CA signed');
+});
+
+test('over mutual TLS, a mailbox signs in only with a certificate naming it, <mailbox>.<its ODS code>.api.mesh-client.nhs.uk; refused as a bad token is, and audited', async () => {
+  const mesh = meshTester(t);
+  const [a, b] = await mesh.mailboxes(2, 'X26');
+  assert.ok(a && b);
+  const client = (name: string, commonName: string) => issued(ca, name, 'client', commonName);
+  const [forA, forALowerCase] = await Promise.all([client('mailbox-a', `${a}.X26.api.mesh-client.nhs.uk`), client('mailbox-a-lower', `${a.toLowerCase()}.x26.API.Mesh-Client.nhs.uk`)]);
+  // Not in the MESH form, or naming another organisation than the mailbox's (X26).
+  const misnamed = [a, `${a}.Y99.api.mesh-client.nhs.uk`, `${a}.X26.api.mesh-client.example.org`, `${a}.X26.api.mesh-client.nhs.uk.example.org`, `server.${a}.X26.api.mesh-client.nhs.uk`];
+  const misnamedClients = await Promise.all(misnamed.map((commonName, index) => client(`misnamed-${index}`, commonName)));
+  const mutual = await listen(ca.cert);
+  const signIn = (as: string, certificate: KeyPair, headers: Record<string, string> = {}) =>
+    get(`${mutual.url}${MESH_BASE}/${as}/count`, certificate, { authorization: mesh.authorization(as), ...headers });
+
+  assert.equal((await signIn(a, forA)).status, 200, 'A\'s certificate signs in as A');
+  assert.equal((await signIn(a, forALowerCase)).status, 200, 'names compared case-insensitively');
+  const badPassword = await get(`${mutual.url}${MESH_BASE}/${a}/count`, forA, { authorization: mesh.authorization(a, { password: 'wrong' }) });
+  assert.equal(badPassword.status, 403);
+  const requestId = randomUUID();
+  const refused = await signIn(b, forA, { 'x-request-id': requestId });
+  assert.deepEqual(refused, badPassword, 'A\'s certificate signing in as B: refused as a bad token is');
+  const [audited] = await t.db<{ outcome: string; detail: string }[]>`select outcome, detail from audit_record where request_id = ${requestId}`;
+  assert.deepEqual(audited, { outcome: 'denied', detail: '403: Invalid Authentication Token' });
+  for (const [index, certificate] of misnamedClients.entries()) assert.deepEqual(await signIn(a, certificate), badPassword, misnamed[index]);
+
+  // Without a client certificate (no CA, or the plain port) there is no name to check.
+  assert.equal((await get(`${(await listen(undefined)).url}${MESH_BASE}/${b}/count`, undefined, { authorization: mesh.authorization(b) })).status, 200);
+  const { port } = t.app.server.address() as AddressInfo;
+  assert.equal((await fetch(`http://127.0.0.1:${port}${MESH_BASE}/${b}/count`, { headers: { authorization: mesh.authorization(b) } })).status, 200);
 });
 
 /**

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
-import { meshAuthorization, parseMeshToken, tokenTime, verifyMeshToken } from './auth.ts';
+import { certificateNamesMailbox, meshAuthorization, parseMeshToken, tokenTime, verifyMeshToken } from './auth.ts';
 import { MeshError } from './errors.ts';
 
 const KEY = 'TestKey';
@@ -50,4 +50,14 @@ test('the timestamp must be within 2 hours of the server time, either way, and a
   assert.equal(tokenTime('202002301200'), undefined, '30 February');
   assert.equal(tokenTime('202006042460'), undefined);
   assert.equal(tokenTime('202006041718')?.toISOString(), '2020-06-04T17:18:00.000Z');
+});
+
+test('a client certificate names a mailbox as <mailbox id>.<its ODS code>.api.mesh-client.nhs.uk, in any case', () => {
+  const mailbox = { mailboxId: 'X26HC005', odsCode: 'X26' };
+  for (const commonName of ['X26HC005.X26.api.mesh-client.nhs.uk', 'x26hc005.x26.API.MESH-CLIENT.NHS.UK']) {
+    assert.equal(certificateNamesMailbox(commonName, mailbox), true, commonName);
+  }
+  for (const commonName of [undefined, '', 'X26HC005', 'X26HC006.X26.api.mesh-client.nhs.uk', 'X26HC005.Y99.api.mesh-client.nhs.uk', 'X26HC005.X26.api.mesh-client.nhs.uk.evil', 'a.X26HC005.X26.api.mesh-client.nhs.uk', 'X26HC005.X26.apixmesh-client.nhs.uk']) {
+    assert.equal(certificateNamesMailbox(commonName, mailbox), false, String(commonName));
+  }
 });

@@ -1,7 +1,8 @@
 // The NHSMESH authorization header: its format, its HMAC, and the checks a token must pass
 // (../shared/specs/mesh/specification/mesh-api.yaml, "MESH Authorization header"):
 // `NHSMESH <mailbox_id>:<nonce>:<nonce_count>:<yyyyMMddHHmm>:<hex HMAC-SHA256(shared key,
-// "mailbox_id:nonce:nonce_count:password:timestamp")>`. Plain functions: no database, no HTTP.
+// "mailbox_id:nonce:nonce_count:password:timestamp")>`, and the client certificate's name that
+// must go with it over mutual TLS. Plain functions: no database, no HTTP.
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { MeshErrors } from './errors.ts';
 
@@ -53,6 +54,23 @@ export function verifyMeshToken(token: MeshToken, options: { sharedKey: string; 
   const given = Buffer.from(token.hash, 'hex');
   // Constant time, so the comparison leaks nothing of how much of the hash was right.
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw MeshErrors.invalidToken();
+}
+
+/** A MESH client certificate's common name: `<mailbox id>.<ODS code>.api.mesh-client.nhs.uk`. */
+const CLIENT_COMMON_NAME = /^([^.]+)\.([^.]+)\.api\.mesh-client\.nhs\.uk$/i;
+
+/**
+ * Whether a client certificate's subject CN names this mailbox, as the spec's naming convention has
+ * it (mesh-api.yaml, "Get a TLS certificate": "cn=mailboxid.odscode.api.mesh-client.nhs.uk"),
+ * compared case-insensitively. The ODS part must be the mailbox's own ODS code in the directory:
+ * the spec makes it "your ODS code", the organisation the mailbox is issued to, so a certificate
+ * naming another organisation is not this mailbox's. (The spec's CSR step calls the first part a
+ * local_id "such as a server name"; its naming convention, followed here, makes it the mailbox id.)
+ */
+export function certificateNamesMailbox(commonName: string | undefined, mailbox: { mailboxId: string; odsCode: string }): boolean {
+  const [, mailboxId, odsCode] = CLIENT_COMMON_NAME.exec(commonName ?? '') ?? [];
+  const same = (named: string | undefined, expected: string) => named !== undefined && named.toUpperCase() === expected.toUpperCase();
+  return same(mailboxId, mailbox.mailboxId) && same(odsCode, mailbox.odsCode);
 }
 
 /** `yyyyMMddHHmm` in UTC, as a token carries it. */

@@ -1,7 +1,10 @@
-// Who is calling MESH: the mailbox whose NHSMESH token is valid for the mailbox in the path, and
-// whose nonce and count were never used before (checked in the database, so across processes).
+// Who is calling MESH: the mailbox whose NHSMESH token is valid for the mailbox in the path, whose
+// nonce and count were never used before (checked in the database, so across processes), and
+// whose client certificate, over mutual TLS, names it.
+import { currentContext } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
-import { TOKEN_WINDOW_MS, parseMeshToken, tokenTime, verifyMeshToken, type MeshToken } from './auth.ts';
+import { clientCertificate } from '../platform/http/tls.ts';
+import { TOKEN_WINDOW_MS, certificateNamesMailbox, parseMeshToken, tokenTime, verifyMeshToken, type MeshToken } from './auth.ts';
 import type { MeshDirectory } from './directory-cache.ts';
 import { deleteExpiredNonces, isReplayedNonce, useNonce, type Mailbox, type UsedNonce } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
@@ -39,6 +42,7 @@ export function createMailboxSignIn(db: Database, directory: MeshDirectory, opti
     if (token.mailboxId !== pathMailboxId) throw MeshErrors.mailboxTokenMismatch();
     const now = options.now();
     const mailbox = await verifiedMailbox(directory, token, { sharedKey: options.sharedKey, now });
+    checkClientCertificate(mailbox);
     if (!mailbox.active) throw MeshErrors.inactiveMailbox();
     const expiresAt = new Date((tokenTime(token.timestamp)?.getTime() ?? now.getTime()) + TOKEN_WINDOW_MS + NONCE_MARGIN_MS);
     if (++signIns % NONCE_CLEANUP_EVERY === 0) await deleteExpiredNonces(db, now);
@@ -89,6 +93,20 @@ export class PendingNonce {
       throw MeshErrors.replayedToken();
     }
   }
+}
+
+/**
+ * A request over the mutual TLS listener signs in only as the mailbox its client certificate names
+ * (auth.ts, certificateNamesMailbox): a certificate is issued for one mailbox, and opens no other
+ * even with that one's password. Requests on the plain port have no certificate to check. The spec
+ * has no error of its own for this: refused as an invalid token is (so audited as that refusal, by
+ * routes.ts), and logged with the reason.
+ */
+function checkClientCertificate(mailbox: Mailbox): void {
+  const certificate = clientCertificate();
+  if (certificate === undefined || certificateNamesMailbox(certificate.commonName, mailbox)) return;
+  currentContext()?.log.warn({ mailboxId: mailbox.mailboxId, odsCode: mailbox.odsCode, certificateCommonName: certificate.commonName ?? null }, 'MESH sign-in refused: the client certificate does not name the mailbox');
+  throw MeshErrors.invalidToken();
 }
 
 /**
