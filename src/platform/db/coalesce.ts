@@ -1,62 +1,52 @@
-// Reads by key gathered into one statement. Under load, dozens of requests read one row each by
-// key within the same turn of the event loop. Each statement costs OpenSpine a socket write that
+// Work gathered into one statement. Under load, dozens of requests each read a row by key, or write
+// one, within the same turn of the event loop. Each statement costs OpenSpine a socket write that
 // wakes a PostgreSQL backend (a fifth of its CPU on the machine of ../shared/performance.md), and
-// PostgreSQL a round of its protocol: one statement for all of them costs about as much as one.
-
+// PostgreSQL a round of its protocol and, for a write, a commit: one statement for all of them
+// costs about as much as one.
 import type { Database, Queryable } from './connect.ts';
 
-export type Lookup<V> = (key: string) => Promise<V | undefined>;
+/** Runs the items together, answering each in the order given; throws to fail them all. */
+export type RunBatch<I, R> = (items: I[]) => Promise<R[]>;
 
-/** Fetches the rows of these keys (distinct, at most `maxKeys`); a key without a row is left out of the map. */
-export type FetchByKeys<V> = (keys: string[]) => Promise<Map<string, V>>;
-
-type Waiter<V> = { resolve(value: V | undefined): void; reject(error: unknown): void };
+type Waiting<I, R> = { item: I; resolve(result: R): void; reject(error: unknown): void };
 
 /**
- * A lookup whose calls made before the event loop's next check phase (setImmediate) are fetched
- * together, `maxKeys` at a time. Callers of the same key share its row; a failed fetch fails each
- * of its callers.
+ * Calls made before the event loop's next check phase (setImmediate) are run together, `maxItems`
+ * at a time. A failed run fails each of its calls, and only those.
  */
-export function coalescedLookup<V>(fetch: FetchByKeys<V>, maxKeys = 500): Lookup<V> {
-  let waiting = new Map<string, Waiter<V>[]>();
-  let scheduled = false;
+export function batched<I, R>(run: RunBatch<I, R>, maxItems = 500): (item: I) => Promise<R> {
+  let waiting: Waiting<I, R>[] = [];
 
-  const fetchGroup = (group: Map<string, Waiter<V>[]>): void => {
-    fetch([...group.keys()]).then(
-      (rows) => {
-        for (const [key, waiters] of group) for (const waiter of waiters) waiter.resolve(rows.get(key));
-      },
-      (error: unknown) => {
-        for (const waiters of group.values()) for (const waiter of waiters) waiter.reject(error);
-      },
+  const runGroup = (group: Waiting<I, R>[]): void => {
+    run(group.map((call) => call.item)).then(
+      (results) => group.forEach((call, index) => call.resolve(results[index] as R)),
+      (error: unknown) => group.forEach((call) => call.reject(error)),
     );
   };
 
   const flush = (): void => {
-    scheduled = false;
     const all = waiting;
-    waiting = new Map();
-    let group = new Map<string, Waiter<V>[]>();
-    for (const [key, waiters] of all) {
-      group.set(key, waiters);
-      if (group.size === maxKeys) {
-        fetchGroup(group);
-        group = new Map();
-      }
-    }
-    if (group.size > 0) fetchGroup(group);
+    waiting = [];
+    for (let start = 0; start < all.length; start += maxItems) runGroup(all.slice(start, start + maxItems));
   };
 
-  return (key) =>
-    new Promise<V | undefined>((resolve, reject) => {
-      const waiters = waiting.get(key);
-      if (waiters) waiters.push({ resolve, reject });
-      else waiting.set(key, [{ resolve, reject }]);
-      if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+  return (item) =>
+    new Promise<R>((resolve, reject) => {
+      if (waiting.push({ item, resolve, reject }) === 1) setImmediate(flush);
     });
+}
+
+export type Lookup<V> = (key: string) => Promise<V | undefined>;
+
+/** Fetches the rows of these distinct keys; a key without a row is left out of the map. */
+export type FetchByKeys<V> = (keys: string[]) => Promise<Map<string, V>>;
+
+/** A lookup by key, batched: callers of the same key in one batch share its row. */
+export function coalescedLookup<V>(fetch: FetchByKeys<V>, maxKeys = 500): Lookup<V> {
+  return batched<string, V | undefined>(async (keys) => {
+    const rows = await fetch([...new Set(keys)]);
+    return keys.map((key) => rows.get(key));
+  }, maxKeys);
 }
 
 /** Made once for each database (pool) and kept as long as it is. */
@@ -69,7 +59,7 @@ export function perDatabase<T>(make: (db: Database) => T): (db: Database) => T {
   };
 }
 
-/** The pool itself, not a transaction: what a coalesced lookup may read through. */
+/** The pool itself, not a transaction: what a batched statement may run through. */
 export function isPool(db: Queryable): db is Database {
   return !('savepoint' in db);
 }

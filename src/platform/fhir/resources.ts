@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
+import { batched, isPool, perDatabase } from '../db/coalesce.ts';
 import type { Database, Queryable, Transaction } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
 import { RESOURCE_ID_PATTERN, type ResourceDefinition } from './definitions.ts';
@@ -144,8 +145,33 @@ async function writeNewVersion(db: Queryable, definition: ResourceDefinition, re
   const content = { ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated: lastUpdated.toISOString() } } as Resource;
   assertValid(definition, content);
   const version = { resourceType: definition.resourceType, id: content.id as string, versionId, lastUpdated, deleted: false, json: JSON.stringify(content) };
-  await store.writeVersion(db, version, extractIndexRows(definition, content), isNew);
+  const index = extractIndexRows(definition, content);
+  if (isNew && isPool(db)) {
+    const failure = await newVersionWriter(db)({ version, index });
+    if (failure) throw failure;
+  } else await store.writeVersion(db, version, index, isNew);
   return version;
+}
+
+/**
+ * Creates outside a transaction are written together: one statement and one commit for all those
+ * of a turn of the event loop, each answered once that commit is done. Should the statement fail,
+ * each is written alone, so that a create the database refuses fails only itself.
+ */
+const newVersionWriter = perDatabase((db) =>
+  batched<store.VersionWrite, Error | undefined>(async (writes) => {
+    try {
+      await store.writeNewVersions(db, writes);
+      return writes.map(() => undefined);
+    } catch (error) {
+      if (writes.length === 1) throw error;
+      return Promise.all(writes.map((write) => store.writeNewVersions(db, [write]).then(() => undefined, (failure: unknown) => asError(failure))));
+    }
+  }),
+);
+
+function asError(failure: unknown): Error {
+  return failure instanceof Error ? failure : new Error(String(failure));
 }
 
 function expectResource(body: unknown, resourceType: string): Resource {

@@ -64,40 +64,63 @@ export async function readVersion(db: Queryable, resourceType: string, id: strin
   return row && toStored(row);
 }
 
+/** A version to write with its search index rows. */
+export type VersionWrite = { version: NewVersion; index: IndexRows };
+
 /**
  * Writes a version: the current row, the history row and the index rows (replacing the old ones),
  * in one statement, so one round trip whether or not the caller holds a transaction.
  */
 export async function writeVersion(db: Queryable, version: NewVersion, index: IndexRows, isNew: boolean): Promise<void> {
-  const { resourceType, id, versionId, lastUpdated, deleted } = version;
-  const content = version.json;
-  const current = isNew
-    ? db`insert into fhir_resource (resource_type, id, version_id, last_updated, deleted, content)
-         values (${resourceType}, ${id}, ${versionId}, ${lastUpdated}, ${deleted}, ${content}::text::json)`
-    : db`update fhir_resource set version_id = ${versionId}, last_updated = ${lastUpdated}, deleted = ${deleted}, content = ${content}::text::json
-         where resource_type = ${resourceType} and id = ${id}`;
+  if (isNew) return writeNewVersions(db, [{ version, index }]);
+  const { resourceType, id } = version;
   // Deleting the old index rows and inserting the new ones in one statement is safe: every part
   // of a statement sees the same snapshot, so the deletes never see the rows being inserted.
-  const cleared = isNew
-    ? db``
-    : db`, cleared_tokens as (delete from fhir_token where resource_type = ${resourceType} and id = ${id}),
-         cleared_strings as (delete from fhir_string where resource_type = ${resourceType} and id = ${id}),
-         cleared_dates as (delete from fhir_date where resource_type = ${resourceType} and id = ${id}),
-         cleared_references as (delete from fhir_reference where resource_type = ${resourceType} and id = ${id})`;
   await db`
-    with current_version as (${current}),
-    past_version as (insert into fhir_resource_version (resource_type, id, version_id, last_updated, deleted, content)
-      values (${resourceType}, ${id}, ${versionId}, ${lastUpdated}, ${deleted}, ${content}::text::json))
-    ${cleared},
-    tokens as (insert into fhir_token (resource_type, id, param, system, code)
-      select ${resourceType}, ${id}, * from unnest(${index.tokens.map((row) => row.param)}::text[], ${index.tokens.map((row) => row.system)}::text[], ${index.tokens.map((row) => row.code)}::text[])),
-    strings as (insert into fhir_string (resource_type, id, param, normalized, exact)
-      select ${resourceType}, ${id}, * from unnest(${index.strings.map((row) => row.param)}::text[], ${index.strings.map((row) => row.normalized)}::text[], ${index.strings.map((row) => row.exact)}::text[])),
-    dates as (insert into fhir_date (resource_type, id, param, low, high)
-      select ${resourceType}, ${id}, * from unnest(${index.dates.map((row) => row.param)}::text[], ${index.dates.map((row) => row.low.toISOString())}::timestamptz[], ${index.dates.map((row) => row.high.toISOString())}::timestamptz[])),
-    refs as (insert into fhir_reference (resource_type, id, param, target)
-      select ${resourceType}, ${id}, * from unnest(${index.references.map((row) => row.param)}::text[], ${index.references.map((row) => row.target)}::text[]))
+    ${versionsWithIndex(db, [{ version, index }])},
+    current_version as (update fhir_resource set version_id = v.version_id, last_updated = v.last_updated, deleted = v.deleted, content = v.content
+      from versions v where fhir_resource.resource_type = v.resource_type and fhir_resource.id = v.id),
+    cleared_tokens as (delete from fhir_token where resource_type = ${resourceType} and id = ${id}),
+    cleared_strings as (delete from fhir_string where resource_type = ${resourceType} and id = ${id}),
+    cleared_dates as (delete from fhir_date where resource_type = ${resourceType} and id = ${id}),
+    cleared_references as (delete from fhir_reference where resource_type = ${resourceType} and id = ${id})
     select 1`;
+}
+
+/** Writes the first versions of new resources, with their index rows, in one statement. */
+export async function writeNewVersions(db: Queryable, writes: VersionWrite[]): Promise<void> {
+  await db`
+    ${versionsWithIndex(db, writes)},
+    current_version as (insert into fhir_resource (resource_type, id, version_id, last_updated, deleted, content) select * from versions)
+    select 1`;
+}
+
+/** The common table expressions that write the history rows and index rows of these versions, after `versions` (the rows). */
+function versionsWithIndex(db: Queryable, writes: VersionWrite[]) {
+  const column = <T>(pick: (version: NewVersion) => T) => writes.map((write) => pick(write.version));
+  /** An index table's rows as text columns, led by the resource type and id each belongs to. */
+  const indexColumns = <R>(rows: (index: IndexRows) => R[], picks: ((row: R) => string | null)[]): (string | null)[][] => {
+    const owned = writes.flatMap((write) => rows(write.index).map((row) => ({ version: write.version, row })));
+    return [owned.map(({ version }) => version.resourceType), owned.map(({ version }) => version.id), ...picks.map((pick) => owned.map(({ row }) => pick(row)))];
+  };
+  const tokens = indexColumns((index) => index.tokens, [(row) => row.param, (row) => row.system, (row) => row.code]);
+  const strings = indexColumns((index) => index.strings, [(row) => row.param, (row) => row.normalized, (row) => row.exact]);
+  const dates = indexColumns((index) => index.dates, [(row) => row.param, (row) => row.low.toISOString(), (row) => row.high.toISOString()]);
+  const references = indexColumns((index) => index.references, [(row) => row.param, (row) => row.target]);
+  const textArrays = (columns: (string | null)[][]) => columns.map((values, index) => db`${index === 0 ? db`` : db`, `}${values}::text[]`);
+  return db`
+    with versions as (
+      select resource_type, id, version_id::int, last_updated::timestamptz, deleted::bool, content::json
+      from unnest(${textArrays([
+        column((version) => version.resourceType), column((version) => version.id), column((version) => String(version.versionId)),
+        column((version) => version.lastUpdated.toISOString()), column((version) => String(version.deleted)), column((version) => version.json),
+      ])}) as v (resource_type, id, version_id, last_updated, deleted, content)),
+    past_version as (insert into fhir_resource_version (resource_type, id, version_id, last_updated, deleted, content) select * from versions),
+    tokens as (insert into fhir_token (resource_type, id, param, system, code) select * from unnest(${textArrays(tokens)})),
+    strings as (insert into fhir_string (resource_type, id, param, normalized, exact) select * from unnest(${textArrays(strings)})),
+    dates as (insert into fhir_date (resource_type, id, param, low, high)
+      select resource_type, id, param, low::timestamptz, high::timestamptz from unnest(${textArrays(dates)}) as d (resource_type, id, param, low, high)),
+    refs as (insert into fhir_reference (resource_type, id, param, target) select * from unnest(${textArrays(references)}))`;
 }
 
 export async function history(
