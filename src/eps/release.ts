@@ -10,7 +10,7 @@ import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.t
 import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
 import { expireIssue } from './expiry.ts';
-import { markRequest, type Answer } from './request-log.ts';
+import { markRequest, type Answer, type Rebuild } from './request-log.ts';
 import { appendEvents, lockCurrentIssue, readPrescription, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
@@ -104,42 +104,79 @@ async function pharmacy(db: Database, ods: string): Promise<Organization> {
   return { resourceType: 'Organization', id: randomUUID(), identifier: [{ system: ODS_SYSTEM, value: ods }], ...(name ? { name } : {}) };
 }
 
+/**
+ * What a release's answer is built from besides the signed messages themselves: its ids and time,
+ * and the prescriptions it passed. Kept for its retries in place of the answer (request-log.ts),
+ * which is rebuilt from it and the messages, read again from eps_prescription where they never change.
+ */
+type ReleasePlan = {
+  ods: string;
+  at: string;
+  ids: { parameters: string; passed: string; passedIdentifier: string; failed: string; failedIdentifier: string };
+  passed: { shortId: string; bundleId: string; lastUpdated: string }[];
+};
+
 /** The passed prescriptions, each the signed message as prescribed, addressed to the releasing pharmacy. */
 async function releasedResponse(db: Queryable, ods: string, issues: IssueRow[]): Promise<Answer> {
-  const now = new Date().toISOString();
-  const bundles: Bundle[] = [];
-  const patients: string[] = [];
-  // Read together: up to 25 of them in a nominated release.
-  const stored = await Promise.all(issues.map(async (issue) => ({ issue, bundle: await readPrescriptionBundle(db, issue.shortId) })));
-  for (const { issue, bundle } of stored) {
-    if (!bundle) continue;
-    bundles.push(addressedTo(bundle, ods, issue));
-    const subject = (bundle.entry ?? []).find((entry) => entry.resource?.resourceType === 'Patient')?.resource;
+  const bundles = await readBundles(db, issues.map((issue) => issue.shortId));
+  const passed = issues.flatMap((issue) => {
+    const bundle = bundles.get(issue.shortId);
+    return bundle ? [{ shortId: issue.shortId, bundleId: bundle.id ?? randomUUID(), lastUpdated: issue.updatedAt.toISOString() }] : [];
+  });
+  const plan: ReleasePlan = {
+    ods,
+    at: new Date().toISOString(),
+    ids: { parameters: randomUUID(), passed: randomUUID(), passedIdentifier: randomUUID(), failed: randomUUID(), failedIdentifier: randomUUID() },
+    passed,
+  };
+  const patients = passed.flatMap(({ shortId }) => {
+    const subject = (bundles.get(shortId)?.entry ?? []).find((entry) => entry.resource?.resourceType === 'Patient')?.resource;
     const nhsNumber = subject?.resourceType === 'Patient' ? identifierOf(subject.identifier, 'https://fhir.nhs.uk/Id/nhs-number') : undefined;
-    if (nhsNumber) patients.push(nhsNumber);
-  }
-  const searchset = (entries: Bundle[]): Bundle => ({
+    return nhsNumber ? [nhsNumber] : [];
+  });
+  return { status: 200, response: releaseResponse(plan, bundles), patients, shortIds: issues.map((issue) => issue.shortId), kept: plan };
+}
+
+/** A release's answer again, for a retry, from what it kept. */
+export function rebuildRelease(db: Database): Rebuild {
+  return async (kept) => {
+    const plan = kept as ReleasePlan;
+    return releaseResponse(plan, await readBundles(db, plan.passed.map((passed) => passed.shortId)));
+  };
+}
+
+/** Read together: up to 25 of them in a nominated release. */
+async function readBundles(db: Queryable, shortIds: string[]): Promise<Map<string, Bundle>> {
+  const bundles = await Promise.all(shortIds.map(async (shortId) => [shortId, await readPrescriptionBundle(db, shortId)] as const));
+  return new Map(bundles.flatMap(([shortId, bundle]) => (bundle ? [[shortId, bundle] as const] : [])));
+}
+
+function releaseResponse(plan: ReleasePlan, bundles: Map<string, Bundle>): Parameters {
+  const searchset = (id: string, identifier: string, entries: Bundle[]): Bundle => ({
     resourceType: 'Bundle',
-    id: randomUUID(),
-    meta: { lastUpdated: now },
-    identifier: { system: UUID_SYSTEM, value: randomUUID() },
+    id,
+    meta: { lastUpdated: plan.at },
+    identifier: { system: UUID_SYSTEM, value: identifier },
     type: 'searchset',
     total: entries.length,
-    entry: entries.map((resource) => ({ fullUrl: `urn:uuid:${resource.id ?? randomUUID()}`, resource })),
+    entry: entries.map((resource) => ({ fullUrl: `urn:uuid:${resource.id ?? ''}`, resource })),
   });
-  const response: Parameters = {
+  const passed = plan.passed.flatMap(({ shortId, bundleId, lastUpdated }) => {
+    const bundle = bundles.get(shortId);
+    return bundle ? [addressedTo(bundle, plan.ods, bundleId, lastUpdated)] : [];
+  });
+  return {
     resourceType: 'Parameters',
-    id: randomUUID(),
+    id: plan.ids.parameters,
     parameter: [
-      { name: 'passedPrescriptions', resource: searchset(bundles) },
-      { name: 'failedPrescriptions', resource: searchset([]) },
+      { name: 'passedPrescriptions', resource: searchset(plan.ids.passed, plan.ids.passedIdentifier, passed) },
+      { name: 'failedPrescriptions', resource: searchset(plan.ids.failed, plan.ids.failedIdentifier, []) },
     ],
   };
-  return { status: 200, response, patients, shortIds: issues.map((issue) => issue.shortId) };
 }
 
 /** The signed message as stored, its header addressed from Spine to the releasing pharmacy. */
-function addressedTo(bundle: Bundle, ods: string, issue: IssueRow): Bundle {
+function addressedTo(bundle: Bundle, ods: string, id: string, lastUpdated: string): Bundle {
   const entry = (bundle.entry ?? []).map((candidate) => {
     if (candidate.resource?.resourceType !== 'MessageHeader') return candidate;
     const header: MessageHeader = {
@@ -149,5 +186,5 @@ function addressedTo(bundle: Bundle, ods: string, issue: IssueRow): Bundle {
     };
     return { ...candidate, resource: header };
   });
-  return { ...bundle, id: bundle.id ?? randomUUID(), meta: { lastUpdated: issue.updatedAt.toISOString() }, entry };
+  return { ...bundle, id, meta: { lastUpdated }, entry };
 }

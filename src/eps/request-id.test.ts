@@ -101,7 +101,13 @@ test('identical releases at the same moment under one X-Request-ID release the p
 
   const retried = await releaseOnce();
   assert.equal(retried.statusCode, 200);
-  assert.equal(passedIds(retried.json()), passedIds(firstReleased.json()));
+  assert.deepEqual(retried.json(), firstReleased.json(), 'the first answer again, whole');
+  for (const answer of answers) assert.deepEqual(answer.json(), firstReleased.json());
+
+  // The signed message is not kept a second time for retries: what the answer is rebuilt from is.
+  const [stored] = await t.db<{ kept: boolean; size: number }[]>`select kept, length(response::text) as size from eps_request where request_id = ${headers['x-request-id']}`;
+  assert.equal(stored?.kept, true);
+  assert.ok((stored?.size ?? Infinity) < firstReleased.body.length / 5, `${stored?.size} bytes kept for an answer of ${firstReleased.body.length}`);
 });
 
 test('the sweep forgets X-Request-IDs a day old, and keeps the recent ones', async () => {

@@ -11,7 +11,17 @@ import type { Database, Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
 
 export type RequestKey = { requestId: string; userId: string; interaction: string; bodySha256: string };
-export type Answer = { status: number; response: unknown; patients: string[]; shortIds: string[] };
+export type Answer = {
+  status: number;
+  response: unknown;
+  patients: string[];
+  shortIds: string[];
+  /** Kept for retries instead of `response`, when that is large and can be rebuilt from it (once's `rebuild`). */
+  kept?: unknown;
+};
+
+/** Rebuilds a response from what its write kept (Answer.kept). */
+export type Rebuild = (kept: unknown) => Promise<unknown>;
 
 /** How long an answer is kept for retries: far beyond any client's retry window. */
 export const REQUEST_RETENTION_MS = 24 * 60 * 60 * 1000;
@@ -24,7 +34,7 @@ export function requestKey(requestId: string | string[] | undefined, userId: str
 }
 
 /** Runs an EPS write once per X-Request-ID: a retry gets the first answer, and changes nothing. */
-export async function once(db: Database, key: RequestKey | undefined, write: () => Promise<Answer>): Promise<Answer> {
+export async function once(db: Database, key: RequestKey | undefined, write: () => Promise<Answer>, rebuild?: Rebuild): Promise<Answer> {
   if (!key) return write();
   try {
     return await current.run(key, write);
@@ -34,7 +44,7 @@ export async function once(db: Database, key: RequestKey | undefined, write: () 
     // answer is the retry's too. (Not looked up before the write: that would cost every write a
     // round trip.)
     const first = await findRequest(db, key.requestId);
-    if (first) return replay(first, key);
+    if (first) return replay(first, key, rebuild);
     throw error;
   }
 }
@@ -53,9 +63,9 @@ export function requestMark(db: Queryable, answer: Answer, onlyIf: postgres.Pend
   const key = current.getStore();
   if (!key) return db`select 1`;
   return db`
-    insert into eps_request (request_id, user_id, interaction, body_sha256, answered_at, status, response, patients, short_ids)
+    insert into eps_request (request_id, user_id, interaction, body_sha256, answered_at, status, response, kept, patients, short_ids)
     select ${key.requestId}::uuid, ${key.userId}, ${key.interaction}, ${key.bodySha256}, now(), ${answer.status},
-      ${JSON.stringify(answer.response)}::text::json, ${answer.patients}::text[], ${answer.shortIds}::text[] ${onlyIf}`;
+      ${JSON.stringify(answer.kept ?? answer.response)}::text::json, ${answer.kept !== undefined}, ${answer.patients}::text[], ${answer.shortIds}::text[] ${onlyIf}`;
 }
 
 /** Forgets requests older than the retention (the EPS sweep calls it); returns how many. */
@@ -64,17 +74,19 @@ export async function forgetOldRequests(db: Queryable, now: Date): Promise<numbe
   return forgotten.count;
 }
 
-type RequestRow = { user_id: string; interaction: string; body_sha256: string; status: number; response: unknown; patients: string[]; short_ids: string[] };
+type RequestRow = { user_id: string; interaction: string; body_sha256: string; status: number; response: unknown; kept: boolean; patients: string[]; short_ids: string[] };
 
 async function findRequest(db: Database, requestId: string): Promise<RequestRow | undefined> {
   const [row] = await db<RequestRow[]>`
-    select user_id, interaction, body_sha256, status, response, patients, short_ids from eps_request where request_id = ${requestId}`;
+    select user_id, interaction, body_sha256, status, response, kept, patients, short_ids from eps_request where request_id = ${requestId}`;
   return row;
 }
 
-function replay(row: RequestRow, key: RequestKey): Answer {
+async function replay(row: RequestRow, key: RequestKey, rebuild: Rebuild | undefined): Promise<Answer> {
   if (row.user_id !== key.userId || row.interaction !== key.interaction || row.body_sha256 !== key.bodySha256) {
     throw Errors.invalidValue(`Invalid value - '${key.requestId}' in header 'X-Request-ID': it was used for a different request; each new request needs a new X-Request-ID`, 'X-Request-ID');
   }
-  return { status: row.status, response: row.response, patients: row.patients, shortIds: row.short_ids };
+  if (row.kept && !rebuild) throw new Error(`The answer to X-Request-ID ${key.requestId} (${key.interaction}) was kept to be rebuilt, and nothing rebuilds it`);
+  const response = row.kept && rebuild ? await rebuild(row.response) : row.response;
+  return { status: row.status, response, patients: row.patients, shortIds: row.short_ids };
 }

@@ -13,8 +13,8 @@ import { claim, dispenseNotification, taskUpdate } from './dispense.ts';
 import { EpsErrors } from './errors.ts';
 import { messageEventOf } from './order.ts';
 import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
-import { DISPENSING_ACTIVITIES, readReleaseRequest, release, assertActsForPharmacy } from './release.ts';
-import { once, requestKey, type Answer } from './request-log.ts';
+import { DISPENSING_ACTIVITIES, readReleaseRequest, rebuildRelease, release, assertActsForPharmacy } from './release.ts';
+import { once, requestKey, type Answer, type Rebuild } from './request-log.ts';
 import { trackPrescriptions } from './tracker.ts';
 
 /**
@@ -43,10 +43,10 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
   const { db, sandbox } = deps;
   const actor = () => currentContext()?.actor;
   /** A write, made once per X-Request-ID, answered and audited with its patients and prescriptions. */
-  const answerOnce = async (request: FastifyRequest, reply: FastifyReply, interaction: string, write: () => Promise<Answer>) => {
+  const answerOnce = async (request: FastifyRequest, reply: FastifyReply, interaction: string, write: () => Promise<Answer>, rebuild?: Rebuild) => {
     const caller = actor();
     const key = requestKey(request.headers['x-request-id'], caller?.userId ?? caller?.applicationId ?? caller?.mode ?? 'anonymous', interaction, request.body);
-    const answer = await once(db, key, write);
+    const answer = await once(db, key, write, rebuild);
     noteSubjects({ patientNhsNumbers: answer.patients, resourceIds: answer.shortIds.map((id) => `Prescription/${id}`) });
     return reply.status(answer.status).type(FHIR_JSON).send(answer.response);
   };
@@ -84,7 +84,7 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
       const releaseRequest = readReleaseRequest(request.body);
       assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
-      return answerOnce(request, reply, 'release', () => release(db, releaseRequest, actor()));
+      return answerOnce(request, reply, 'release', () => release(db, releaseRequest, actor()), rebuildRelease(db));
     });
 
     // Return (status rejected) and withdraw (code abort) of a released prescription.
