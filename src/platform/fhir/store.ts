@@ -95,9 +95,12 @@ export async function writeNewVersions(db: Queryable, writes: VersionWrite[]): P
     select 1`;
 }
 
-/** The common table expressions that write the history rows and index rows of these versions, after `versions` (the rows). */
+/**
+ * The common table expressions every write of versions starts with: `versions` (the rows, sent as
+ * text arrays, one element per version), then the history rows and index rows written from them.
+ */
 function versionsWithIndex(db: Queryable, writes: VersionWrite[]) {
-  const column = <T>(pick: (version: NewVersion) => T) => writes.map((write) => pick(write.version));
+  const column = (pick: (version: NewVersion) => string) => writes.map((write) => pick(write.version));
   /** An index table's rows as text columns, led by the resource type and id each belongs to. */
   const indexColumns = <R>(rows: (index: IndexRows) => R[], picks: ((row: R) => string | null)[]): (string | null)[][] => {
     const owned = writes.flatMap((write) => rows(write.index).map((row) => ({ version: write.version, row })));
