@@ -65,8 +65,8 @@ export function decodeContinueFrom(value: string): string {
   throw MeshErrors.invalidRequest('continue_from is not a value this server gave in links.next');
 }
 
-export async function inboxCount(db: Database, mailbox: Mailbox): Promise<number> {
-  return countInbox(db, mailbox.mailboxId);
+export async function inboxCount(db: Database, mailbox: Mailbox, nonce: PendingNonce): Promise<number> {
+  return nonce.within((used) => countInbox(db, mailbox.mailboxId, used));
 }
 
 /** A message of this mailbox's inbox, or the refusal: 404 unknown, 403 someone else's, 410 no longer there. */

@@ -21,7 +21,7 @@ const MESH_CREDENTIAL = 'NHSMESH authorization header';
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
 /**
  * A mailbox route whose first statement records the token's nonce itself (PendingNonce.within):
- * the calls of every small message, which so save a round trip each. Other mailbox routes record
+ * the calls of every small message and the inbox count, which so save a round trip each. Other mailbox routes record
  * it as they sign in, before their handler runs.
  */
 const MAILBOX_NONCE_IN_STATEMENT = { ...MAILBOX, meshNonceInStatement: true };
@@ -119,8 +119,8 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       return reply.type(MEDIA_TYPES[2]).send({ messages: page.messageIds, links, approx_inbox_count: page.approxInboxCount });
     });
 
-    mesh.get<{ Params: MailboxParams }>('/:mailboxId/count', { config: MAILBOX }, async (request, reply) => {
-      const count = await inboxCount(db, mailboxOf(request));
+    mesh.get<{ Params: MailboxParams }>('/:mailboxId/count', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
+      const count = await inboxCount(db, mailboxOf(request), nonceOf(request));
       const version = apiVersion(request.headers.accept);
       if (version === 2) return reply.type(MEDIA_TYPES[2]).send({ count });
       return reply.type(MEDIA_TYPES[1]).send({ count, internalID: newMessageId(deps.now()), allResultsIncluded: true });

@@ -205,8 +205,9 @@ function workflowCondition(db: Database, filter: WorkflowFilter | undefined) {
   return filter.negate ? db`and not (${condition})` : db`and ${condition}`;
 }
 
-export async function countInbox(db: Queryable, recipientId: string): Promise<number> {
+export async function countInbox(db: Queryable, recipientId: string, nonce?: UsedNonce): Promise<number> {
   const [row] = await db<{ count: number }[]>`
+    ${withNonce(db, nonce)}
     select count(*)::int as count from mesh_message where recipient_id = ${recipientId} and status = 'accepted'`;
   return row?.count ?? 0;
 }
