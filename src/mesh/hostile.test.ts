@@ -41,6 +41,17 @@ test('a replayed token (same nonce and count) is refused with 403; the same nonc
   assert.equal((await withHeader(`/${bob}/inbox`, mesh.authorization(bob, { nonce, nonceCount: 2 }))).statusCode, 200);
 });
 
+test('a token used on the inbox count or on tracking, which record its nonce in their own statement, is refused when replayed', async () => {
+  for (const path of [`/${bob}/count`, `/${bob}/outbox/tracking?messageID=20260101000000000000_ABCDEF`, `/${bob}/outbox/tracking/no-such-local-id`]) {
+    const header = mesh.authorization(bob);
+    const first = await withHeader(path, header);
+    assert.ok([200, 404].includes(first.statusCode), `${path}: ${first.statusCode}`);
+    const replay = await withHeader(path, header);
+    assert.equal(replay.statusCode, 403, path);
+    assert.equal(descriptionOf(replay.body).errorDescription, 'Error Duplicated Authentication Token', path);
+  }
+});
+
 // Sending, listing, downloading and acknowledging record the nonce in their own statement
 // (authenticate.ts, PendingNonce): a replay of any of them is refused and does nothing, even when
 // the call is wrong in some other way as well, and a refused call's token is spent all the same.

@@ -21,7 +21,7 @@ const MESH_CREDENTIAL = 'NHSMESH authorization header';
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
 /**
  * A mailbox route whose first statement records the token's nonce itself (PendingNonce.within):
- * the calls of every small message and the inbox count, which so save a round trip each. Other mailbox routes record
+ * the calls of every small message, the inbox count and tracking, which so save a round trip each. Other mailbox routes record
  * it as they sign in, before their handler runs.
  */
 const MAILBOX_NONCE_IN_STATEMENT = { ...MAILBOX, meshNonceInStatement: true };
@@ -168,18 +168,18 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       return sent(reply, messageId, apiVersion(request.headers.accept));
     });
 
-    mesh.get<{ Params: MailboxParams; Querystring: { messageID?: string } }>('/:mailboxId/outbox/tracking', { config: MAILBOX }, async (request, reply) => {
+    mesh.get<{ Params: MailboxParams; Querystring: { messageID?: string } }>('/:mailboxId/outbox/tracking', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
       const messageId = request.query.messageID?.trim().toUpperCase();
       if (!messageId) throw MeshErrors.invalidRequest('The messageID query parameter is required');
-      const tracked = await trackByMessageId(db, mailboxOf(request), messageId);
+      const tracked = await trackByMessageId(deps, mailboxOf(request), messageId, nonceOf(request));
       noteSubjects({ resourceIds: [`MeshMessage/${messageId}`] });
       const version = apiVersion(request.headers.accept);
       return reply.type(MEDIA_TYPES[version]).send(version === 2 ? trackingV2(tracked.message, tracked.recipient) : trackingV1(tracked.message, tracked.sender, tracked.recipient));
     });
 
     // Deprecated, and v1 only in the spec.
-    mesh.get<{ Params: MailboxParams & { localId: string } }>('/:mailboxId/outbox/tracking/:localId', { config: MAILBOX }, async (request, reply) => {
-      const tracked = await trackByLocalId(db, mailboxOf(request), request.params.localId);
+    mesh.get<{ Params: MailboxParams & { localId: string } }>('/:mailboxId/outbox/tracking/:localId', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
+      const tracked = await trackByLocalId(deps, mailboxOf(request), request.params.localId, nonceOf(request));
       noteSubjects({ resourceIds: [`MeshMessage/${tracked.message.messageId}`] });
       return reply.type(MEDIA_TYPES[1]).send(trackingV1(tracked.message, tracked.sender, tracked.recipient));
     });

@@ -139,7 +139,7 @@ export async function sendChunk(deps: MeshDeps, sender: Mailbox, messageId: stri
  */
 async function commitChunk(deps: MeshDeps, messageId: string, upload: StoredUpload): Promise<void> {
   const delivered = await deps.db.begin(async (tx) => {
-    const message = await readMessage(tx, messageId, true);
+    const message = await readMessage(tx, messageId, { forUpdate: true });
     if (message === undefined) throw MeshErrors.messageNotFound();
     if (message.status !== 'uploading') throw MeshErrors.finalised().about(messageId);
     const now = deps.now();

@@ -95,8 +95,11 @@ export async function insertMessages(db: Queryable, messages: MeshMessage[]): Pr
 }
 
 /** The message, locked against concurrent changes with `forUpdate` (inside a transaction). */
-export async function readMessage(db: Queryable, messageId: string, forUpdate = false): Promise<MeshMessage | undefined> {
-  const [row] = await db<MessageRow[]>`select * from mesh_message where message_id = ${messageId} ${forUpdate ? db`for update` : db``}`;
+/** A message by its id; `nonce`, a token's nonce recorded by the same statement (withNonce). */
+export async function readMessage(db: Queryable, messageId: string, options: { forUpdate?: boolean; nonce?: UsedNonce | undefined } = {}): Promise<MeshMessage | undefined> {
+  const [row] = await db<MessageRow[]>`
+    ${withNonce(db, options.nonce)}
+    select * from mesh_message where message_id = ${messageId} ${options.forUpdate ? db`for update` : db``}`;
   return row && toMessage(row);
 }
 
@@ -213,7 +216,9 @@ export async function countInbox(db: Queryable, recipientId: string, nonce?: Use
 }
 
 /** A sender's messages with a local id: at most two, enough to tell one from many. */
-export async function messagesByLocalId(db: Queryable, senderId: string, localId: string): Promise<MeshMessage[]> {
-  const rows = await db<MessageRow[]>`select * from mesh_message where sender_id = ${senderId} and local_id = ${localId} limit 2`;
+export async function messagesByLocalId(db: Queryable, senderId: string, localId: string, nonce?: UsedNonce): Promise<MeshMessage[]> {
+  const rows = await db<MessageRow[]>`
+    ${withNonce(db, nonce)}
+    select * from mesh_message where sender_id = ${senderId} and local_id = ${localId} limit 2`;
   return rows.map(toMessage);
 }
