@@ -103,9 +103,10 @@ export async function receivingMailboxes(db: Queryable, workflowId: string, odsC
   return rows.map((row) => ({ mailboxId: row.mailbox_id, mailboxName: row.mailbox_name }));
 }
 
-/** Notes a mailbox's handshake: when, and the client's account of itself. */
-export async function recordHandshake(db: Queryable, mailboxId: string, at: Date, client: { clientVersion: string; osName: string; osVersion: string }): Promise<void> {
+/** Notes a mailbox's handshake: when, and the client's account of itself; `nonce`, a token's nonce recorded by the same statement. */
+export async function recordHandshake(db: Queryable, mailboxId: string, at: Date, client: { clientVersion: string; osName: string; osVersion: string }, nonce?: UsedNonce): Promise<void> {
   await db`
+    ${withNonce(db, nonce)}
     update mesh_mailbox set handshake_at = ${at}, client_version = ${client.clientVersion}, os_name = ${client.osName}, os_version = ${client.osVersion}
     where mailbox_id = ${mailboxId}`;
 }
@@ -134,6 +135,11 @@ export function nonceItem(db: Queryable, used: UsedNonce) {
   return db`used_nonce as (
     insert into mesh_auth_nonce (mailbox_id, nonce, nonce_count, expires_at)
     values (${used.mailboxId}, ${used.nonce}, ${used.nonceCount}, ${used.expiresAt}))`;
+}
+
+/** A statement's beginning that records a token's nonce (nonceItem), when one is given. */
+export function withNonce(db: Queryable, nonce: UsedNonce | undefined) {
+  return nonce === undefined ? db`` : db`with ${nonceItem(db, nonce)}`;
 }
 
 /** Whether a statement failed because the nonce its nonceItem records was used before. */

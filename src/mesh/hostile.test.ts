@@ -41,12 +41,14 @@ test('a replayed token (same nonce and count) is refused with 403; the same nonc
   assert.equal((await withHeader(`/${bob}/inbox`, mesh.authorization(bob, { nonce, nonceCount: 2 }))).statusCode, 200);
 });
 
-test('a token used on the inbox count or on tracking, which record its nonce in their own statement, is refused when replayed', async () => {
-  for (const path of [`/${bob}/count`, `/${bob}/outbox/tracking?messageID=20260101000000000000_ABCDEF`, `/${bob}/outbox/tracking/no-such-local-id`]) {
+test('a token used on the handshake, the inbox count or tracking, which record its nonce in their own statement, is refused when replayed', async () => {
+  const client = { 'mex-clientversion': 'ApiDocs==0.0.1', 'mex-osname': 'Linux', 'mex-osversion': '#44~18.04.2-Ubuntu' };
+  for (const path of [`/${bob}`, `/${bob}/count`, `/${bob}/outbox/tracking?messageID=20260101000000000000_ABCDEF`, `/${bob}/outbox/tracking/no-such-local-id`]) {
     const header = mesh.authorization(bob);
-    const first = await withHeader(path, header);
+    const call = () => t.app.inject({ method: 'GET', url: `/messageexchange${path}`, headers: { authorization: header, ...client } });
+    const first = await call();
     assert.ok([200, 404].includes(first.statusCode), `${path}: ${first.statusCode}`);
-    const replay = await withHeader(path, header);
+    const replay = await call();
     assert.equal(replay.statusCode, 403, path);
     assert.equal(descriptionOf(replay.body).errorDescription, 'Error Duplicated Authentication Token', path);
   }

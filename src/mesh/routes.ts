@@ -21,8 +21,8 @@ const MESH_CREDENTIAL = 'NHSMESH authorization header';
 const MAILBOX = { access: { public: true, ownCredential: MESH_CREDENTIAL } satisfies AccessRule, securityDecision: true };
 /**
  * A mailbox route whose first statement records the token's nonce itself (PendingNonce.within):
- * the calls of every small message, the inbox count and tracking, which so save a round trip each. Other mailbox routes record
- * it as they sign in, before their handler runs.
+ * the calls of every small message, the handshake, the inbox count and tracking, which so save a
+ * round trip each. Other mailbox routes record it as they sign in, before their handler runs.
  */
 const MAILBOX_NONCE_IN_STATEMENT = { ...MAILBOX, meshNonceInStatement: true };
 
@@ -94,12 +94,13 @@ export function registerMeshRoutes(app: FastifyInstance, deps: MeshRouteDeps): v
       const client = { clientVersion: header(request, 'mex-clientversion'), osName: header(request, 'mex-osname'), osVersion: header(request, 'mex-osversion') };
       const missing = Object.entries({ 'mex-ClientVersion': client.clientVersion, 'mex-OSName': client.osName, 'mex-OSVersion': client.osVersion }).filter(([, value]) => !value);
       if (missing.length > 0) throw MeshErrors.invalidRequest(`Missing header: ${missing.map(([name]) => name).join(', ')}`);
-      await recordHandshake(db, mailbox.mailboxId, deps.now(), client as { clientVersion: string; osName: string; osVersion: string });
+      const stated = client as { clientVersion: string; osName: string; osVersion: string };
+      await nonceOf(request).within((used) => recordHandshake(db, mailbox.mailboxId, deps.now(), stated, used));
       const version = apiVersion(request.headers.accept);
       return version === 2 ? reply.status(200).send() : reply.type(MEDIA_TYPES[1]).send({ mailboxId: mailbox.mailboxId });
     };
-    mesh.post<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX }, handshake);
-    mesh.get<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX }, handshake);
+    mesh.post<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX_NONCE_IN_STATEMENT }, handshake);
+    mesh.get<{ Params: MailboxParams }>('/:mailboxId', { config: MAILBOX_NONCE_IN_STATEMENT }, handshake);
 
     mesh.get<{ Params: MailboxParams; Querystring: InboxQuery }>('/:mailboxId/inbox', { config: MAILBOX_NONCE_IN_STATEMENT }, async (request, reply) => {
       const mailbox = mailboxOf(request);

@@ -1,6 +1,6 @@
 // The SQL of MESH's messages and their chunks (the bytes are body-store.ts's).
 import type { Database, Queryable } from '../platform/db/connect.ts';
-import { nonceItem, type UsedNonce } from './directory-store.ts';
+import { nonceItem, withNonce, type UsedNonce } from './directory-store.ts';
 
 export const MESSAGE_STATUSES = ['uploading', 'accepted', 'acknowledged', 'undeliverable', 'error'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -168,11 +168,6 @@ export async function markAcknowledged(db: Queryable, recipientId: string, messa
     where message_id = ${messageId} and recipient_id = ${recipientId} and status = 'accepted'
     returning *`;
   return row && toMessage(row);
-}
-
-/** A statement's beginning that records a token's nonce (nonceItem), when one is given. */
-function withNonce(db: Queryable, nonce: UsedNonce | undefined) {
-  return nonce === undefined ? db`` : db`with ${nonceItem(db, nonce)}`;
 }
 
 /** How a listing filters by workflow id (the spec's `workflow_filter`). */
