@@ -1,68 +1,25 @@
 // Staff access end to end: CIS2-shaped sign-in (authorization code with PKCE), userinfo, the
 // token exchange for an API token, and the role profile chosen by NHSD-Session-URID.
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
-import { registerTestApplication, type TestApplication } from '../../test/support/applications.ts';
+import { registerTestApplication } from '../../test/support/applications.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
+import { exchangeIdToken, REDIRECT, relyingParty } from './test-kit.ts';
 
 const t = await buildTestApp();
-const REDIRECT = 'http://localhost:3000/callback';
 const clinical = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT], rateLimitPerSecond: 1000 });
-const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
-const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+const cis2 = relyingParty(t, { issuerPath: CIS2_ISSUER_PATH, tokenPath: '/access_token', scope: 'openid profile nationalrbacaccess selectedrole' }, clinical);
 const [gp, nurse] = DEMO_PEOPLE;
 assert.ok(gp && nurse);
 
-async function signIn(userId: string, password: string, roleProfileId = '') {
-  const verifier = randomBytes(32).toString('base64url');
-  const request = {
-    response_type: 'code',
-    client_id: clinical.applicationId,
-    redirect_uri: REDIRECT,
-    scope: 'openid profile nationalrbacaccess selectedrole',
-    state: 'state-123',
-    nonce: 'nonce-456',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-    code_challenge_method: 'S256',
-  };
-  const response = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/authorize`, headers: FORM, payload: form({ ...request, user_id: userId, password, role_profile_id: roleProfileId }) });
-  return { response, verifier };
-}
-
-async function idTokenFor(userId: string): Promise<string> {
-  const { response, verifier } = await signIn(userId, DEMO_PASSWORD);
-  const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
-  const tokens = await t.app.inject({
-    method: 'POST',
-    url: `${CIS2_ISSUER_PATH}/access_token`,
-    headers: FORM,
-    payload: form({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }),
-  });
-  return tokens.json<{ id_token: string }>().id_token;
-}
-
-/** The token exchange at the API platform's token endpoint: an ID token and the application's client assertion. */
-async function exchangeIdToken(subjectToken: string, application: TestApplication) {
-  return t.app.inject({
-    method: 'POST',
-    url: '/oauth2/token',
-    headers: FORM,
-    payload: form({
-      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-      subject_token_type: 'urn:ietf:params:oauth:token-type:id_token',
-      subject_token: subjectToken,
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: await application.assertion(),
-    }),
-  });
-}
+const signIn = (userId: string, password: string, roleProfileId = '') => cis2.signIn({ user_id: userId, password, role_profile_id: roleProfileId });
+const idTokenFor = async (userId: string) => (await cis2.tokensFor({ user_id: userId, password: DEMO_PASSWORD })).id_token;
 
 async function apiTokenFor(userId: string): Promise<string> {
-  const exchange = await exchangeIdToken(await idTokenFor(userId), clinical);
+  const exchange = await exchangeIdToken(t, await idTokenFor(userId), clinical);
   assert.equal(exchange.statusCode, 200, exchange.body);
   const body = exchange.json<{ access_token: string; issued_token_type: string; expires_in: number }>();
   assert.equal(body.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token');
@@ -104,18 +61,14 @@ test('a wrong password shows the page again; the right one redirects with a code
 });
 
 test('the code gives an ID token with CIS2 claims, once, and only with the right PKCE verifier', async () => {
-  const { response } = await signIn(gp.userId, DEMO_PASSWORD);
-  const code = new URL(String(response.headers.location)).searchParams.get('code') ?? '';
-  const exchange = (codeVerifier: string) =>
-    t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code, code_verifier: codeVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
-  const wrongVerifier = await exchange('x'.repeat(43));
+  const { code } = await signIn(gp.userId, DEMO_PASSWORD);
+  const wrongVerifier = await cis2.redeem(code, 'x'.repeat(43));
   assert.equal(wrongVerifier.statusCode, 400);
   assert.equal(wrongVerifier.json<{ error: string }>().error, 'invalid_grant');
 
   // The code was taken by the failed attempt: it is single-use whatever happened.
-  const { response: second, verifier: secondVerifier } = await signIn(gp.userId, DEMO_PASSWORD);
-  const secondCode = new URL(String(second.headers.location)).searchParams.get('code') ?? '';
-  const tokens = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code: secondCode, code_verifier: secondVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
+  const second = await signIn(gp.userId, DEMO_PASSWORD);
+  const tokens = await cis2.redeem(second.code, second.verifier);
   assert.equal(tokens.statusCode, 200, tokens.body);
   const body = tokens.json<{ id_token: string; access_token: string }>();
   const claims = decodeJwt(body.id_token);
@@ -124,7 +77,7 @@ test('the code gives an ID token with CIS2 claims, once, and only with the right
   assert.equal(claims.nonce, 'nonce-456');
   assert.equal(claims.aud, clinical.applicationId);
 
-  const replay = await t.app.inject({ method: 'POST', url: `${CIS2_ISSUER_PATH}/access_token`, headers: FORM, payload: form({ grant_type: 'authorization_code', code: secondCode, code_verifier: secondVerifier, redirect_uri: REDIRECT, client_id: clinical.applicationId }) });
+  const replay = await cis2.redeem(second.code, second.verifier);
   assert.equal(replay.json<{ error: string }>().error, 'invalid_grant');
 
   const userinfo = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${body.access_token}` } });
@@ -158,7 +111,7 @@ test('token exchange gives a user-restricted token; the role comes from NHSD-Ses
 test('an ID token issued to another client, or not an ID token at all, cannot be exchanged', async () => {
   const other = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT] });
   const idToken = await idTokenFor(gp.userId);
-  const exchange = (subjectToken: string) => exchangeIdToken(subjectToken, other);
+  const exchange = (subjectToken: string) => exchangeIdToken(t, subjectToken, other);
   const stolen = await exchange(idToken);
   assert.equal(stolen.statusCode, 401);
   assert.equal(stolen.json<{ error: string }>().error, 'invalid_grant');

@@ -1,5 +1,5 @@
 // The SQL of the identity service: signing keys, people, role profiles, applications, used
-// client-assertion ids and authorization codes.
+// client-assertion ids, authorization codes and patients' NHS login accounts.
 import type { JSONWebKeySet, JWK } from 'jose';
 import type postgres from 'postgres';
 import type { Queryable } from '../platform/db/connect.ts';
@@ -111,11 +111,13 @@ export async function useJti(db: Queryable, applicationId: string, jti: string, 
   return rows.length === 1;
 }
 
+/** Who signed in for an authorization code: staff in a role profile (CIS2), or a patient's NHS login account. */
+export type CodeSubject = { kind: 'staff'; userId: string; selectedRoleId: string } | { kind: 'patient'; accountId: string };
+
 export type AuthorizationCode = {
   code: string;
   clientId: string;
-  userId: string;
-  selectedRoleId: string;
+  subject: CodeSubject;
   redirectUri: string;
   codeChallenge: string;
   scope: string;
@@ -124,26 +126,97 @@ export type AuthorizationCode = {
 };
 
 export async function insertAuthorizationCode(db: Queryable, code: AuthorizationCode): Promise<void> {
-  await db`insert into identity_authorization_code (code, client_id, user_id, selected_role_id, redirect_uri, code_challenge, scope, nonce, expires_at)
-           values (${code.code}, ${code.clientId}, ${code.userId}, ${code.selectedRoleId}, ${code.redirectUri}, ${code.codeChallenge}, ${code.scope}, ${code.nonce}, ${code.expiresAt})`;
+  const staff = code.subject.kind === 'staff' ? code.subject : undefined;
+  const patient = code.subject.kind === 'patient' ? code.subject : undefined;
+  await db`insert into identity_authorization_code (code, client_id, user_id, selected_role_id, nhs_login_sub, redirect_uri, code_challenge, scope, nonce, expires_at)
+           values (${code.code}, ${code.clientId}, ${staff?.userId ?? null}, ${staff?.selectedRoleId ?? null}, ${patient?.accountId ?? null},
+                   ${code.redirectUri}, ${code.codeChallenge}, ${code.scope}, ${code.nonce}, ${code.expiresAt})`;
 }
+
+type AuthorizationCodeRow = {
+  code: string;
+  client_id: string;
+  user_id: string | null;
+  selected_role_id: string | null;
+  nhs_login_sub: string | null;
+  redirect_uri: string;
+  code_challenge: string;
+  scope: string;
+  nonce: string | null;
+  expires_at: Date;
+};
 
 /** Takes a code: marks it used and returns it, once; a second take returns nothing. */
 export async function takeAuthorizationCode(db: Queryable, code: string): Promise<AuthorizationCode | undefined> {
-  const [row] = await db<{ code: string; client_id: string; user_id: string; selected_role_id: string; redirect_uri: string; code_challenge: string; scope: string; nonce: string | null; expires_at: Date }[]>`
+  const [row] = await db<AuthorizationCodeRow[]>`
     update identity_authorization_code set used_at = now() where code = ${code} and used_at is null
-    returning code, client_id, user_id, selected_role_id, redirect_uri, code_challenge, scope, nonce, expires_at`;
+    returning code, client_id, user_id, selected_role_id, nhs_login_sub, redirect_uri, code_challenge, scope, nonce, expires_at`;
   return row && {
     code: row.code,
     clientId: row.client_id,
-    userId: row.user_id,
-    selectedRoleId: row.selected_role_id,
+    subject: row.nhs_login_sub !== null ? { kind: 'patient', accountId: row.nhs_login_sub } : { kind: 'staff', userId: row.user_id ?? '', selectedRoleId: row.selected_role_id ?? '' },
     redirectUri: row.redirect_uri,
     codeChallenge: row.code_challenge,
     scope: row.scope,
     nonce: row.nonce,
     expiresAt: row.expires_at,
   };
+}
+
+/** A patient's account at the NHS login-shaped provider, with the claims NHS login gives about them. */
+export type NhsLoginAccount = {
+  sub: string;
+  email: string;
+  passwordHash: string;
+  identityProofingLevel: 'P0' | 'P5' | 'P9';
+  nhsNumber: string | null;
+  givenName: string | null;
+  familyName: string | null;
+  birthdate: string | null;
+  phoneNumber: string | null;
+};
+
+type NhsLoginAccountRow = {
+  sub: string;
+  email: string;
+  password_hash: string;
+  identity_proofing_level: NhsLoginAccount['identityProofingLevel'];
+  nhs_number: string | null;
+  given_name: string | null;
+  family_name: string | null;
+  birthdate: string | null;
+  phone_number: string | null;
+};
+const toNhsLoginAccount = (row: NhsLoginAccountRow): NhsLoginAccount => ({
+  sub: row.sub,
+  email: row.email,
+  passwordHash: row.password_hash,
+  identityProofingLevel: row.identity_proofing_level,
+  nhsNumber: row.nhs_number,
+  givenName: row.given_name,
+  familyName: row.family_name,
+  birthdate: row.birthdate,
+  phoneNumber: row.phone_number,
+});
+
+export async function insertNhsLoginAccount(db: Queryable, account: NhsLoginAccount): Promise<void> {
+  await db`insert into identity_nhs_login_account (sub, email, password_hash, identity_proofing_level, nhs_number, given_name, family_name, birthdate, phone_number)
+           values (${account.sub}, ${account.email.toLowerCase()}, ${account.passwordHash}, ${account.identityProofingLevel}, ${account.nhsNumber},
+                   ${account.givenName}, ${account.familyName}, ${account.birthdate}, ${account.phoneNumber})`;
+}
+
+export async function findNhsLoginAccount(db: Queryable, by: { sub: string } | { email: string }): Promise<NhsLoginAccount | undefined> {
+  const [row] = await db<NhsLoginAccountRow[]>`
+    select sub, email, password_hash, identity_proofing_level, nhs_number, given_name, family_name, to_char(birthdate, 'YYYY-MM-DD') as birthdate, phone_number
+    from identity_nhs_login_account where ${'sub' in by ? db`sub = ${by.sub}` : db`email = ${by.email.toLowerCase()}`}`;
+  return row && toNhsLoginAccount(row);
+}
+
+export async function listNhsLoginAccounts(db: Queryable): Promise<NhsLoginAccount[]> {
+  const rows = await db<NhsLoginAccountRow[]>`
+    select sub, email, password_hash, identity_proofing_level, nhs_number, given_name, family_name, to_char(birthdate, 'YYYY-MM-DD') as birthdate, phone_number
+    from identity_nhs_login_account order by email`;
+  return rows.map(toNhsLoginAccount);
 }
 
 function json(db: Queryable, value: unknown): postgres.Parameter {
