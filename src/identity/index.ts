@@ -1,17 +1,20 @@
 // The Care Identity Service as other modules see it: the authenticator every request passes, the
-// token endpoint, the CIS2-shaped staff sign-in, and the administration of who is who.
+// token endpoint, the CIS2-shaped staff sign-in, the NHS login-shaped patient sign-in, and the
+// administration of who is who.
 import { organisationName } from '../directory/index.ts';
 import type { ServiceModule } from '../platform/http/app.ts';
 import { registerIdentityAdmin } from './admin-routes.ts';
 import { registerCis2Provider } from './cis2.ts';
+import { registerNhsLoginProvider } from './nhs-login.ts';
 import { seedIdentities } from './seed.ts';
 import { registerTokenEndpoint } from './token-endpoint.ts';
 
 export { createAuthenticator } from './authenticate.ts';
-export { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
+export { DEMO_APPLICATIONS, DEMO_NHS_LOGIN_ACCOUNTS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
 export { issueAccessToken, rotateSigningKeys } from './tokens.ts';
-export { findApplication, listApplications, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
+export { findApplication, listApplications, listNhsLoginAccounts, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
 export { CIS2_ISSUER_PATH } from './cis2.ts';
+export { NHS_LOGIN_ISSUER_PATH } from './nhs-login.ts';
 export { savePerson, saveRoleProfile } from './people.ts';
 
 export const identityService: ServiceModule = {
@@ -19,10 +22,11 @@ export const identityService: ServiceModule = {
   register(app, { db, config }) {
     registerTokenEndpoint(app, { db, publicBaseUrl: config.publicBaseUrl });
     registerCis2Provider(app, { db, publicBaseUrl: config.publicBaseUrl, organisationName: (ods) => organisationName(db, ods) });
+    registerNhsLoginProvider(app, { db, publicBaseUrl: config.publicBaseUrl });
     registerIdentityAdmin(app, db);
   },
   async seed({ db, log }) {
     const created = await seedIdentities(db);
-    if (created > 0) log.info({ created }, 'demo people seeded');
+    if (created > 0) log.info({ created }, 'demo people and NHS login accounts seeded');
   },
 };
