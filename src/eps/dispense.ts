@@ -4,6 +4,7 @@
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
+import { transaction } from '../platform/db/transaction.ts';
 import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
 import { EpsErrors } from './errors.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
@@ -44,7 +45,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
   const notification = readDispenseNotification(bundle);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
-  await deps.db.begin(async (tx) => {
+  await transaction(deps.db, async (tx) => {
     const { prescription, issue } = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
     assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
     let status = issue.status;
@@ -138,7 +139,7 @@ export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
   const answer = accepted(task);
-  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
+  await transaction(deps.db, (tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
   return answer;
 }
 
@@ -203,7 +204,7 @@ export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | un
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
   const answer = accepted(message);
-  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated, answer));
+  await transaction(deps.db, (tx) => applyClaim(tx, message, ods, actor, stated, answer));
   return answer;
 }
 

@@ -59,7 +59,10 @@ export function perDatabase<T>(make: (db: Database) => T): (db: Database) => T {
   };
 }
 
-/** The pool itself, not a transaction: what a batched statement may run through. */
+/**
+ * The pool itself, not a transaction: what a batched statement may run through. Only the pool
+ * begins transactions: neither the client's transactions nor a connection of transaction.ts can.
+ */
 export function isPool(db: Queryable): db is Database {
-  return !('savepoint' in db);
+  return 'begin' in db;
 }

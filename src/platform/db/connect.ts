@@ -2,7 +2,8 @@
 import postgres from 'postgres';
 
 export type Database = postgres.Sql;
-export type Transaction = postgres.TransactionSql;
+/** An open transaction: the client's own (`sql.begin`) or one on a connection of its own (transaction.ts). */
+export type Transaction = postgres.TransactionSql | postgres.ReservedSql;
 /** Either the pool or an open transaction: store functions accept both so callers choose the unit of work. */
 export type Queryable = postgres.Sql | postgres.TransactionSql;
 
