@@ -1,15 +1,30 @@
-// `openspine token`, `openspine keys rotate` and `openspine identity list`: tokens for trying
-// OpenSpine out, signing-key rotation, and the directory of who is who.
+// `openspine token`, `openspine client-assertion`, `openspine keys rotate` and `openspine identity …`:
+// tokens and client assertions for trying OpenSpine out, signing-key rotation, and the directory
+// of who is who.
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import type { JSONWebKeySet } from 'jose';
-import { findApplication, issueAccessToken, listApplications, listPeople, roleProfilesOf, rotateSigningKeys, savePerson, saveRoleProfile, upsertApplication } from '../identity/index.ts';
+import type { JSONWebKeySet, JWK } from 'jose';
+import {
+  addApplicationKey,
+  findApplication,
+  issueAccessToken,
+  listApplications,
+  listNhsLoginAccounts,
+  listPeople,
+  roleProfilesOf,
+  rotateSigningKeys,
+  savePerson,
+  saveRoleProfile,
+  signClientAssertion,
+  TOKEN_PATH,
+  upsertApplication,
+} from '../identity/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { ADMIN_SCOPE, AUDIT_SCOPE } from '../platform/http/access.ts';
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
-import { databaseOptions, withDatabase } from './shared.ts';
+import { configFrom, databaseOptions, withDatabase } from './shared.ts';
 
 type TokenOptions = ConfigInput & { user?: string; role?: string; app?: string; patient?: string; admin?: boolean; audit?: boolean; lifetime: string };
 
@@ -35,6 +50,18 @@ export function registerIdentityCommands(program: Command): void {
     }),
   );
 
+  const assertion = program
+    .command('client-assertion')
+    .description("print a client assertion for the token endpoint, signed with a key from 'identity app-key'")
+    .requiredOption('--app <apiKey>', 'the application (iss and sub)')
+    .requiredOption('--key <file>', 'its private key, as a JWK file')
+    .option('--aud <url>', `the token endpoint (default: the public base URL + ${TOKEN_PATH})`);
+  assertion.action(async (options: { app: string; key: string; aud?: string }) => {
+    const privateJwk = JSON.parse(await readFile(options.key, 'utf8')) as JWK;
+    if (privateJwk.d === undefined || !privateJwk.kid) assertion.error('openspine: --key must hold a private key with a kid');
+    console.log(await signClientAssertion(privateJwk, options.app, options.aud ?? configFrom(assertion, {}).publicBaseUrl + TOKEN_PATH));
+  });
+
   const keys = databaseOptions(program.command('keys').description('manage the keys OpenSpine signs tokens with').command('rotate'))
     .description('start signing with a new key; tokens signed with the old one stay valid until they expire');
   keys.action(async (options: object) => withDatabase(keys, options, async (db) => console.log(`Now signing with key ${await rotateSigningKeys(db)}.`)));
@@ -52,6 +79,21 @@ export function registerIdentityCommands(program: Command): void {
       for (const application of await listApplications(db)) {
         console.log(`application ${application.applicationId}  ${application.name}  modes: ${application.accessModes.join(', ')}  ${application.rateLimitPerSecond}/s  keys: ${application.jwks.keys.length}`);
       }
+      for (const account of await listNhsLoginAccounts(db)) {
+        console.log(`NHS login ${account.email}  ${account.identityProofingLevel}  NHS number ${account.nhsNumber ?? '(none)'}`);
+      }
+    }),
+  );
+
+  const appKey = databaseOptions(identity.command('app-key'))
+    .description("give an application a new signing key: the public half joins its JWKS, the private half (a JWK) is printed, for 'client-assertion'")
+    .requiredOption('--id <apiKey>', 'the application');
+  appKey.action(async (options: ConfigInput & { id: string }) =>
+    withDatabase(appKey, options, async (db) => {
+      const privateJwk = await addApplicationKey(db, options.id);
+      if (!privateJwk) appKey.error(`openspine: no application ${options.id}; see 'openspine identity list'`);
+      console.log(JSON.stringify(privateJwk));
+      console.error(`The public key ${privateJwk?.kid ?? ''} is registered for ${options.id}; keep the private key above to yourself.`);
     }),
   );
 

@@ -2,7 +2,7 @@
 // population, import and export, each with --help.
 import { Command, Option } from 'commander';
 import { DIRECTORY_BASE } from '../directory/index.ts';
-import { DEMO_APPLICATIONS, DEMO_PASSWORD, DEMO_PEOPLE } from '../identity/index.ts';
+import { DEMO_APPLICATIONS, DEMO_NHS_LOGIN_ACCOUNTS, DEMO_PASSWORD, DEMO_PEOPLE, NHS_LOGIN_ISSUER_PATH } from '../identity/index.ts';
 import { DEFAULTS, environmentName, type Config, type ConfigInput } from '../platform/config.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { SpineError } from '../platform/errors.ts';
@@ -99,6 +99,8 @@ function printBanner(config: Config, url: string): void {
     ...DEMO_PEOPLE.map((person) => `  ${person.userId}  ${person.title.padEnd(12)} role profile ${person.role.roleProfileId} at ${person.role.orgCode}`),
     'Demo applications (register their public keys with `openspine identity add-app`, or use `token --app`):',
     ...DEMO_APPLICATIONS.map((application) => `  ${application.applicationId.padEnd(26)} ${application.accessModes.join(', ')}`),
+    `Demo patients' NHS login accounts (password '${DEMO_PASSWORD}' at ${config.publicBaseUrl}${NHS_LOGIN_ISSUER_PATH}; only P9 gets patient access):`,
+    ...DEMO_NHS_LOGIN_ACCOUNTS.map((account) => `  ${account.email.padEnd(26)} ${account.identityProofingLevel}  ${account.nhsNumber ?? '(no NHS number)'}`),
     '',
     'Try it:',
     config.sandbox

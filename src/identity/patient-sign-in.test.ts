@@ -8,10 +8,13 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose
 import { buildTestApp } from '../../test/support/app.ts';
 import { registerTestApplication } from '../../test/support/applications.ts';
 import { PDS_BASE } from '../pds/routes.ts';
+import { addApplicationKey, signClientAssertion } from './application-keys.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { NHS_LOGIN_ISSUER_PATH } from './nhs-login.ts';
 import { DEMO_NHS_LOGIN_ACCOUNTS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
-import { exchangeIdToken, REDIRECT, relyingParty } from './test-kit.ts';
+import { exchangeIdToken, REDIRECT, relyingParty, type ClientApplication } from './test-kit.ts';
+import { findApplication } from './store.ts';
+import { TOKEN_PATH } from './token-endpoint.ts';
 import { signJwt } from './tokens.ts';
 
 const t = await buildTestApp();
@@ -169,4 +172,21 @@ test('an application not allowed patient access cannot exchange an NHS login ID 
   const exchange = await exchangeIdToken(t, idToken, staffApp);
   assert.equal(exchange.statusCode, 401);
   assert.deepEqual(exchange.json(), { error: 'unauthorized_client', error_description: NOT_CONFIGURED });
+});
+
+test('the README’s way: the seeded patient application, given a key by identity app-key, signs its own assertions', async () => {
+  const privateJwk = await addApplicationKey(t.db, 'openspine-demo-patient');
+  assert.ok(privateJwk?.d && privateJwk.kid, 'the private key is handed out');
+  const registered = await findApplication(t.db, 'openspine-demo-patient');
+  assert.ok(registered?.jwks.keys.some((key) => key.kid === privateJwk.kid && key.d === undefined), 'its public half, only, is registered');
+  assert.equal(await addApplicationKey(t.db, 'no-such-application'), undefined);
+
+  const demoApp: ClientApplication = {
+    applicationId: 'openspine-demo-patient',
+    assertion: () => signClientAssertion(privateJwk, 'openspine-demo-patient', t.config.publicBaseUrl + TOKEN_PATH),
+  };
+  const { id_token: idToken } = await relyingParty(t, NHS_LOGIN, demoApp).tokensFor(credentials(jane.email));
+  const exchange = await exchangeIdToken(t, idToken, demoApp);
+  assert.equal(exchange.statusCode, 200, exchange.body);
+  assert.equal((await readPatient(exchange.json<{ access_token: string }>().access_token, '9000000009')).statusCode, 200);
 });

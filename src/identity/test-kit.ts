@@ -9,8 +9,11 @@ export const REDIRECT = 'http://localhost:3000/callback';
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 export const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 
+/** What the flows need of a client application: its API key, and client assertions it signs. */
+export type ClientApplication = Pick<TestApplication, 'applicationId' | 'assertion'>;
+
 /** A relying party of the provider at `issuerPath`: signs in with the fields of its page, and redeems codes at `tokenPath`. */
-export function relyingParty(t: TestApp, provider: { issuerPath: string; tokenPath: string; scope: string }, application: TestApplication) {
+export function relyingParty(t: TestApp, provider: { issuerPath: string; tokenPath: string; scope: string }, application: ClientApplication) {
   const authorizationRequest = (verifier: string) => ({
     response_type: 'code',
     client_id: application.applicationId,
@@ -49,7 +52,7 @@ export function relyingParty(t: TestApp, provider: { issuerPath: string; tokenPa
 }
 
 /** The token exchange at the API platform's token endpoint: an ID token and the application's client assertion. */
-export async function exchangeIdToken(t: TestApp, subjectToken: string, application: TestApplication) {
+export async function exchangeIdToken(t: TestApp, subjectToken: string, application: ClientApplication) {
   return t.app.inject({
     method: 'POST',
     url: '/oauth2/token',
