@@ -11,7 +11,7 @@ import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_D
 import { DISPENSING_ACTIVITIES } from './release.ts';
 import { markRequest, type Answer } from './request-log.ts';
 import {
-  appendEvents, eventsOf, issuesOf, lineItemsOf, lockClaimableIssue, lockCurrentIssue, lockIssues, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
+  appendEvents, eventsOf, issuesOf, lineItemsByIssue, lockClaimableIssue, lockCurrentIssue, lockIssues, openFutureIssue, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
 } from './store.ts';
 
 export type DispenseDeps = { db: Database; sandbox: boolean };
@@ -29,16 +29,17 @@ function pharmacyOf(actor: Actor | undefined, sandbox: boolean, fallback: string
   return actor.organisationOds;
 }
 
-/** The prescription and its current issue, locked, held by this pharmacy and for this patient. */
-async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: string, ods: string | undefined, pickIssue = lockCurrentIssue): Promise<{ prescription: PrescriptionRow; issue: IssueRow }> {
-  // Sent together (pipelined on the transaction's connection): one round trip, not two.
-  const [issue, prescription] = await Promise.all([pickIssue(tx, shortId), readPrescription(tx, shortId)]);
+/** The prescription and its current issue, locked, held by this pharmacy and for this patient, with the issue's line items. */
+async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: string, ods: string | undefined, pickIssue = lockCurrentIssue): Promise<{ prescription: PrescriptionRow; issue: IssueRow; items: LineItem[] }> {
+  // Sent together (pipelined on the transaction's connection): one round trip. PostgreSQL runs them
+  // in order, so the line items are read once the issue's lock is held.
+  const [issue, prescription, itemsByIssue] = await Promise.all([pickIssue(tx, shortId), readPrescription(tx, shortId), lineItemsByIssue(tx, shortId)]);
   if (!issue || !prescription) throw EpsErrors.prescriptionNotFound(shortId);
   if (prescription.patientNhsNumber !== patientNhsNumber) throw EpsErrors.failureToProcess(`the NHS number does not match prescription ${shortId}'s`);
   if (ods !== undefined && issue.dispensingOds !== null && issue.dispensingOds !== ods) {
     throw EpsErrors.withAnotherDispenser({ resourceType: 'Organization', id: 'dispenser', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: issue.dispensingOds }] });
   }
-  return { prescription, issue };
+  return { prescription, issue, items: itemsByIssue.get(issue.issueNumber) ?? [] };
 }
 
 export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
@@ -46,10 +47,11 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
   await transaction(deps.db, async (tx) => {
-    const { prescription, issue } = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
+    const locked = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
+    const { prescription, issue } = locked;
     assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
     let status = issue.status;
-    let items = await lineItemsOf(tx, issue);
+    let items = locked.items;
     if (notification.replaces !== undefined) {
       // A dispense amendment replaces the last notification: dispensing goes on from before it.
       const last = (await dispenseStack(tx, issue)).at(-1);
@@ -69,8 +71,11 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
         shortId: issue.shortId, issueNumber: issue.issueNumber, event: notification.replaces ? 'dispense-amended' : 'dispensed', status: notification.status,
         actorUserId: actor?.userId, actorOds: ods ?? issue.dispensingOds ?? undefined, messageId: notification.messageId, itemsBefore: items, message: { statusBefore: status, replaces: notification.replaces ?? null },
       }]),
+      // Repeat dispensing: once an issue is dispensed (or not), the next one becomes available.
+      ...(DISPENSING_COMPLETE.includes(notification.status) && issue.issueNumber < prescription.issuesAuthorised
+        ? [openFutureIssue(tx, { shortId: issue.shortId, issueNumber: issue.issueNumber + 1 })]
+        : []),
     ]);
-    await openNextIssue(tx, prescription, issue, notification.status);
   });
   return answer;
 }
@@ -107,15 +112,6 @@ function applyDispense(items: LineItem[], notification: DispenseNotification): L
   return [...byId.values()];
 }
 
-/** Repeat dispensing: once an issue is dispensed (or not), the next one becomes available. */
-async function openNextIssue(tx: Queryable, prescription: PrescriptionRow, issue: IssueRow, status: string): Promise<void> {
-  if (!DISPENSING_COMPLETE.includes(status) || issue.issueNumber >= prescription.issuesAuthorised) return;
-  const next = { shortId: issue.shortId, issueNumber: issue.issueNumber + 1 };
-  const [nextIssue] = (await issuesOf(tx, issue.shortId)).filter((candidate) => candidate.issueNumber === next.issueNumber);
-  if (nextIssue?.status !== STATUS.futureIssue) return;
-  await Promise.all([updateIssue(tx, next, { status: STATUS.toBeDispensed }), appendEvents(tx, [{ ...next, event: 'issue-available', status: STATUS.toBeDispensed }])]);
-}
-
 type StackEntry = { messageId: string; statusBefore: string; itemsBefore: LineItem[] };
 
 /** The dispense notifications in force, oldest first: each withdrawal or amendment takes the last off. */
@@ -145,22 +141,16 @@ export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor
 
 /** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
 async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
-  const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
+  const { prescription, issue, items } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
   assertRepeatCounts(prescription, stated);
   if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
-  const items = await lineItemsOf(tx, issue);
   const after = items.map((item) => ({ ...item, status: item.cancelPending ? ITEM.cancelled : item.status === ITEM.withDispenser ? ITEM.toBeDispensed : item.status, cancelPending: false }));
   const allCancelled = after.every((item) => item.status === ITEM.cancelled);
   const status = allCancelled ? STATUS.cancelled : STATUS.toBeDispensed;
-  await Promise.all([
-    markRequest(tx, answer),
-    updateIssue(tx, issue, { status, dispensingOds: null }),
-    setLineItems(tx, issue, after),
-    appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } }]),
-  ]);
-  if (allCancelled && prescription.cancelRequestedBy) {
-    await appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'cancelled', status, actorUserId: prescription.cancelRequestedBy }]);
-  }
+  const returned = { shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } };
+  // A cancellation that waited for the pharmacy to give the prescription back takes effect now.
+  const cancelled = allCancelled && prescription.cancelRequestedBy ? [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'cancelled', status, actorUserId: prescription.cancelRequestedBy }] : [];
+  await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status, dispensingOds: null }), setLineItems(tx, issue, after), appendEvents(tx, [returned, ...cancelled])]);
 }
 
 /** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
@@ -210,9 +200,8 @@ export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | un
 
 /** A claim closes a dispensed issue (0006 to 0008, 0007 to 0009); an amendment replaces the claim on record. */
 async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
-  const { prescription, issue } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
+  const { prescription, issue, items } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
   assertRepeatCounts(prescription, stated);
-  const items = await lineItemsOf(tx, issue);
   for (const itemId of message.itemIds) if (!items.some((item) => item.itemId === itemId)) throw EpsErrors.itemNotFound(itemId);
   const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, actorUserId: actor?.userId, actorOds: ods, messageId: message.claimId };
   if (message.replaces !== undefined) {

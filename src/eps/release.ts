@@ -60,11 +60,12 @@ export async function release(db: Database, request: ReleaseRequest, actor: Acto
 async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<Answer> {
   return transaction(db, async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
-    const [answer] = await Promise.all([
-      issues.length === 0 ? { status: 200, response: NO_MORE_PRESCRIPTIONS, patients: [], shortIds: [] } : releasedResponse(tx, ods, issues),
+    const [bundles] = await Promise.all([
+      readBundles(tx, issues.map((issue) => issue.shortId)),
       setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }))),
     ]);
+    const answer = issues.length === 0 ? { status: 200, response: NO_MORE_PRESCRIPTIONS, patients: [], shortIds: [] } : releasedResponse(ods, issues, bundles);
     await markRequest(tx, answer);
     return answer;
   });
@@ -75,8 +76,9 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
   // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
   const outcome = await transaction(db, async (tx) => {
-    // Sent together (pipelined on the transaction's connection): one round trip, not two.
-    const [current, prescription] = await Promise.all([lockCurrentIssue(tx, shortId), readPrescription(tx, shortId)]);
+    // Sent together (pipelined on the transaction's connection): one round trip. The signed message
+    // never changes: read beside the lock, it is what the release hands over.
+    const [current, prescription, bundles] = await Promise.all([lockCurrentIssue(tx, shortId), readPrescription(tx, shortId), readBundles(tx, [shortId])]);
     if (!current) throw EpsErrors.releaseNotFound(shortId);
     if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) return { otherDispenser: current.dispensingOds ?? '' };
     if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
@@ -85,13 +87,13 @@ async function releaseOne(db: Database, ods: string, shortId: string, actor: Act
       await expireIssue(tx, current);
       return { expiredAt: prescription.expiresAt };
     }
-    const [answer] = await Promise.all([
-      releasedResponse(tx, ods, [current]),
+    const answer = releasedResponse(ods, [current], bundles);
+    await Promise.all([
       updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods }),
       setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]),
+      markRequest(tx, answer),
     ]);
-    await markRequest(tx, answer);
     return { answer };
   });
   if ('expiredAt' in outcome) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(STATUS.expired)} cannot be released: it expired at ${outcome.expiredAt.toISOString()}`);
@@ -118,8 +120,7 @@ type ReleasePlan = {
 };
 
 /** The passed prescriptions, each the signed message as prescribed, addressed to the releasing pharmacy. */
-async function releasedResponse(db: Queryable, ods: string, issues: IssueRow[]): Promise<Answer> {
-  const bundles = await readBundles(db, issues.map((issue) => issue.shortId));
+function releasedResponse(ods: string, issues: IssueRow[], bundles: Map<string, Bundle>): Answer {
   const passed = issues.flatMap((issue) => {
     const bundle = bundles.get(issue.shortId);
     return bundle ? [{ shortId: issue.shortId, bundleId: bundle.id ?? randomUUID(), lastUpdated: issue.updatedAt.toISOString() }] : [];

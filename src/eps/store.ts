@@ -166,10 +166,22 @@ export async function takeNominated(tx: Queryable, ods: string, limit: number, n
   return rows.map(toIssue);
 }
 
+type LineItemRecord = { issue_number: number; item_id: string; status: string; cancel_pending: boolean };
+const toLineItem = (row: LineItemRecord): LineItem => ({ itemId: row.item_id, status: row.status, cancelPending: row.cancel_pending });
+
 export async function lineItemsOf(db: Queryable, issue: { shortId: string; issueNumber: number }): Promise<LineItem[]> {
-  const rows = await db<{ item_id: string; status: string; cancel_pending: boolean }[]>`
-    select item_id, status, cancel_pending from eps_line_item where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} order by position`;
-  return rows.map((row) => ({ itemId: row.item_id, status: row.status, cancelPending: row.cancel_pending }));
+  const rows = await db<LineItemRecord[]>`
+    select issue_number, item_id, status, cancel_pending from eps_line_item where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} order by position`;
+  return rows.map(toLineItem);
+}
+
+/** The line items of every issue of a prescription, by issue number: read with the issue's lock, before knowing which issue it locked. */
+export async function lineItemsByIssue(db: Queryable, shortId: string): Promise<Map<number, LineItem[]>> {
+  const rows = await db<LineItemRecord[]>`
+    select issue_number, item_id, status, cancel_pending from eps_line_item where short_id = ${shortId} order by issue_number, position`;
+  const byIssue = new Map<number, LineItem[]>();
+  for (const row of rows) byIssue.set(row.issue_number, [...(byIssue.get(row.issue_number) ?? []), toLineItem(row)]);
+  return byIssue;
 }
 
 export async function setLineItems(tx: Queryable, issue: { shortId: string; issueNumber: number }, items: LineItem[]): Promise<void> {
@@ -252,6 +264,19 @@ function eventsInsert(db: Queryable, events: EventInput[], onlyIf = db``) {
 
 export async function appendEvents(tx: Queryable, events: EventInput[]): Promise<void> {
   if (events.length > 0) await eventsInsert(tx, events);
+}
+
+/**
+ * Repeat dispensing: makes a future issue (9000) available to dispense (0001), recording the event,
+ * in one statement; nothing when the issue is no longer in the future.
+ */
+export async function openFutureIssue(tx: Queryable, issue: { shortId: string; issueNumber: number }): Promise<void> {
+  await tx`
+    with opened as (
+      update eps_issue set status = '0001', updated_at = now(), version = version + 1
+      where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} and status = '9000' returning 1
+    ), events as (${eventsInsert(tx, [{ ...issue, event: 'issue-available', status: '0001' }], tx`where exists (select 1 from opened)`)})
+    select 1`;
 }
 
 export type EventRow = { id: number; issueNumber: number; event: string; status: string; occurredAt: Date; actorOds: string | null; messageId: string | null; itemsBefore: LineItem[] | null };
