@@ -91,6 +91,10 @@ async function startEmbeddedPostgres(options: { dataDir: string; pgData: string;
       // in memory and room for bulk loads between checkpoints.
       '-c', 'shared_buffers=512MB',
       '-c', 'max_wal_size=4GB',
+      // A new 16 MB WAL segment is not filled with zeros before use: under a stream of commits the
+      // filling stalled each commit queued behind it (bench create: p99 34-57 ms, 21-24 ms without).
+      // Durability is unchanged: every commit is still flushed to disk before it is acknowledged.
+      '-c', 'wal_init_zero=off',
       ...(options.settings ?? []).flatMap((setting) => ['-c', setting]),
       // Last, so that nothing given before can turn them off.
       ...DURABLE_SETTINGS.flatMap((setting) => ['-c', setting]),
