@@ -88,12 +88,12 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
  * prescribing messages may carry the extension too (examples/spec/dispensing/*repeat-primary*);
  * their counts belong to the prescriber's system and are not Spine's to check.
  */
-function assertRepeatCounts(prescription: PrescriptionRow, stated: number[]): void {
+function assertRepeatCounts(prescription: PrescriptionRow, stated: number[], refusal = EpsErrors.repeatCountMismatch): void {
   if (prescription.courseOfTherapy !== 'continuous-repeat-dispensing') return;
   const authorised = prescription.issuesAuthorised - 1;
   const wrong = stated.find((count) => count !== authorised);
   if (wrong !== undefined) {
-    throw EpsErrors.repeatCountMismatch(`The message states ${wrong} repeats allowed; prescription ${prescription.shortId} authorised ${authorised} (${prescription.issuesAuthorised} issues)`);
+    throw refusal(`The message states ${wrong} repeats allowed; prescription ${prescription.shortId} authorised ${authorised} (${prescription.issuesAuthorised} issues)`);
   }
 }
 
@@ -142,7 +142,8 @@ export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor
 /** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
 async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
   const { prescription, issue, items } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
-  assertRepeatCounts(prescription, stated);
+  // The return's own table names this refusal MAX_REPEAT_MISMATCH (fhir-dispensing.yaml, Task#return).
+  assertRepeatCounts(prescription, stated, EpsErrors.maxRepeatMismatch);
   if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
   const after = items.map((item) => ({ ...item, status: item.cancelPending ? ITEM.cancelled : item.status === ITEM.withDispenser ? ITEM.toBeDispensed : item.status, cancelPending: false }));
   const allCancelled = after.every((item) => item.status === ITEM.cancelled);

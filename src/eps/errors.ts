@@ -98,6 +98,9 @@ export const EpsErrors = {
     eps(400, 'not-found', 'ITEM_NOT_FOUND', 'Item not found', { diagnostics: `The prescription has no line item '${itemId}'` }),
   repeatCountMismatch: (diagnostics: string) =>
     eps(400, 'business-rule', 'MISMATCH_AUTHORISED_REPEAT_COUNTS', 'Authorised repeat counts do not match', { diagnostics }),
+  /** The same refusal as a return's (fhir-dispensing.yaml, Task#return: 400 MAX_REPEAT_MISMATCH). */
+  maxRepeatMismatch: (diagnostics: string) =>
+    eps(400, 'business-rule', 'MAX_REPEAT_MISMATCH', 'Mismatch in authorised repeat counts.', { diagnostics }),
   dispenseAmendMismatch: (diagnostics: string) =>
     eps(400, 'business-rule', 'DISPENSE_AMEND_IDENTIFIER_MISMATCH', 'Replacement target does not match existing claim reference on record', { diagnostics }),
   claimAmendPeriod: () =>

@@ -55,6 +55,8 @@ function dispensation(prescription: Prescribed, allowed: number, messageId: stri
 
 const claimOf = (prescription: Prescribed, allowed: number) =>
   example<Claim>('spec/dispensing/claim/eRD-primary-example-req.json', prescription, allowed, { '737dcf8d-fc7a-436d-b692-7d3c4f258083': randomUUID() });
+const returnOf = (prescription: Prescribed, allowed: number) =>
+  example<Task>('spec/dispensing/return/eRD-primary-example-req.json', prescription, allowed);
 const withdrawalOf = (prescription: Prescribed, allowed: number, messageId: string) =>
   example<Task>('spec/dispensing/withdraw/eRD-primary-example-req.json', prescription, allowed, { 'a14d4fc1-82a2-4a82-aae2-50e212e7b907': messageId });
 
@@ -129,7 +131,7 @@ test('repeat dispensing through every issue: each becomes releasable (9000 to 00
   assert.equal(events?.events.length, 3, 'issue 2 opened twice (before and after the withdrawal), issue 3 once');
 });
 
-test('MISMATCH_AUTHORISED_REPEAT_COUNTS: a dispense notification, claim or withdrawal stating another repeat count than the prescriber authorised', async () => {
+test('MISMATCH_AUTHORISED_REPEAT_COUNTS: a dispense notification, claim or withdrawal stating another repeat count than the prescriber authorised (a return: MAX_REPEAT_MISMATCH)', async () => {
   const ods = randomPharmacyOds();
   const pharmacist = await createPharmacist(t, ods);
   const prescription = await prescribeRepeatDispensing(ods, 2);
@@ -140,6 +142,11 @@ test('MISMATCH_AUTHORISED_REPEAT_COUNTS: a dispense notification, claim or withd
   assert.equal(refused.statusCode, 400);
   assert.equal(codeOf(refused.json()), 'MISMATCH_AUTHORISED_REPEAT_COUNTS');
   assert.deepEqual(await issueStatuses(prescription.shortId), ['0002', '9000', '9000'], 'nothing changed');
+  // A return names the same refusal MAX_REPEAT_MISMATCH, as its endpoint documents.
+  const wrongReturn = await post('/Task', pharmacist, returnOf(prescription, 4));
+  assert.equal(wrongReturn.statusCode, 400, wrongReturn.body);
+  assert.equal(codeOf(wrongReturn.json()), 'MAX_REPEAT_MISMATCH');
+  assert.deepEqual(await issueStatuses(prescription.shortId), ['0002', '9000', '9000'], 'nothing returned');
 
   const messageId = randomUUID();
   assert.equal((await post('/$process-message', pharmacist, dispensation(prescription, 2, messageId))).statusCode, 200);
