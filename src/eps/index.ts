@@ -24,7 +24,7 @@ export function createEpsService(options: EpsServiceOptions = {}): ServiceModule
   return {
     name: 'eps',
     register(app, { db, config, log }) {
-      registerEpsRoutes(app, { db, sandbox: config.sandbox });
+      registerEpsRoutes(app, { db, sandbox: config.sandbox, publicBaseUrl: config.publicBaseUrl });
       // The expiry sweep runs in every process that serves EPS, with nobody to start it: SKIP LOCKED shares the work.
       let sweeper: ExpirySweeper | undefined;
       app.addHook('onReady', async () => {

@@ -16,6 +16,8 @@ import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
 import { DISPENSING_ACTIVITIES, readReleaseRequest, rebuildRelease, release, assertActsForPharmacy } from './release.ts';
 import { once, requestKey, type Answer, type Rebuild } from './request-log.ts';
 import { trackPrescriptions } from './tracker.ts';
+import { validateMessage } from './validate.ts';
+import { epsCapability } from './capability.ts';
 
 /**
  * fhir-dispensing.yaml: "Must be a universally unique identifier (UUID) (ideally version 4) formatted
@@ -39,8 +41,8 @@ const MESSAGING: AccessRule = { modes: ['healthcare-worker'], activities: [...PR
 /** The tracker grants access to a role with B0570 or B0278 (../shared/specs/README.md section 6). */
 const TRACKING: AccessRule = { modes: ['healthcare-worker'], activities: ['B0570', 'B0278'] };
 
-export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sandbox: boolean }): void {
-  const { db, sandbox } = deps;
+export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sandbox: boolean; publicBaseUrl: string }): void {
+  const { db, sandbox, publicBaseUrl } = deps;
   const actor = () => currentContext()?.actor;
   /** A write, made once per X-Request-ID, answered and audited with its patients and prescriptions. */
   const answerOnce = async (request: FastifyRequest, reply: FastifyReply, interaction: string, write: () => Promise<Answer>, rebuild?: Rebuild) => {
@@ -55,8 +57,10 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     // X-Request-ID is required outside the sandbox (fhir-dispensing.yaml, parameter RequestID), a UUID
     // in lower case: the platform (nhs-headers.ts) checks that it is a UUID and echoes it back.
     eps.addHook('onRequest', async (request) => {
-      if (!sandbox) assertRequestId(request.headers['x-request-id']);
+      if (!sandbox && request.routeOptions.url !== `${EPS_BASE}/metadata`) assertRequestId(request.headers['x-request-id']);
     });
+
+    eps.get(`${EPS_BASE}/metadata`, { config: { access: { public: true } } }, async (_request, reply) => reply.type(FHIR_JSON).send(epsCapability(publicBaseUrl + EPS_BASE)));
 
     eps.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
       const { bundle, event } = messageEventOf(request.body);
@@ -80,6 +84,10 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
         }
       });
     });
+
+    // Checks a message as its endpoint would, changing nothing: nothing to make once per X-Request-ID.
+    eps.post(`${EPS_BASE}/$validate`, { config: { access: MESSAGING, interaction: 'validate' } }, async (request, reply) =>
+      reply.type(FHIR_JSON).send(validateMessage(request.body)));
 
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
       const releaseRequest = readReleaseRequest(request.body);

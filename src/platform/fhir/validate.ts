@@ -16,16 +16,19 @@ export function loadFhirDefinitions(): void {
   loaded = true;
 }
 
-export function validationIssues(definition: ResourceDefinition, resource: Resource): OperationOutcomeIssue[] {
+/** Every problem of a resource against the R4 base definitions, and against the service's own rules when a definition is given. */
+export function validationIssues(definition: ResourceDefinition | undefined, resource: Resource): OperationOutcomeIssue[] {
   loadFhirDefinitions();
   const issues: OperationOutcomeIssue[] = [];
   try {
-    issues.push(...validateResource(resource).filter((issue) => issue.severity === 'error' || issue.severity === 'fatal'));
+    issues.push(...validateResource(resource));
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
     issues.push(...(error.outcome.issue ?? []));
   }
-  issues.push(...(definition.validate?.(resource) ?? []));
+  // Warnings are not refusals (and medplum warns of every urn:uuid reference inside a bundle).
+  issues.splice(0, issues.length, ...issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal'));
+  issues.push(...(definition?.validate?.(resource) ?? []));
   return issues.map((issue) => ({ ...issue, diagnostics: issue.diagnostics ?? issue.details?.text ?? 'Invalid value' }));
 }
 

@@ -1,0 +1,40 @@
+// GET /metadata of the EPS base: what OpenSpine's EPS implements, as a CapabilityStatement
+// (../shared/specs/README.md section 2: "Also: $validate, $convert (→ HL7 v3), GET /metadata").
+// $convert (to HL7 v3) is not implemented, so it is not listed.
+import type { CapabilityStatement } from '@medplum/fhirtypes';
+
+/** The EPS API's own operations are defined by its catalogue page; the others are FHIR's. */
+const EPS_API = 'https://digital.nhs.uk/developer/api-catalogue/electronic-prescription-service-fhir';
+const OPERATIONS = [
+  { name: 'prepare', definition: EPS_API, description: 'the digest a prescriber signs for an unsigned prescription-order' },
+  { name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message', description: 'prescription-order, prescription-order-update (cancel) and dispense-notification messages' },
+  { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', description: 'a message checked as its endpoint would check it, changing nothing' },
+  { name: 'release', definition: EPS_API, description: 'Task/$release: nominated release (25 at most) or release of one prescription by its id' },
+];
+
+export function epsCapability(baseUrl: string): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: '2026-11-22',
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json'],
+    software: { name: 'OpenSpine Electronic Prescription Service', version: '0.1.0' },
+    implementation: { description: 'EPS FHIR Prescribing and Dispensing APIs', url: baseUrl },
+    rest: [
+      {
+        mode: 'server',
+        resource: [
+          {
+            type: 'Task',
+            interaction: [{ code: 'create' }, { code: 'search-type' }],
+            searchParam: ['focus:identifier', 'identifier', 'patient:identifier', 'business-status', 'authored-on'].map((name) => ({ name, type: name === 'authored-on' ? 'date' : 'token' })),
+          },
+          { type: 'Claim', interaction: [{ code: 'create' }] },
+        ],
+        operation: OPERATIONS.map(({ name, definition, description }) => ({ name, definition, documentation: description })),
+      },
+    ],
+  };
+}

@@ -1,0 +1,51 @@
+// $validate (fhir-prescribing.yaml and fhir-dispensing.yaml, POST /FHIR/R4/$validate): a message
+// checked as the endpoint it is meant for would check it, and against the FHIR R4 base definitions,
+// without acting on it or looking anything up. The answer is 200 with an OperationOutcome listing
+// every problem found, or one informational issue saying there is none (FHIR R4, Resource $validate:
+// "the outcome of the validation is returned as an OperationOutcome").
+import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
+import { SpineError } from '../platform/errors.ts';
+import { validationIssues } from '../platform/fhir/validate.ts';
+import { readClaim, readDispenseNotification, readTask } from './dispense-messages.ts';
+import { messageEventOf, readPrescriptionOrder } from './order.ts';
+import { readReleaseRequest } from './release.ts';
+
+/** The EPS reader of each kind of message: what $process-message, Task, Claim and Task/$release refuse. */
+function readAsItsEndpoint(resource: Resource): void {
+  switch (resource.resourceType) {
+    case 'Bundle': {
+      const { bundle, event } = messageEventOf(resource);
+      if (event === 'prescription-order') readPrescriptionOrder(bundle);
+      if (event === 'dispense-notification') readDispenseNotification(bundle);
+      return;
+    }
+    case 'Task':
+      readTask(resource);
+      return;
+    case 'Claim':
+      readClaim(resource);
+      return;
+    case 'Parameters':
+      readReleaseRequest(resource);
+      return;
+    default:
+      return;
+  }
+}
+
+export function validateMessage(body: unknown): OperationOutcome {
+  if (typeof body !== 'object' || body === null || typeof (body as { resourceType?: unknown }).resourceType !== 'string') {
+    return outcome([{ severity: 'error', code: 'structure', diagnostics: 'The body must be a FHIR resource (JSON with a resourceType)' }]);
+  }
+  const resource = body as Resource;
+  const issues: OperationOutcomeIssue[] = [...validationIssues(undefined, resource)];
+  try {
+    readAsItsEndpoint(resource);
+  } catch (error) {
+    if (!(error instanceof SpineError)) throw error;
+    issues.push(...error.toOperationOutcome().issue);
+  }
+  return outcome(issues.length > 0 ? issues : [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]);
+}
+
+const outcome = (issue: OperationOutcomeIssue[]): OperationOutcome => ({ resourceType: 'OperationOutcome', issue });
