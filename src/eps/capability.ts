@@ -2,6 +2,7 @@
 // (../shared/specs/README.md section 2: "Also: $validate, $convert (→ HL7 v3), GET /metadata").
 // $convert (to HL7 v3) is not implemented, so it is not listed.
 import type { CapabilityStatement } from '@medplum/fhirtypes';
+import { serviceCapability } from '../platform/fhir/capability.ts';
 
 /** The EPS API's own operations are defined by its catalogue page; the others are FHIR's. */
 const EPS_API = 'https://digital.nhs.uk/developer/api-catalogue/electronic-prescription-service-fhir';
@@ -13,28 +14,16 @@ const OPERATIONS = [
 ];
 
 export function epsCapability(baseUrl: string): CapabilityStatement {
-  return {
-    resourceType: 'CapabilityStatement',
-    status: 'active',
-    date: '2026-11-22',
-    kind: 'instance',
-    fhirVersion: '4.0.1',
-    format: ['application/fhir+json'],
-    software: { name: 'OpenSpine Electronic Prescription Service', version: '0.1.0' },
-    implementation: { description: 'EPS FHIR Prescribing and Dispensing APIs', url: baseUrl },
-    rest: [
+  return serviceCapability({ software: 'OpenSpine Electronic Prescription Service', description: 'EPS FHIR Prescribing and Dispensing APIs', baseUrl }, {
+    mode: 'server',
+    resource: [
       {
-        mode: 'server',
-        resource: [
-          {
-            type: 'Task',
-            interaction: [{ code: 'create' }, { code: 'search-type' }],
-            searchParam: ['focus:identifier', 'identifier', 'patient:identifier', 'business-status', 'authored-on'].map((name) => ({ name, type: name === 'authored-on' ? 'date' : 'token' })),
-          },
-          { type: 'Claim', interaction: [{ code: 'create' }] },
-        ],
-        operation: OPERATIONS.map(({ name, definition, description }) => ({ name, definition, documentation: description })),
+        type: 'Task',
+        interaction: [{ code: 'create' }, { code: 'search-type' }],
+        searchParam: ['focus:identifier', 'identifier', 'patient:identifier', 'business-status', 'authored-on'].map((name) => ({ name, type: name === 'authored-on' ? 'date' : 'token' })),
       },
+      { type: 'Claim', interaction: [{ code: 'create' }] },
     ],
-  };
+    operation: OPERATIONS.map(({ name, definition, description }) => ({ name, definition, documentation: description })),
+  });
 }

@@ -6,6 +6,7 @@ import type { Database } from '../platform/db/connect.ts';
 import { FHIR_JSON } from '../platform/http/errors.ts';
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { spineCoding } from '../platform/errors.ts';
+import { serviceCapability } from '../platform/fhir/capability.ts';
 import { PdsErrors } from './errors.ts';
 import { createPatient } from './create.ts';
 import { assertPatchMediaType, expectedVersion, patchPatient, readPdsPatches } from './patch.ts';
@@ -142,24 +143,12 @@ function sendPatient(reply: FastifyReply, row: PatientRow): FastifyReply {
 
 function capability(baseUrl: string) {
   const params = ['family', 'given', 'gender', 'birthdate', 'death-date', 'address-postalcode', 'general-practitioner', 'email', 'phone', '_fuzzy-match', '_exact-match', '_history', '_max-results'];
-  return {
-    resourceType: 'CapabilityStatement',
-    status: 'active',
-    kind: 'instance',
-    fhirVersion: '4.0.1',
-    format: ['application/fhir+json'],
-    patchFormat: ['application/json-patch+json'],
-    software: { name: 'OpenSpine Personal Demographics Service', version: '0.1.0' },
-    implementation: { description: 'PDS FHIR API', url: baseUrl },
-    rest: [
-      {
-        mode: 'server',
-        resource: [
-          { type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) },
-          { type: 'RelatedPerson', interaction: [{ code: 'search-type' }] },
-          { type: 'Coverage', interaction: [{ code: 'search-type' }, { code: 'create' }], searchParam: [{ name: 'subscriber:identifier', type: 'token' }] },
-        ],
-      },
+  return serviceCapability({ software: 'OpenSpine Personal Demographics Service', description: 'PDS FHIR API', baseUrl, patch: true }, {
+    mode: 'server',
+    resource: [
+      { type: 'Patient', interaction: [{ code: 'read' }, { code: 'search-type' }, { code: 'patch' }, { code: 'create' }], versioning: 'versioned-update', searchParam: params.map((name) => ({ name, type: 'string' })) },
+      { type: 'RelatedPerson', interaction: [{ code: 'search-type' }] },
+      { type: 'Coverage', interaction: [{ code: 'search-type' }, { code: 'create' }], searchParam: [{ name: 'subscriber:identifier', type: 'token' }] },
     ],
-  };
+  });
 }

@@ -1,7 +1,26 @@
 // The CapabilityStatement of a service base, built from what the service actually declared.
 // https://hl7.org/fhir/R4/capabilitystatement.html
-import type { CapabilityStatement, CapabilityStatementRestResource } from '@medplum/fhirtypes';
+import type { CapabilityStatement, CapabilityStatementRest, CapabilityStatementRestResource } from '@medplum/fhirtypes';
 import type { ResourceDefinition } from './definitions.ts';
+
+/** A service's CapabilityStatement around what its REST interface offers: who it is, where, in which format. */
+export function serviceCapability(options: { software: string; description: string; baseUrl: string; patch?: boolean }, rest: CapabilityStatementRest): CapabilityStatement {
+  return {
+    resourceType: 'CapabilityStatement',
+    status: 'active',
+    date: CAPABILITY_DATE,
+    kind: 'instance',
+    fhirVersion: '4.0.1',
+    format: ['application/fhir+json'],
+    ...(options.patch ? { patchFormat: ['application/json-patch+json'] } : {}),
+    software: { name: options.software, version: '0.1.0' },
+    implementation: { description: options.description, url: options.baseUrl },
+    rest: [rest],
+  };
+}
+
+/** When the statements last changed (CapabilityStatement.date is required). */
+const CAPABILITY_DATE = '2026-11-22';
 
 export function capabilityStatement(options: { name: string; baseUrl: string; resources: Iterable<ResourceDefinition>; date: string }): CapabilityStatement {
   return {
