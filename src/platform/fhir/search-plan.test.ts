@@ -37,6 +37,11 @@ const SEARCHES: Record<string, Record<string, string>> = {
   'reference': { 'general-practitioner': 'Organization/G42' },
   '_id': { _id: 'p777' },
   'sorted by a parameter': { 'general-practitioner': 'Organization/G42', _sort: '-birthdate,family' },
+  // With no filter, the page comes from a walk of the sort parameter's index, not the whole type.
+  'unfiltered, sorted by a string': { _sort: 'family' },
+  'unfiltered, sorted by a date descending': { _sort: '-birthdate', _count: '10', _offset: '100' },
+  'unfiltered, sorted by a token': { _sort: 'identifier' },
+  'unfiltered': {},
   '_lastUpdated': { _lastUpdated: `le${new Date(Date.now() - 40_000 * 60_000).toISOString().slice(0, 10)}`, _count: '10' },
 };
 

@@ -7,7 +7,11 @@ export type CompiledQuery = { text: string; parameters: (string | number | Date 
 
 const INDEX_TABLE = { token: 'fhir_token', string: 'fhir_string', date: 'fhir_date', reference: 'fhir_reference' } as const;
 
-export function compileSearch(request: SearchRequest): { page: CompiledQuery; total: CompiledQuery } {
+/**
+ * `page` answers any search. `walked`, when there is one, answers the commonest search that `page`
+ * would answer by reading the whole type: no filter, sorted by one parameter (see walkedPage).
+ */
+export function compileSearch(request: SearchRequest): { page: CompiledQuery; total: CompiledQuery; walked?: CompiledQuery } {
   const parameters: CompiledQuery['parameters'] = [];
   const bind = (value: CompiledQuery['parameters'][number]) => `$${parameters.push(value)}`;
   const type = bind(request.resourceType);
@@ -17,10 +21,41 @@ export function compileSearch(request: SearchRequest): { page: CompiledQuery; to
   const countParameters = [...parameters];
   const page = `select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content::text as json
     from fhir_resource r where ${where} order by ${order} limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
+  const [onlyKey, ...otherKeys] = request.sort;
   return {
     page: { text: page, parameters },
     total: { text: `select count(*)::int as total from fhir_resource r where ${where}`, parameters: countParameters },
+    ...(request.clauses.length === 0 && onlyKey?.field === 'param' && otherKeys.length === 0 ? { walked: walkedPage(request, onlyKey) } : {}),
   };
+}
+
+/** How many index rows a walked page reads per resource it may need: room for parameters with several values. */
+const WALK_ROWS_PER_RESOURCE = 4;
+
+/**
+ * A search with no filter, sorted by one parameter: its page from a walk of the parameter's index
+ * in sort order, not from every resource of the type. The first rows of the walk hold, for every
+ * resource that sorts before the last of them, the value it sorts by (its lowest ascending, its
+ * highest descending, met first), so grouped by resource they are the beginning of the sorted
+ * list, exactly. When they are too few for the page (its values spread over more rows, or the
+ * page lies past every resource with a value, among those without), the search answers from `page`.
+ */
+function walkedPage(request: SearchRequest, key: Extract<SortKey, { field: 'param' }>): CompiledQuery {
+  const parameters: CompiledQuery['parameters'] = [];
+  const bind = (value: CompiledQuery['parameters'][number]) => `$${parameters.push(value)}`;
+  const type = bind(request.resourceType);
+  const direction = key.descending ? 'desc' : 'asc';
+  const column = SORT_COLUMN[key.kind][key.descending ? 'descending' : 'ascending'];
+  const walk = `select v.id, v.${column} as value from ${INDEX_TABLE[key.kind]} v where v.resource_type = ${type} and v.param = ${bind(key.param)}
+    order by v.${column} ${direction}, v.id limit ${bind((request.offset + request.count + 1) * WALK_ROWS_PER_RESOURCE)}`;
+  // Lateral, and kept apart by its limit: each resource walked to is looked up by its key, however
+  // small the planner thinks the type is.
+  const text = `select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.json
+    from (select w.id, ${key.descending ? 'max' : 'min'}(w.value) as value from (${walk}) w group by w.id) s
+    cross join lateral (select resource_type, id, version_id, last_updated, deleted, content::text as json from fhir_resource
+      where resource_type = ${type} and id = s.id and not deleted limit 1) r
+    order by s.value ${direction}, r.id limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
+  return { text, parameters };
 }
 
 type Bind = (value: CompiledQuery['parameters'][number]) => string;

@@ -4,7 +4,7 @@ import { coalescedLookup, isPool, perDatabase, type Lookup } from '../db/coalesc
 import type { Database, Queryable } from '../db/connect.ts';
 import type { IndexRows } from './extract.ts';
 import type { SearchRequest } from './search-query.ts';
-import { compileSearch } from './search-sql.ts';
+import { compileSearch, type CompiledQuery } from './search-sql.ts';
 
 /** A stored version, with its content as the JSON text PostgreSQL holds (sent to clients as is). */
 export type StoredVersion = {
@@ -145,8 +145,11 @@ export async function history(
 export type SearchResult = { matches: StoredVersion[]; hasMore: boolean; total: number | undefined };
 
 export async function search(db: Queryable, request: SearchRequest): Promise<SearchResult> {
-  const { page, total } = compileSearch(request);
-  const rows = await db.unsafe<VersionRow[]>(page.text, page.parameters, { prepare: true });
+  const { page, total, walked } = compileSearch(request);
+  const run = (query: CompiledQuery) => db.unsafe<VersionRow[]>(query.text, query.parameters, { prepare: true });
+  // A walked page is the right one only when it is full: a page and one more (search-sql.ts).
+  const walkedRows = walked && (await run(walked));
+  const rows = walkedRows && walkedRows.length > request.count ? walkedRows : await run(page);
   const count = request.total ? (await db.unsafe<{ total: number }[]>(total.text, total.parameters, { prepare: true }))[0]?.total : undefined;
   return { matches: rows.slice(0, request.count).map(toStored), hasMore: rows.length > request.count, total: count };
 }
