@@ -12,7 +12,7 @@ import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import type { MeshCounters } from './metrics.ts';
 import { newMessageId } from './message-id.ts';
-import { deleteMessage, insertChunk, insertMessage, insertMessageInOnePart, markAccepted, readMessage, receivedSoFar, type MeshMessage } from './store.ts';
+import { addChunk, deleteMessage, insertMessage, insertMessageInOnePart, markAccepted, readMessage, type MeshMessage } from './store.ts';
 import { readSmallBody, storeUpload, type StoredUpload } from './upload.ts';
 
 /**
@@ -144,9 +144,8 @@ async function commitChunk(deps: MeshDeps, messageId: string, upload: StoredUplo
     if (message === undefined) throw MeshErrors.messageNotFound();
     if (message.status !== 'uploading') throw MeshErrors.finalised().about(messageId);
     const now = deps.now();
-    const added = await insertChunk(tx, { messageId, chunkNumber: upload.chunkNumber, uploadId: upload.uploadId, size: upload.size, partCount: upload.partCount, sha1: upload.sha1, receivedAt: now });
-    if (!added) throw MeshErrors.chunkAlreadyReceived(upload.chunkNumber).about(messageId);
-    const received = await receivedSoFar(tx, messageId);
+    const received = await addChunk(tx, { messageId, chunkNumber: upload.chunkNumber, uploadId: upload.uploadId, size: upload.size, partCount: upload.partCount, sha1: upload.sha1, receivedAt: now });
+    if (!received.added) throw MeshErrors.chunkAlreadyReceived(upload.chunkNumber).about(messageId);
     if (received.chunks !== message.chunkCount) return undefined;
     await markAccepted(tx, messageId, now, new Date(now.getTime() + INBOX_LIFETIME_MS), received.bytes);
     return message;

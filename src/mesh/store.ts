@@ -75,7 +75,7 @@ export async function insertMessage(db: Queryable, message: MeshMessage): Promis
 /**
  * A message with its first chunk as its one part, in one statement (so one round trip and one
  * commit): the message row, the chunk's and the part's. The parts of larger chunks are written as
- * they arrive instead (upload.ts), and their chunk committed after (insertChunk).
+ * they arrive instead (upload.ts), and their chunk committed after (addChunk).
  */
 export async function insertMessageInOnePart(db: Queryable, message: MeshMessage, chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>, data: Buffer, nonce: UsedNonce | undefined): Promise<void> {
   await db`
@@ -138,19 +138,24 @@ export async function readDownload(
 }
 
 /** Records a chunk as received; false when that chunk was received already. */
-export async function insertChunk(db: Queryable, chunk: ChunkRecord): Promise<boolean> {
-  const rows = await db`
-    insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
-    values (${chunk.messageId}, ${chunk.chunkNumber}, ${chunk.uploadId}, ${chunk.size}, ${chunk.partCount}, ${chunk.sha1}, ${chunk.receivedAt})
-    on conflict do nothing returning 1`;
-  return rows.length === 1;
-}
-
-/** How many chunks and bytes of the message have been received. */
-export async function receivedSoFar(db: Queryable, messageId: string): Promise<{ chunks: number; bytes: number }> {
-  const [row] = await db<{ chunks: number; bytes: bigint | number }[]>`
-    select count(*)::int as chunks, coalesce(sum(size), 0)::bigint as bytes from mesh_message_chunk where message_id = ${messageId}`;
-  return { chunks: row?.chunks ?? 0, bytes: Number(row?.bytes ?? 0) };
+/**
+ * Records a received chunk, unless that chunk of the message is already recorded, and counts the
+ * chunks and bytes received so far with it: one statement.
+ */
+export async function addChunk(db: Queryable, chunk: ChunkRecord): Promise<{ added: boolean; chunks: number; bytes: number }> {
+  // The statement's snapshot does not see the row it inserts: the count adds it.
+  const [row] = await db<{ added: number; chunks: number; bytes: bigint | number }[]>`
+    with added as (
+      insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
+      values (${chunk.messageId}, ${chunk.chunkNumber}, ${chunk.uploadId}, ${chunk.size}, ${chunk.partCount}, ${chunk.sha1}, ${chunk.receivedAt})
+      on conflict do nothing returning size
+    ), earlier as (
+      select count(*)::int as chunks, coalesce(sum(size), 0)::bigint as bytes from mesh_message_chunk where message_id = ${chunk.messageId}
+    )
+    select (select count(*) from added)::int as added, earlier.chunks + (select count(*) from added)::int as chunks,
+      earlier.bytes + coalesce((select sum(size) from added), 0)::bigint as bytes
+    from earlier`;
+  return { added: row?.added === 1, chunks: row?.chunks ?? 0, bytes: Number(row?.bytes ?? 0) };
 }
 
 /** Delivers an uploaded message to its recipient's inbox. */
