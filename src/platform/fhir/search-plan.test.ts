@@ -41,6 +41,7 @@ const SEARCHES: Record<string, Record<string, string>> = {
   'unfiltered, sorted by a string': { _sort: 'family' },
   'unfiltered, sorted by a date descending': { _sort: '-birthdate', _count: '10', _offset: '100' },
   'unfiltered, sorted by a token': { _sort: 'identifier' },
+  'unfiltered, sorted by two parameters': { _sort: 'family,-birthdate' },
   'unfiltered': {},
   '_lastUpdated': { _lastUpdated: `le${new Date(Date.now() - 40_000 * 60_000).toISOString().slice(0, 10)}`, _count: '10' },
 };

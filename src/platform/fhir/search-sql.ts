@@ -21,11 +21,11 @@ export function compileSearch(request: SearchRequest): { page: CompiledQuery; to
   const countParameters = [...parameters];
   const page = `select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.content::text as json
     from fhir_resource r where ${where} order by ${order} limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
-  const [onlyKey, ...otherKeys] = request.sort;
+  const [firstKey, ...laterKeys] = request.sort;
   return {
     page: { text: page, parameters },
     total: { text: `select count(*)::int as total from fhir_resource r where ${where}`, parameters: countParameters },
-    ...(request.clauses.length === 0 && onlyKey?.field === 'param' && otherKeys.length === 0 ? { walked: walkedPage(request, onlyKey) } : {}),
+    ...(request.clauses.length === 0 && firstKey?.field === 'param' ? { walked: walkedPage(request, firstKey, laterKeys) } : {}),
   };
 }
 
@@ -33,28 +33,38 @@ export function compileSearch(request: SearchRequest): { page: CompiledQuery; to
 const WALK_ROWS_PER_RESOURCE = 4;
 
 /**
- * A search with no filter, sorted by one parameter: its page from a walk of the parameter's index
- * in sort order, not from every resource of the type. The first rows of the walk hold, for every
- * resource that sorts before the last of them, the value it sorts by (its lowest ascending, its
- * highest descending, met first), so grouped by resource they are the beginning of the sorted
- * list, exactly. When they are too few for the page (its values spread over more rows, or the
- * page lies past every resource with a value, among those without), the search answers from `page`.
+ * A search with no filter, sorted first by a parameter: its page from a walk of that parameter's
+ * index in sort order, not from every resource of the type. The first rows of the walk hold, for
+ * every resource that sorts before the last of them, the value it sorts by (its lowest ascending,
+ * its highest descending, met first), so grouped by resource they are the beginning of the sorted
+ * list. With one sort key (ties broken by id, as the walk breaks them) that beginning is exact.
+ * With more, resources that tie on the walk's last value may lie partly beyond it, so those are
+ * left out of a walk that stopped at its limit, and the later keys order the rest. When what is
+ * left is too few for the page (values spread over more rows, ties, or a page past every resource
+ * with a value, among those without), the search answers from `page`.
  */
-function walkedPage(request: SearchRequest, key: Extract<SortKey, { field: 'param' }>): CompiledQuery {
+function walkedPage(request: SearchRequest, key: Extract<SortKey, { field: 'param' }>, laterKeys: SortKey[]): CompiledQuery {
   const parameters: CompiledQuery['parameters'] = [];
   const bind = (value: CompiledQuery['parameters'][number]) => `$${parameters.push(value)}`;
   const type = bind(request.resourceType);
   const direction = key.descending ? 'desc' : 'asc';
   const column = SORT_COLUMN[key.kind][key.descending ? 'descending' : 'ascending'];
+  const limit = bind((request.offset + request.count + 1) * WALK_ROWS_PER_RESOURCE);
   const walk = `select v.id, v.${column} as value from ${INDEX_TABLE[key.kind]} v where v.resource_type = ${type} and v.param = ${bind(key.param)}
-    order by v.${column} ${direction}, v.id limit ${bind((request.offset + request.count + 1) * WALK_ROWS_PER_RESOURCE)}`;
+    order by v.${column} ${direction}, v.id limit ${limit}`;
+  const grouped = `select w.id, ${key.descending ? 'max' : 'min'}(w.value) as value from walked w group by w.id`;
+  // The walk's last value, when it stopped at its limit: resources with that value may go on beyond it.
+  const cut = `(select ${key.descending ? 'min' : 'max'}(value) from walked having count(*) = ${limit})`;
+  const kept = laterKeys.length === 0 ? grouped : `${grouped} having ${cut} is null or ${key.descending ? 'max' : 'min'}(w.value) ${key.descending ? '>' : '<'} ${cut}`;
+  const order = ['s.value ' + direction, ...laterKeys.map((later) => sortSql(later, type, bind)), 'r.id'].join(', ');
   // Lateral, and kept apart by its limit: each resource walked to is looked up by its key, however
   // small the planner thinks the type is.
-  const text = `select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.json
-    from (select w.id, ${key.descending ? 'max' : 'min'}(w.value) as value from (${walk}) w group by w.id) s
+  const text = `with walked as (${walk})
+    select r.resource_type, r.id, r.version_id, r.last_updated, r.deleted, r.json
+    from (${kept}) s
     cross join lateral (select resource_type, id, version_id, last_updated, deleted, content::text as json from fhir_resource
       where resource_type = ${type} and id = s.id and not deleted limit 1) r
-    order by s.value ${direction}, r.id limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
+    order by ${order} limit ${bind(request.count + 1)} offset ${bind(request.offset)}`;
   return { text, parameters };
 }
 
