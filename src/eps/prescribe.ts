@@ -32,7 +32,7 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
   if (!deps.sandbox) {
     assertIsThePrescriber(order, actor);
-    const registered = (await certificatesOf(deps.db, order.userId)).map((pem) => new X509Certificate(pem));
+    const registered = (await certificatesOf(deps.db, order.userId)).map(parsedCertificate);
     verifyOrderSignature(bundle, registered, now);
   }
   // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
@@ -42,6 +42,19 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   const answer = { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
   if (!(await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed, answer))) throw EpsErrors.duplicatePrescriptionId(order.shortId);
   return answer;
+}
+
+const parsed = new Map<string, X509Certificate>();
+const PARSED_KEPT = 10_000;
+
+/** A registered certificate, parsed once: its PEM is read again for every order, its parse need not be. */
+function parsedCertificate(pem: string): X509Certificate {
+  let certificate = parsed.get(pem);
+  if (!certificate) {
+    if (parsed.size >= PARSED_KEPT) parsed.clear();
+    parsed.set(pem, (certificate = new X509Certificate(pem)));
+  }
+  return certificate;
 }
 
 /**
