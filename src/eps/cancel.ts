@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, BundleEntry, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
-import { transaction } from '../platform/db/transaction.ts';
 import { CANCEL_RESULT_SYSTEM, cancelOutcomeError } from './errors.ts';
 import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM, resolve, resourcesOf, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from './fhir-read.ts';
 import type { Organization, Patient, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
@@ -46,7 +45,7 @@ export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: B
   }
   if (!deps.sandbox) assertIsThePrescriber(canceller, actor);
 
-  return transaction(deps.db, async (tx) => {
+  return deps.db.begin(async (tx) => {
     const prescription = await readPrescription(tx, shortId);
     const issues = prescription ? await lockIssues(tx, shortId) : [];
     const current = issues.find((issue) => issue.status !== STATUS.futureIssue && issue.status !== STATUS.futureIssueCancelled && [STATUS.toBeDispensed, STATUS.withDispenser, STATUS.withDispenserActive].includes(issue.status as '0001'))

@@ -4,7 +4,6 @@
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
-import { transaction } from '../platform/db/transaction.ts';
 import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
 import { EpsErrors } from './errors.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
@@ -46,7 +45,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
   const notification = readDispenseNotification(bundle);
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
-  await transaction(deps.db, async (tx) => {
+  await deps.db.begin(async (tx) => {
     const locked = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
     const { prescription, issue } = locked;
     assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
@@ -135,7 +134,7 @@ export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
   const answer = accepted(task);
-  await transaction(deps.db, (tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
+  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
   return answer;
 }
 
@@ -195,7 +194,7 @@ export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | un
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = repeatsAllowedIn(body);
   const answer = accepted(message);
-  await transaction(deps.db, (tx) => applyClaim(tx, message, ods, actor, stated, answer));
+  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated, answer));
   return answer;
 }
 

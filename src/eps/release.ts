@@ -4,7 +4,6 @@ import { randomUUID } from 'node:crypto';
 import type { Bundle, MessageHeader, OperationOutcome, Organization, Parameters } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
-import { transaction } from '../platform/db/transaction.ts';
 import { organisationName } from '../directory/index.ts';
 import { EpsErrors } from './errors.ts';
 import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
@@ -58,7 +57,7 @@ export async function release(db: Database, request: ReleaseRequest, actor: Acto
 
 /** Every prescription nominated to the pharmacy and not yet released, oldest first, 25 at most. */
 async function releaseNominated(db: Database, ods: string, actor: Actor | undefined): Promise<Answer> {
-  return transaction(db, async (tx) => {
+  return db.begin(async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
     const [bundles] = await Promise.all([
       readBundles(tx, issues.map((issue) => issue.shortId)),
@@ -75,7 +74,7 @@ async function releaseNominated(db: Database, ods: string, actor: Actor | undefi
 async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<Answer> {
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
   // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
-  const outcome = await transaction(db, async (tx) => {
+  const outcome = await db.begin(async (tx) => {
     // Sent together (pipelined on the transaction's connection): one round trip. The signed message
     // never changes: read beside the lock, it is what the release hands over.
     const [current, prescription, bundles] = await Promise.all([lockCurrentIssue(tx, shortId), readPrescription(tx, shortId), readBundles(tx, [shortId])]);

@@ -4,7 +4,6 @@
 // "Send chunked message").
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/connect.ts';
-import { transaction } from '../platform/db/transaction.ts';
 import { deleteUpload } from './body-store.ts';
 import type { PendingNonce } from './authenticate.ts';
 import type { MeshDirectory } from './directory-cache.ts';
@@ -139,7 +138,7 @@ export async function sendChunk(deps: MeshDeps, sender: Mailbox, messageId: stri
  * with the message locked so that two last chunks arriving together deliver it exactly once.
  */
 async function commitChunk(deps: MeshDeps, messageId: string, upload: StoredUpload): Promise<void> {
-  const delivered = await transaction(deps.db, async (tx) => {
+  const delivered = await deps.db.begin(async (tx) => {
     const message = await readMessage(tx, messageId, { forUpdate: true });
     if (message === undefined) throw MeshErrors.messageNotFound();
     if (message.status !== 'uploading') throw MeshErrors.finalised().about(messageId);

@@ -59,10 +59,7 @@ export function perDatabase<T>(make: (db: Database) => T): (db: Database) => T {
   };
 }
 
-/**
- * The pool itself, not a transaction: what a batched statement may run through. Only the pool
- * begins transactions: neither the client's transactions nor a connection of transaction.ts can.
- */
+/** The pool itself, not a transaction: what a batched statement may run through. */
 export function isPool(db: Queryable): db is Database {
-  return 'begin' in db;
+  return !('savepoint' in db);
 }

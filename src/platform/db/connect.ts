@@ -2,8 +2,7 @@
 import postgres from 'postgres';
 
 export type Database = postgres.Sql;
-/** An open transaction: the client's own (`sql.begin`) or one on a connection of its own (transaction.ts). */
-export type Transaction = postgres.TransactionSql | postgres.ReservedSql;
+export type Transaction = postgres.TransactionSql;
 /** Either the pool or an open transaction: store functions accept both so callers choose the unit of work. */
 export type Queryable = postgres.Sql | postgres.TransactionSql;
 

@@ -6,7 +6,6 @@ import type { Resource } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
 import { batched, isPool, perDatabase } from '../db/coalesce.ts';
 import type { Database, Queryable, Transaction } from '../db/connect.ts';
-import { transaction } from '../db/transaction.ts';
 import { Errors } from '../errors.ts';
 import { RESOURCE_ID_PATTERN, type ResourceDefinition } from './definitions.ts';
 import { extractIndexRows, NO_INDEX_ROWS } from './extract.ts';
@@ -33,7 +32,8 @@ export function assertResourceId(id: string): void {
 
 /** Runs the work in the given transaction, or in a new one when given the pool. */
 export function inTransaction<T>(db: Queryable, work: (tx: Transaction) => Promise<T>): Promise<T> {
-  return isPool(db) ? transaction(db, work) : work(db);
+  if ('savepoint' in db) return work(db);
+  return db.begin((tx) => work(tx)) as Promise<T>;
 }
 
 /** Creates a resource with a new id (or the one a transaction bundle assigned it). */
