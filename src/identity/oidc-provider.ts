@@ -69,7 +69,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
 
   app.get(issuerPath + paths.authorize, open, async (request, reply) =>
     pageReply(reply, async () => {
-      const fields = await authorizationRequest(db, provider.scopes, request.query as Form);
+      const fields = await authorizationRequest(db, provider.scopes, singleValued(request.query));
       return reply.type('text/html; charset=utf-8').send(signInPage(provider.form, fields, { action: authorizeUrl }));
     }),
   );
@@ -113,6 +113,16 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     }
     return provider.userInfo(claims);
   });
+}
+
+/** The query as a form; a parameter given twice is refused (RFC 6749 section 3.1: "MUST NOT be included more than once"). */
+function singleValued(query: unknown): Form {
+  const form: Form = {};
+  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw invalidRequest(`${key} must be given once`);
+    form[key] = value;
+  }
+  return form;
 }
 
 /** Checks the authorization request's client, redirect URI, scopes and PKCE challenge; an unsafe redirect is never followed. */

@@ -44,6 +44,11 @@ test('the sign-in page is served for a registered client, refused for an unregis
   const refused = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query.replace(encodeURIComponent(REDIRECT), encodeURIComponent('https://evil.example/'))}` });
   assert.equal(refused.statusCode, 400);
   assert.equal(refused.headers.location, undefined, 'never redirected to an unregistered URI');
+  // RFC 6749 section 3.1: a parameter given twice is refused, not taken as a list.
+  for (const twice of ['client_id', 'scope', 'redirect_uri']) {
+    const repeated = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query}&${twice}=again` });
+    assert.equal(repeated.statusCode, 400, `${twice} twice: ${repeated.body}`);
+  }
 });
 
 test('a wrong password shows the page again; the right one redirects with a code and the state', async () => {
