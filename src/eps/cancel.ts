@@ -7,7 +7,7 @@ import type { Bundle, BundleEntry, MedicationRequest, MessageHeader } from '@med
 import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
 import { CANCEL_RESULT_SYSTEM, cancelOutcomeError } from './errors.ts';
-import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM, resolve, resourcesOf, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from './fhir-read.ts';
+import { identifierOf, ITEM_SYSTEM, MESSAGE_EVENT_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM, readMessage, resolve, resourcesOf, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from './fhir-read.ts';
 import type { Organization, Patient, Practitioner, PractitionerRole } from '@medplum/fhirtypes';
 import { ITEM, STATUS } from './lifecycle.ts';
 import { assertIsThePrescriber } from './prescribe.ts';
@@ -28,21 +28,7 @@ type CancelResult = keyof typeof RESULTS;
 
 
 export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
-  const requests = resourcesOf<MedicationRequest>(bundle, 'MedicationRequest');
-  const first = requests[0];
-  const shortId = first?.groupIdentifier?.value ?? '';
-  const itemIds = requests.map((request) => identifierOf(request.identifier, ITEM_SYSTEM) ?? '');
-  const patient = resolve<Patient>(bundle, first?.subject?.reference);
-  const nhsNumber = identifierOf(patient?.identifier, NHS_NUMBER_SYSTEM) ?? '';
-  const role = resolve<PractitionerRole>(bundle, first?.requester?.reference);
-  const canceller = {
-    roleProfileId: identifierOf(role?.identifier, ROLE_PROFILE_SYSTEM) ?? '',
-    userId: identifierOf(resolve<Practitioner>(bundle, role?.practitioner?.reference)?.identifier, USER_ID_SYSTEM) ?? '',
-    prescriberOds: identifierOf(resolve<Organization>(bundle, role?.organization?.reference)?.identifier, ODS_SYSTEM) ?? '',
-  };
-  if (!first || !shortId || itemIds.includes('') || requests.some((request) => request.groupIdentifier?.value !== shortId || !request.statusReason?.coding?.[0]?.code)) {
-    throw cancelOutcomeError('R-5888', 'Invalid Message.');
-  }
+  const { requests, shortId, itemIds, nhsNumber, canceller } = readMessage(() => readCancellation(bundle), () => cancelOutcomeError('R-5888', 'Invalid Message.'));
   if (!deps.sandbox) assertIsThePrescriber(canceller, actor);
 
   return deps.db.begin(async (tx) => {
@@ -61,6 +47,26 @@ export async function cancel(deps: { db: Database; sandbox: boolean }, bundle: B
     await markRequest(tx, answer);
     return answer;
   });
+}
+
+/** What a cancellation says: its MedicationRequests (one per item to cancel), the prescription, the patient and who cancels. */
+function readCancellation(bundle: Bundle) {
+  const requests = resourcesOf<MedicationRequest>(bundle, 'MedicationRequest');
+  const first = requests[0];
+  const shortId = first?.groupIdentifier?.value ?? '';
+  const itemIds = requests.map((request) => identifierOf(request.identifier, ITEM_SYSTEM) ?? '');
+  const patient = resolve<Patient>(bundle, first?.subject?.reference);
+  const nhsNumber = identifierOf(patient?.identifier, NHS_NUMBER_SYSTEM) ?? '';
+  const role = resolve<PractitionerRole>(bundle, first?.requester?.reference);
+  const canceller = {
+    roleProfileId: identifierOf(role?.identifier, ROLE_PROFILE_SYSTEM) ?? '',
+    userId: identifierOf(resolve<Practitioner>(bundle, role?.practitioner?.reference)?.identifier, USER_ID_SYSTEM) ?? '',
+    prescriberOds: identifierOf(resolve<Organization>(bundle, role?.organization?.reference)?.identifier, ODS_SYSTEM) ?? '',
+  };
+  if (!first || !shortId || itemIds.includes('') || requests.some((request) => request.groupIdentifier?.value !== shortId || !request.statusReason?.coding?.[0]?.code)) {
+    throw cancelOutcomeError('R-5888', 'Invalid Message.');
+  }
+  return { requests, shortId, itemIds, nhsNumber, canceller };
 }
 
 async function cancelItems(tx: Queryable, prescription: PrescriptionRow, issue: IssueRow, issues: IssueRow[], itemIds: string[], userId: string): Promise<CancelResult[]> {

@@ -6,6 +6,7 @@ import type { Actor } from '../platform/context.ts';
 import type { Database, Queryable } from '../platform/db/connect.ts';
 import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
 import { EpsErrors } from './errors.ts';
+import { readMessage } from './fhir-read.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { DISPENSING_ACTIVITIES } from './release.ts';
 import { markRequest, type Answer } from './request-log.ts';
@@ -42,13 +43,13 @@ async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: s
 }
 
 export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
-  const notification = readDispenseNotification(bundle);
+  const notification = readMessage(() => readDispenseNotification(bundle));
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
   await deps.db.begin(async (tx) => {
     const locked = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
     const { prescription, issue } = locked;
-    assertRepeatCounts(prescription, repeatsAllowedIn(bundle));
+    assertRepeatCounts(prescription, readMessage(() => repeatsAllowedIn(bundle)));
     let status = issue.status;
     let items = locked.items;
     if (notification.replaces !== undefined) {
@@ -130,9 +131,9 @@ async function dispenseStack(tx: Queryable, issue: IssueRow): Promise<StackEntry
 }
 
 export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<Answer> {
-  const task = readTask(body);
+  const task = readMessage(() => readTask(body));
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
-  const stated = repeatsAllowedIn(body);
+  const stated = readMessage(() => repeatsAllowedIn(body));
   const answer = accepted(task);
   await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
   return answer;
@@ -190,9 +191,9 @@ async function closeNextIssue(tx: Queryable, issue: IssueRow): Promise<void> {
 }
 
 export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<Answer> {
-  const message = readClaim(body);
+  const message = readMessage(() => readClaim(body));
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
-  const stated = repeatsAllowedIn(body);
+  const stated = readMessage(() => repeatsAllowedIn(body));
   const answer = accepted(message);
   await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated, answer));
   return answer;

@@ -2,6 +2,7 @@
 // URL, references resolved inside a message bundle, and validation issues collected as data.
 import type { Bundle, BundleEntry, Extension, Identifier, OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { SpineError, spineCoding } from '../platform/errors.ts';
+import { EpsErrors } from './errors.ts';
 
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
@@ -12,6 +13,20 @@ export const MESSAGE_EVENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/message-even
 export const BUSINESS_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-task-business-status';
 export const BUSINESS_STATUS_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-TaskBusinessStatus';
 export const UUID_SYSTEM = 'https://tools.ietf.org/html/rfc4122';
+
+/**
+ * Reads a message with a reader of this module's kind, which only walks the JSON it is given: a
+ * message so malformed that the walk fails (a null where a resource is, a string where a list is)
+ * is the client's INVALID_MESSAGE, never a 500.
+ */
+export function readMessage<T>(read: () => T, refusal: (reason: string) => SpineError = (reason) => EpsErrors.invalidMessage(`The message is not well formed: ${reason}`)): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof SpineError) throw error;
+    throw refusal(error instanceof Error ? error.message : String(error));
+  }
+}
 
 export function identifierOf(identifiers: Identifier | Identifier[] | undefined, system: string): string | undefined {
   const list = identifiers === undefined ? [] : Array.isArray(identifiers) ? identifiers : [identifiers];

@@ -7,6 +7,7 @@ import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { nominatedPharmacyOf } from '../pds/index.ts';
 import { EpsErrors } from './errors.ts';
+import { readMessage } from './fhir-read.ts';
 import { expiryOf } from './expiry.ts';
 import { readPrescriptionOrder } from './order.ts';
 import type { Answer } from './request-log.ts';
@@ -20,7 +21,7 @@ export type PrescribeDeps = { db: Database; sandbox: boolean; now?: () => Date }
 
 /** $prepare: the SignedInfo to sign, after the same structural checks an order gets. */
 export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<ReturnType<typeof prepareParameters>> {
-  const order = readPrescriptionOrder(bundle);
+  const order = readMessage(() => readPrescriptionOrder(bundle));
   if (await prescriptionExists(deps.db, order.shortId, order.longId)) throw EpsErrors.duplicatePrescriptionId(order.shortId);
   return prepareParameters(bundle, deps.now?.() ?? new Date());
 }
@@ -28,7 +29,7 @@ export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<Retu
 /** $process-message#prescription-order: checks and stores a signed prescription. */
 export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const now = deps.now?.() ?? new Date();
-  const order = readPrescriptionOrder(bundle);
+  const order = readMessage(() => readPrescriptionOrder(bundle));
   // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
   if (!deps.sandbox) {
     assertIsThePrescriber(order, actor);

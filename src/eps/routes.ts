@@ -11,6 +11,7 @@ import { cancel } from './cancel.ts';
 import { registerPrescriberCertificate } from './certificates.ts';
 import { claim, dispenseNotification, taskUpdate } from './dispense.ts';
 import { EpsErrors } from './errors.ts';
+import { readMessage } from './fhir-read.ts';
 import { messageEventOf } from './order.ts';
 import { prepare, PRESCRIBING_ACTIVITIES, processOrder } from './prescribe.ts';
 import { DISPENSING_ACTIVITIES, readReleaseRequest, rebuildRelease, release, assertActsForPharmacy } from './release.ts';
@@ -63,14 +64,14 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     eps.get(`${EPS_BASE}/metadata`, { config: { access: { public: true } } }, async (_request, reply) => reply.type(FHIR_JSON).send(epsCapability(publicBaseUrl + EPS_BASE)));
 
     eps.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
-      const { bundle, event } = messageEventOf(request.body);
+      const { bundle, event } = readMessage(() => messageEventOf(request.body));
       if (event !== 'prescription-order') throw EpsErrors.unsupportedMessage(event);
       const parameters = await prepare({ db, sandbox }, bundle);
       return reply.type(FHIR_JSON).send(parameters);
     });
 
     eps.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
-      const { bundle, event } = messageEventOf(request.body);
+      const { bundle, event } = readMessage(() => messageEventOf(request.body));
       return answerOnce(request, reply, `process-message ${event}`, async () => {
         switch (event) {
           case 'prescription-order':
@@ -90,7 +91,7 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
       reply.type(FHIR_JSON).send(validateMessage(request.body)));
 
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
-      const releaseRequest = readReleaseRequest(request.body);
+      const releaseRequest = readMessage(() => readReleaseRequest(request.body));
       assertActsForPharmacy(releaseRequest.ods, actor(), sandbox);
       return answerOnce(request, reply, 'release', () => release(db, releaseRequest, actor()), rebuildRelease(db));
     });

@@ -29,15 +29,19 @@ test('a valid order, release, dispense notification, return and claim each valid
   assert.equal(await prescriptionCount(), before, 'validating stores nothing');
 });
 
-test('every problem is reported: the FHIR base definitions and the endpoint\'s own checks, each as an issue', async () => {
-  // Medication requests without their intent: FHIR R4 requires it (one issue each), and so does EPS.
+test('every problem is reported: against the FHIR base definitions, then, for a message they pass, the endpoint\'s own checks', async () => {
+  // Medication requests without their intent: FHIR R4 requires it, one issue each.
   const { bundle } = freshPrescription(loadExample(ORDER), prescriber);
   const requests = (bundle.entry ?? []).flatMap((entry) => (entry.resource?.resourceType === 'MedicationRequest' ? [entry.resource] : []));
   for (const request of requests) delete (request as { intent?: string }).intent;
   const outcome = await validate(bundle);
   assert.ok(outcome.issue.every((issue) => issue.severity === 'error'), JSON.stringify(outcome));
   assert.equal(outcome.issue.filter((issue) => issue.expression?.[0]?.endsWith('.resource.intent')).length, requests.length, JSON.stringify(outcome));
-  assert.ok(outcome.issue.some((issue) => issue.diagnostics === 'MedicationRequest.intent must be order, original-order or instance-order.'), JSON.stringify(outcome));
+
+  // An intent FHIR allows but EPS does not ('plan'): EPS's own check says so.
+  const { bundle: planned } = freshPrescription(loadExample(ORDER), prescriber);
+  for (const entry of planned.entry ?? []) if (entry.resource?.resourceType === 'MedicationRequest') entry.resource.intent = 'plan';
+  assert.ok((await validate(planned)).issue.some((issue) => issue.diagnostics === 'MedicationRequest.intent must be order, original-order or instance-order.'));
 
   // A bad check character in an otherwise valid order: EPS's own code for it.
   const { bundle: badCheck, shortId } = freshPrescription(loadExample(ORDER), prescriber);
@@ -53,6 +57,14 @@ test('every problem is reported: the FHIR base definitions and the endpoint\'s o
   const refused = await validate({ ...task, status: 'completed' }, pharmacist);
   assert.match(refused.issue.map((issue) => issue.diagnostics).join(' '), /Task.status must be one of/);
   assert.equal((await validate({ not: 'a resource' })).issue[0]?.code, 'structure');
+});
+
+test('a message of an event EPS does not take is reported, as $process-message would refuse it', async () => {
+  const { bundle } = freshPrescription(loadExample(ORDER), prescriber);
+  const header = bundle.entry?.[0]?.resource;
+  if (header?.resourceType === 'MessageHeader' && header.eventCoding) header.eventCoding.code = 'prescription-teleport';
+  const outcome = await validate(bundle);
+  assert.match(outcome.issue.map((issue) => issue.diagnostics).join(' '), /Unsupported message event 'prescription-teleport'/);
 });
 
 test('$validate needs a prescribing or dispensing role, and an X-Request-ID', async () => {

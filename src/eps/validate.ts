@@ -7,16 +7,23 @@ import type { OperationOutcome, OperationOutcomeIssue, Resource } from '@medplum
 import { SpineError } from '../platform/errors.ts';
 import { validationIssues } from '../platform/fhir/validate.ts';
 import { readClaim, readDispenseNotification, readTask } from './dispense-messages.ts';
+import { EpsErrors } from './errors.ts';
+import { readMessage } from './fhir-read.ts';
 import { messageEventOf, readPrescriptionOrder } from './order.ts';
 import { readReleaseRequest } from './release.ts';
 
-/** The EPS reader of each kind of message: what $process-message, Task, Claim and Task/$release refuse. */
+/**
+ * The EPS reader of each kind of message: what $process-message, Task, Claim and Task/$release
+ * refuse before they look anything up. A cancellation (prescription-order-update) is read as it is
+ * acted on, so it is checked against the base definitions only.
+ */
 function readAsItsEndpoint(resource: Resource): void {
   switch (resource.resourceType) {
     case 'Bundle': {
       const { bundle, event } = messageEventOf(resource);
       if (event === 'prescription-order') readPrescriptionOrder(bundle);
-      if (event === 'dispense-notification') readDispenseNotification(bundle);
+      else if (event === 'dispense-notification') readDispenseNotification(bundle);
+      else if (event !== 'prescription-order-update') throw EpsErrors.unsupportedMessage(event);
       return;
     }
     case 'Task':
@@ -39,11 +46,14 @@ export function validateMessage(body: unknown): OperationOutcome {
   }
   const resource = body as Resource;
   const issues: OperationOutcomeIssue[] = [...validationIssues(undefined, resource)];
-  try {
-    readAsItsEndpoint(resource);
-  } catch (error) {
-    if (!(error instanceof SpineError)) throw error;
-    issues.push(...error.toOperationOutcome().issue);
+  // The endpoint's checks read a message that is FHIR; one that is not already has its issues.
+  if (issues.length === 0) {
+    try {
+      readMessage(() => readAsItsEndpoint(resource));
+    } catch (error) {
+      if (!(error instanceof SpineError)) throw error;
+      issues.push(...error.toOperationOutcome().issue);
+    }
   }
   return outcome(issues.length > 0 ? issues : [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]);
 }
