@@ -22,6 +22,7 @@ export function readPdsPatches(body: unknown): Operation[] {
   if (!Array.isArray(patches) || patches.length === 0) throw PdsErrors.noPatches();
   const operations = patches as Operation[];
   operations.forEach((operation, index) => {
+    if (typeof operation !== 'object' || operation === null) throw PdsErrors.invalidUpdate(`Patch ${index} is not an operation`);
     if (!['add', 'replace', 'remove', 'test'].includes(operation.op)) throw PdsErrors.invalidUpdate(`Unsupported operation '${String(operation.op)}' in patch ${index}`);
     if (typeof operation.path !== 'string') throw PdsErrors.invalidUpdate(`Patch ${index} has no path`);
     if (FORBIDDEN_PATHS.test(operation.path)) throw PdsErrors.forbiddenUpdate(`Forbidden update with error - '${operation.path}' cannot be changed`);

@@ -61,6 +61,9 @@ export async function processTransaction(fhir: FhirStore, baseUrl: string, body:
   }
   if (bundle.type !== 'transaction') throw Errors.invalidValue(`Invalid value - Bundle.type '${String(bundle.type)}': only 'transaction' is supported`, 'Bundle.type');
   const entries = bundle.entry ?? [];
+  if (!Array.isArray(entries)) throw Errors.invalidValue('Invalid value - Bundle.entry must be a list', 'Bundle.entry');
+  const notAnEntry = entries.findIndex((entry) => typeof entry !== 'object' || entry === null || Array.isArray(entry));
+  if (notAnEntry >= 0) throw Errors.invalidValue(`Invalid value - Bundle.entry[${notAnEntry}] is not an entry`, `Bundle.entry[${notAnEntry}]`);
   if (entries.length > MAX_TRANSACTION_ENTRIES) throw Errors.invalidValue(`A transaction may hold at most ${MAX_TRANSACTION_ENTRIES} entries`, 'Bundle.entry');
 
   // New ids for created resources first, so that references between entries can be resolved.

@@ -15,6 +15,8 @@ export function readPatchOperations(body: unknown): Operation[] {
   if (!Array.isArray(operations) || operations.length === 0) {
     throw Errors.invalidUpdate('Invalid update with error - No patches found');
   }
+  const notAnOperation = operations.findIndex((operation) => typeof operation !== 'object' || operation === null || Array.isArray(operation));
+  if (notAnOperation >= 0) throw Errors.invalidUpdate(`Invalid update with error - patch ${notAnOperation} is not an operation`);
   return operations as Operation[];
 }
 

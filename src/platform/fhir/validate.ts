@@ -28,8 +28,22 @@ export function validationIssues(definition: ResourceDefinition | undefined, res
   }
   // Warnings are not refusals (and medplum warns of every urn:uuid reference inside a bundle).
   issues.splice(0, issues.length, ...issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal'));
-  issues.push(...(definition?.validate?.(resource) ?? []));
+  issues.push(...serviceRuleIssues(definition, resource, issues.length > 0));
   return issues.map((issue) => ({ ...issue, diagnostics: issue.diagnostics ?? issue.details?.text ?? 'Invalid value' }));
+}
+
+/**
+ * The service's own rules, reported beside the base definitions' issues. They read a resource that
+ * is FHIR: one whose shape is so wrong that they cannot (a null where an identifier is) already has
+ * its issues, so what they would say is left out rather than failing the request.
+ */
+function serviceRuleIssues(definition: ResourceDefinition | undefined, resource: Resource, alreadyInvalid: boolean): OperationOutcomeIssue[] {
+  try {
+    return definition?.validate?.(resource) ?? [];
+  } catch (error) {
+    if (alreadyInvalid) return [];
+    throw error;
+  }
 }
 
 /** Throws one 400 listing every problem when the resource is not valid. */
