@@ -44,12 +44,13 @@ async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: s
 
 export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const notification = readMessage(() => readDispenseNotification(bundle));
+  const stated = readMessage(() => repeatsAllowedIn(bundle));
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
   await deps.db.begin(async (tx) => {
     const locked = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
     const { prescription, issue } = locked;
-    assertRepeatCounts(prescription, readMessage(() => repeatsAllowedIn(bundle)));
+    assertRepeatCounts(prescription, stated);
     let status = issue.status;
     let items = locked.items;
     if (notification.replaces !== undefined) {

@@ -19,15 +19,15 @@ export function loadFhirDefinitions(): void {
 /** Every problem of a resource against the R4 base definitions, and against the service's own rules when a definition is given. */
 export function validationIssues(definition: ResourceDefinition | undefined, resource: Resource): OperationOutcomeIssue[] {
   loadFhirDefinitions();
-  const issues: OperationOutcomeIssue[] = [];
+  let found: OperationOutcomeIssue[];
   try {
-    issues.push(...validateResource(resource));
+    found = validateResource(resource);
   } catch (error) {
     if (!(error instanceof OperationOutcomeError)) throw error;
-    issues.push(...(error.outcome.issue ?? []));
+    found = error.outcome.issue ?? [];
   }
   // Warnings are not refusals (and medplum warns of every urn:uuid reference inside a bundle).
-  issues.splice(0, issues.length, ...issues.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal'));
+  const issues = found.filter((issue) => issue.severity === 'error' || issue.severity === 'fatal');
   issues.push(...serviceRuleIssues(definition, resource, issues.length > 0));
   return issues.map((issue) => ({ ...issue, diagnostics: issue.diagnostics ?? issue.details?.text ?? 'Invalid value' }));
 }
