@@ -19,16 +19,31 @@ import { SERVICES } from './services.ts';
 
 /**
  * The database: `db` connects as the owner of the tables (migrations, seeding, the CLI), and
- * `serviceDatabase()` as the role the services run in (migrations/0005_service_role.sql).
+ * `serviceDatabase()` as the role the services run in (migrations/0005_service_role.sql): `pool`
+ * for the requests, and `audit`, one connection of the audit trail's own, so that its appends, on
+ * which every response waits, never queue behind the requests' queries on a busy connection.
  */
-export type DatabaseHandle = { db: Database; serviceDatabase(): Promise<Database>; close(): Promise<void> };
+export type DatabaseHandle = { db: Database; serviceDatabase(): Promise<ServiceDatabase>; close(): Promise<void> };
+export type ServiceDatabase = { pool: Database; audit: Database };
+
+/** The audit trail appends one batch at a time (src/audit/trail.ts): one connection is all it uses. */
+const AUDIT_CONNECTIONS = 1;
 
 /** Connects to DATABASE_URL, or to the embedded PostgreSQL of the data folder. */
 export async function openDatabase(config: Config, log: Logger, role: 'server' | 'tool'): Promise<DatabaseHandle> {
-  if (config.databaseUrl) {
+  const { databaseUrl } = config;
+  if (databaseUrl) {
     // On an external cluster the operator's login is the service's: grant it openspine_service.
-    const db = connectDatabase(config.databaseUrl, { max: config.databasePoolSize });
-    return { db, serviceDatabase: async () => db, close: () => db.end({ timeout: 5 }) };
+    const db = connectDatabase(databaseUrl, { max: config.databasePoolSize });
+    let audit: Database | undefined;
+    return {
+      db,
+      serviceDatabase: async () => ({ pool: db, audit: (audit ??= connectDatabase(databaseUrl, { max: AUDIT_CONNECTIONS, applicationName: 'openspine-audit' })) }),
+      close: async () => {
+        await audit?.end({ timeout: 5 });
+        await db.end({ timeout: 5 });
+      },
+    };
   }
   const embedded = await openEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, settings: config.embeddedPostgresSettings, log, role });
   try {
@@ -41,17 +56,22 @@ export async function openDatabase(config: Config, log: Logger, role: 'server' |
     throw error;
   }
   const db = connectDatabase(embedded.url('openspine'), { max: config.databasePoolSize });
-  let service: Database | undefined;
+  let service: ServiceDatabase | undefined;
   return {
     db,
     async serviceDatabase() {
+      if (service) return service;
       const { user, password } = embedded.serviceLogin;
       await db.unsafe(`alter role ${user} with login password '${password}'`);
-      service = connectDatabase(withLogin(embedded.url('openspine'), user, password), { max: config.databasePoolSize });
+      const url = withLogin(embedded.url('openspine'), user, password);
+      service = {
+        pool: connectDatabase(url, { max: config.databasePoolSize }),
+        audit: connectDatabase(url, { max: AUDIT_CONNECTIONS, applicationName: 'openspine-audit' }),
+      };
       return service;
     },
     close: async () => {
-      await service?.end({ timeout: 5 });
+      await Promise.all([service?.pool.end({ timeout: 5 }), service?.audit.end({ timeout: 5 })]);
       await db.end({ timeout: 5 });
       await embedded.stop();
     },
@@ -87,9 +107,9 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
   try {
     await prepareDatabase(config, database.db, log);
     loadFhirDefinitions();
-    const db = await database.serviceDatabase();
+    const { pool: db, audit: auditDb } = await database.serviceDatabase();
     const readOnly = await watchReadOnly(db, log);
-    const audit = config.audit ? createAuditTrail(db, log) : NO_AUDIT;
+    const audit = config.audit ? createAuditTrail(auditDb, log) : NO_AUDIT;
     const cluster = await joinCluster(db, log);
     const app = await buildApp({
       config,

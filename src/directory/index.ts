@@ -56,6 +56,8 @@ export const directoryService: ServiceModule = {
         read: { modes: ['application-restricted', 'healthcare-worker', 'system'] },
         write: { modes: ['application-restricted', 'healthcare-worker', 'system'], scope: ADMIN_SCOPE },
       },
+      // Organisations, systems and endpoints: the directory holds no patient's data.
+      patientData: false,
     });
   },
   async seed(deps) {

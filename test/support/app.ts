@@ -4,6 +4,7 @@ import { after } from 'node:test';
 import { pino } from 'pino';
 import { createAuditTrail } from '../../src/audit/index.ts';
 import { createAuthenticator, issueAccessToken } from '../../src/identity/index.ts';
+import type { AuditSink } from '../../src/platform/audit.ts';
 import { ADMIN_SCOPE } from '../../src/platform/http/access.ts';
 import { enabledServices, prepareDatabase } from '../../src/openspine.ts';
 import { loadConfig, type Config } from '../../src/platform/config.ts';
@@ -25,7 +26,8 @@ export type TestApp = {
   adminHeaders(): Promise<Record<string, string>>;
 };
 
-export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promise<TestApp> {
+/** `audit`: a sink in place of the audit trail, for a test of what the platform does with records. */
+export async function buildTestApp(settings: { sandbox?: boolean; audit?: AuditSink } = {}): Promise<TestApp> {
   const { db, url: databaseUrl } = await createTestDatabase();
   const config = loadConfig({ sandbox: settings.sandbox ?? false, publicBaseUrl: 'http://openspine.test' }, {});
   const log = pino({ level: 'silent' });
@@ -33,7 +35,7 @@ export async function buildTestApp(settings: { sandbox?: boolean } = {}): Promis
   loadFhirDefinitions();
   const readOnly = await watchReadOnly(db, log);
   const audit = createAuditTrail(db, log);
-  const app = await buildApp({ config, db, log, authenticate: createAuthenticator(db), audit, readOnly, services: enabledServices(config) });
+  const app = await buildApp({ config, db, log, authenticate: createAuthenticator(db), audit: settings.audit ?? audit, readOnly, services: enabledServices(config) });
   after(async () => {
     await app.close();
     await audit.close();

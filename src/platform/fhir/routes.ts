@@ -31,6 +31,8 @@ export type FhirApiOptions = {
   publicBaseUrl: string;
   fhir: FhirStore;
   access: { read: AccessRule; write: AccessRule };
+  /** Whether these resources are patients' data: when not, a success is not held for its audit record (src/platform/http/audit-hook.ts). */
+  patientData: boolean;
 };
 
 type TypeParams = { type: string };
@@ -39,8 +41,9 @@ type InstanceParams = { type: string; id: string };
 export function registerFhirApi(app: FastifyInstance, options: FhirApiOptions): void {
   const { base, fhir } = options;
   const baseUrl = options.publicBaseUrl + base;
-  const read = (interaction: string) => ({ config: { access: options.access.read, interaction } });
-  const write = (interaction: string) => ({ config: { access: options.access.write, interaction } });
+  const { patientData } = options;
+  const read = (interaction: string) => ({ config: { access: options.access.read, interaction, patientData } });
+  const write = (interaction: string) => ({ config: { access: options.access.write, interaction, patientData } });
   const capability = JSON.stringify(capabilityStatement({ name: options.name, baseUrl, resources: fhir.resources.values(), date: new Date().toISOString() }));
 
   app.get(`${base}/metadata`, { config: { access: { public: true } } }, async (_request, reply) => reply.type(FHIR_JSON).send(capability));

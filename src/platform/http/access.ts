@@ -37,6 +37,12 @@ declare module 'fastify' {
     interaction?: string;
     /** A public route that makes a security decision itself (signs in, issues tokens): always audited. */
     securityDecision?: boolean;
+    /**
+     * false for a route whose answers never carry patient data (the directory's organisations):
+     * its successful responses are recorded by the audit trail's same group commit but are not held
+     * until the record is durable (src/platform/http/audit-hook.ts). Every other route is held.
+     */
+    patientData?: boolean;
   }
 }
 

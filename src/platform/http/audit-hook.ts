@@ -1,5 +1,8 @@
 // Every request to a non-public route, and every refusal, is reported to the audit trail before
 // its response is sent: a response with patient data never leaves before its record is durable.
+// Only a successful answer of a route declared without patient data (`patientData: false`) leaves
+// while its record is being written: nothing waits on a commit that protects no patient, and a
+// crash can lose at most the last moment of such records, never a refusal or a patient's record.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AuditOutcome, AuditSink } from '../audit.ts';
 import { currentContext } from '../context.ts';
@@ -14,7 +17,7 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
     if (!isAudited(request, reply)) return payload;
     const context = currentContext();
     try {
-      await sink.record({
+      const recorded = sink.record({
         occurredAt: new Date(),
         requestId: request.id,
         correlationId: context?.correlationId,
@@ -27,6 +30,8 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
         resourceIds: [...(context?.subjects.resourceIds ?? [])],
         detail: context?.refusal,
       });
+      if (isHeld(request, reply)) await recorded;
+      else recorded.catch((error: unknown) => request.log.error({ err: error }, 'the audit trail could not record a request answered without patient data'));
       return payload;
     } catch (error) {
       request.log.error({ err: error }, 'the audit trail could not record a request; its response is withheld');
@@ -47,6 +52,11 @@ function isAudited(request: FastifyRequest, reply: FastifyReply): boolean {
   if (request.routeOptions.config.securityDecision) return true;
   const rule = request.routeOptions.config.access;
   return rule !== undefined && !('public' in rule);
+}
+
+/** Every response waits for its record but a success of a route that declared it carries no patient data. */
+function isHeld(request: FastifyRequest, reply: FastifyReply): boolean {
+  return request.routeOptions.config.patientData !== false || outcomeOf(reply.statusCode) !== 'success';
 }
 
 function outcomeOf(status: number): AuditOutcome {
