@@ -7,9 +7,10 @@ import { pino } from 'pino';
 import { createTestDatabase } from '../../test/support/database.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { anchorsInLog, formatAnchor, parseAnchor, publishAnchors } from './anchors.ts';
-import { chainRecords, GENESIS_HASH } from './chain.ts';
+import { chainBlock } from './blocks.ts';
+import { GENESIS_HASH } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
-import { readChainHead, readChainPage } from './store.ts';
+import { appendBlock, readBlocks, readChainHead, readRecord } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import { verifyAuditTrail } from './verify.ts';
 import { waitFor } from '../../test/support/wait.ts';
@@ -26,12 +27,12 @@ async function writeChain(db: Database, requestIds: string[]): Promise<void> {
 
 /** As an attacker with a superuser's rights: every trigger off, the change, every trigger on. */
 async function withoutAnyGuard(db: Database, change: () => Promise<unknown>): Promise<void> {
-  await db`alter table audit_record disable trigger all`;
+  await db`alter table audit_block disable trigger all`;
   await db`alter table audit_chain_head disable trigger all`;
   try {
     await change();
   } finally {
-    await db`alter table audit_record enable trigger all`;
+    await db`alter table audit_block enable trigger all`;
     await db`alter table audit_chain_head enable trigger all`;
   }
 }
@@ -45,13 +46,11 @@ test('a chain edited and re-hashed from start to head verifies, until checked ag
   await writeChain(db, ids('later', 5));
 
   await withoutAnyGuard(db, async () => {
-    const records = await readChainPage(db, { after: 0, upTo: 15, limit: 100 });
+    const records = (await readBlocks(db, { after: 0, upTo: 15, limit: 100 })).flatMap((block) => block.records ?? []);
     const edited = records.map((record) => (record.sequence === 4 ? { ...record, detail: 'nothing happened here' } : record));
-    const { records: rechained, head } = chainRecords({ sequence: 0, hash: GENESIS_HASH }, edited);
-    for (const record of rechained) {
-      await db`update audit_record set detail = ${record.detail}, prev_hash = ${record.prevHash}, hash = ${record.hash} where sequence = ${record.sequence}`;
-    }
-    await db`update audit_chain_head set hash = ${head.hash} where id = 1`;
+    const { block, head } = chainBlock({ sequence: 0, hash: GENESIS_HASH }, edited);
+    await db`delete from audit_block`;
+    await db.begin((tx) => appendBlock(tx, block, head));
   });
 
   assert.deepEqual(await verifyAuditTrail(db), { checked: 15, problems: [] }, 'a careful rewrite passes the chain checks alone');
@@ -65,8 +64,8 @@ test('records cut from the end, with the head moved back, are missing against an
   await writeChain(db, ids('cut', 4));
   const anchor = await readChainHead(db);
   await withoutAnyGuard(db, async () => {
-    const [last] = await readChainPage(db, { after: 7, upTo: 8, limit: 1 });
-    await db`delete from audit_record where sequence > 8`;
+    const last = await readRecord(db, 8);
+    await db`delete from audit_block where first_sequence > 8`;
     await db`update audit_chain_head set sequence = 8, hash = ${last?.hash ?? ''} where id = 1`;
   });
   assert.deepEqual((await verifyAuditTrail(db)).problems, []);

@@ -3,11 +3,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Actor } from '../platform/context.ts';
 import { toAuditEvent } from './audit-event.ts';
-import { auditFields, chainRecords, GENESIS_HASH } from './chain.ts';
+import { chainBlock } from './blocks.ts';
+import { auditFields, GENESIS_HASH } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 
 function eventOf(overrides: Parameters<typeof auditEntry>[0]) {
-  const [record] = chainRecords({ sequence: 41, hash: GENESIS_HASH }, [auditFields(auditEntry(overrides))]).records;
+  const [record] = chainBlock({ sequence: 41, hash: GENESIS_HASH }, [auditFields(auditEntry(overrides))]).records;
   assert.ok(record);
   return toAuditEvent(record);
 }

@@ -74,7 +74,12 @@ function optional(text: string | undefined): string | null {
  * whose content was changed. Renumbering still shows, as a gap or a broken link.
  */
 export function hashRecord(fields: AuditFields, prevHash: string): string {
-  return createHash('sha256').update(canonicalForm(fields, prevHash)).digest('hex');
+  return hashCanonical(canonicalForm(fields, prevHash));
+}
+
+/** The hash of a record whose canonical form is already made. */
+export function hashCanonical(canonical: string): string {
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 /** A JSON array in a fixed order: the same fields always give the same text. */
@@ -97,16 +102,4 @@ export function canonicalForm(fields: AuditFields, prevHash: string): string {
     fields.detail,
     prevHash,
   ]);
-}
-
-/** Chains a batch onto the head: the records in order, and the new head. */
-export function chainRecords(head: ChainHead, batch: AuditFields[]): { records: AuditRecord[]; head: ChainHead } {
-  let { sequence, hash } = head;
-  const records = batch.map((fields) => {
-    const prevHash = hash;
-    sequence += 1;
-    hash = hashRecord(fields, prevHash);
-    return { ...fields, sequence, prevHash, hash };
-  });
-  return { records, head: { sequence, hash } };
 }

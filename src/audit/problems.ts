@@ -1,4 +1,5 @@
-// What verification of the audit trail reports: each record found changed, missing, moved or rewritten.
+// What verification of the audit trail reports: each record found changed, missing, moved, rewritten
+// or hidden from the searches.
 export type AuditProblemKind =
   /** The record's content does not match its hash. */
   | 'edited'
@@ -9,7 +10,12 @@ export type AuditProblemKind =
   /** The record was chained after a record that is no longer there as written (changed and re-hashed, or replaced). */
   | 'broken link'
   /** The record's hash is not the one published for it in an anchor: the chain was re-hashed (src/audit/anchors.ts). */
-  | 'rewritten';
+  | 'rewritten'
+  /**
+   * The block holding the record does not say what its records name (patients, users,
+   * organisations, time span or sequences), so auditors' searches would miss or misplace them.
+   */
+  | 'misindexed';
 
 export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
 export type AuditVerification = { checked: number; problems: AuditProblem[] };

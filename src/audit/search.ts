@@ -10,7 +10,8 @@ import { isValidOdsCode, ODS_CODE_SYSTEM } from '../platform/identifiers/ods-cod
 import { SDS_USER_ID_SYSTEM, toAuditEvent } from './audit-event.ts';
 import type { AuditRecord } from './chain.ts';
 import { AuditErrors } from './errors.ts';
-import { readRecord, searchRecords, type AuditQuery } from './store.ts';
+import type { AuditQuery } from './record-match.ts';
+import { readRecord, searchRecords } from './store.ts';
 
 const PARAMETERS = ['patient', 'user', 'organisation', 'date', '_count', '_offset'] as const;
 type Parameter = (typeof PARAMETERS)[number];

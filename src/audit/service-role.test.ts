@@ -14,11 +14,11 @@ async function asServiceRole(statement: string): Promise<void> {
 }
 
 test('the service role may append to the trail but not change it, nor switch off its triggers', async () => {
-  await db`insert into audit_record (sequence, occurred_at, request_id, service, interaction, outcome, status, patient_nhs_numbers, resource_ids, prev_hash, hash)
-           values (1, now(), 'r1', 'test', 'read', 'success', 200, '{}', '{}', repeat('0', 64), repeat('1', 64))`;
-  for (const statement of ["update audit_record set status = 500", 'delete from audit_record', 'truncate audit_record', 'delete from audit_chain_head', 'alter table audit_record disable trigger all']) {
+  await asServiceRole(`insert into audit_block values (1, 1, now(), now(), '{}', '{}', '{}', '[]')`);
+  for (const statement of ["update audit_block set records = '[]'", 'delete from audit_block', 'truncate audit_block', 'delete from audit_chain_head', 'alter table audit_block disable trigger all']) {
     await assert.rejects(asServiceRole(statement), /permission denied|must be owner/, statement);
   }
   await asServiceRole('select count(*) from audit_record');
+  await asServiceRole('select count(*) from audit_block');
   await asServiceRole("insert into fhir_token (resource_type, id, param, code) values ('X', '1', 'p', 'c')");
 });

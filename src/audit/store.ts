@@ -1,55 +1,35 @@
-// The SQL of the audit trail: appending a chained batch under the chain head's lock, reading the
-// chain in pages for verification, and the auditors' searches.
+// The SQL of the audit trail: appending a chained block under the chain head's lock, reading the
+// chain in pages of blocks for verification, and the auditors' searches.
 import type postgres from 'postgres';
 import type { Queryable, Transaction } from '../platform/db/connect.ts';
 import type { DateValue } from '../platform/fhir/search-query.ts';
+import { blockRecords, type AuditBlock, type BlockKeys } from './blocks.ts';
 import type { AuditRecord, ChainHead } from './chain.ts';
+import { recordMatches, type AuditQuery } from './record-match.ts';
 
-type RecordRow = {
-  sequence: bigint;
-  occurred_at: Date;
-  request_id: string;
-  correlation_id: string | null;
-  actor_mode: string | null;
-  user_id: string | null;
-  role_profile_id: string | null;
-  organisation_ods: string | null;
-  application_id: string | null;
-  service: string;
-  interaction: string;
-  outcome: AuditRecord['outcome'];
-  status: number;
-  patient_nhs_numbers: string[];
-  resource_ids: string[];
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
+type BlockRow = {
+  first_sequence: bigint;
+  last_sequence: bigint;
+  occurred_from: Date;
+  occurred_to: Date;
+  patients: string[];
+  users: string[];
+  organisations: string[];
+  records: string;
 };
 
-const COLUMNS = [
-  'sequence', 'occurred_at', 'request_id', 'correlation_id', 'actor_mode', 'user_id', 'role_profile_id', 'organisation_ods',
-  'application_id', 'service', 'interaction', 'outcome', 'status', 'patient_nhs_numbers', 'resource_ids', 'detail', 'prev_hash', 'hash',
-] as const satisfies readonly (keyof RecordRow)[];
+/** A block as read back: `records` is undefined when its JSON is not records as the trail writes them. */
+export type StoredBlock = BlockKeys & { firstSequence: number; lastSequence: number; records: AuditRecord[] | undefined };
 
-const toRecord = (row: RecordRow): AuditRecord => ({
-  sequence: Number(row.sequence),
-  occurredAt: row.occurred_at,
-  requestId: row.request_id,
-  correlationId: row.correlation_id,
-  actorMode: row.actor_mode,
-  userId: row.user_id,
-  roleProfileId: row.role_profile_id,
-  organisationOds: row.organisation_ods,
-  applicationId: row.application_id,
-  service: row.service,
-  interaction: row.interaction,
-  outcome: row.outcome,
-  status: row.status,
-  patientNhsNumbers: row.patient_nhs_numbers,
-  resourceIds: row.resource_ids,
-  detail: row.detail,
-  prevHash: row.prev_hash,
-  hash: row.hash,
+const toStoredBlock = (row: BlockRow): StoredBlock => ({
+  firstSequence: Number(row.first_sequence),
+  lastSequence: Number(row.last_sequence),
+  occurredFrom: row.occurred_from,
+  occurredTo: row.occurred_to,
+  patients: row.patients,
+  users: row.users,
+  organisations: row.organisations,
+  records: blockRecords(row.records),
 });
 
 /**
@@ -72,120 +52,136 @@ export async function readChainHead(db: Queryable): Promise<ChainHead> {
   return { sequence: Number(row.sequence), hash: row.hash };
 }
 
-/** The rows of a batch as audit_record's columns, sent as one JSON parameter. */
-function recordRows(records: AuditRecord[]) {
-  return records.map((record) => ({
-    sequence: record.sequence,
-    occurred_at: record.occurredAt.toISOString(),
-    request_id: record.requestId,
-    correlation_id: record.correlationId,
-    actor_mode: record.actorMode,
-    user_id: record.userId,
-    role_profile_id: record.roleProfileId,
-    organisation_ods: record.organisationOds,
-    application_id: record.applicationId,
-    service: record.service,
-    interaction: record.interaction,
-    outcome: record.outcome,
-    status: record.status,
-    patient_nhs_numbers: record.patientNhsNumbers,
-    resource_ids: record.resourceIds,
-    detail: record.detail,
-    prev_hash: record.prevHash,
-    hash: record.hash,
-  }));
-}
-
-/**
- * Inserts a batch and moves the head to its last record, sent together (pipelined). The batch
- * goes as one JSON parameter, so every batch size shares one prepared statement.
- */
-export async function appendRecords(tx: Transaction, records: AuditRecord[], head: ChainHead): Promise<void> {
+/** Inserts a block and moves the head to its last record, sent together (pipelined). */
+export async function appendBlock(tx: Transaction, block: AuditBlock, head: ChainHead): Promise<void> {
   await Promise.all([
-    tx`insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${tx.json(recordRows(records))})`,
+    tx`insert into audit_block ${tx(blockRow(block))}`,
     tx`update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash} where id = 1`,
   ]);
 }
 
 /**
- * Appends a batch chained onto `after`, in one statement (one round trip, its own transaction),
+ * Appends a block chained onto `after`, in one statement (one round trip, its own transaction),
  * only if the head is still `after`: false when another process appended in between, and then
  * nothing was written.
  */
-export async function appendRecordsAfter(db: Queryable, records: AuditRecord[], after: ChainHead, head: ChainHead): Promise<boolean> {
+export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: ChainHead, head: ChainHead): Promise<boolean> {
   const [row] = await db<{ moved: number }[]>`
     with moved as (
       update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}
       where id = 1 and sequence = ${after.sequence} and hash = ${after.hash} returning 1
     ), appended as (
-      insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${db.json(recordRows(records))})
+      insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records)
+      select ${block.firstSequence}, ${block.lastSequence}, ${block.occurredFrom}::timestamptz, ${block.occurredTo}::timestamptz,
+        ${block.patients}::text[], ${block.users}::text[], ${block.organisations}::text[], ${block.records}
       where exists (select 1 from moved)
     )
     select count(*)::int as moved from moved`;
   return row?.moved === 1;
 }
 
-/** Records after `after`, up to `upTo`, in sequence order: a keyset page of the primary key. */
-export async function readChainPage(db: Queryable, page: { after: number; upTo: number; limit: number }): Promise<AuditRecord[]> {
-  const rows = await db<RecordRow[]>`
-    select ${db(COLUMNS)} from audit_record
-    where sequence > ${page.after} and sequence <= ${page.upTo}
-    order by sequence limit ${page.limit}`;
-  return rows.map(toRecord);
+function blockRow(block: AuditBlock) {
+  return {
+    first_sequence: block.firstSequence,
+    last_sequence: block.lastSequence,
+    occurred_from: block.occurredFrom,
+    occurred_to: block.occurredTo,
+    patients: block.patients,
+    users: block.users,
+    organisations: block.organisations,
+    records: block.records,
+  };
+}
+
+/** Blocks that start after `after` and no later than `upTo`, in chain order: a keyset page of the primary key. */
+export async function readBlocks(db: Queryable, page: { after: number; upTo: number; limit: number }): Promise<StoredBlock[]> {
+  const rows = await db<BlockRow[]>`
+    select * from audit_block
+    where first_sequence > ${page.after} and first_sequence <= ${page.upTo}
+    order by first_sequence limit ${page.limit}`;
+  return rows.map(toStoredBlock);
 }
 
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  const [row] = await db<RecordRow[]>`select ${db(COLUMNS)} from audit_record where sequence = ${sequence}`;
-  return row && toRecord(row);
+  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
+  return row && blockRecords(row.records)?.find((record) => record.sequence === sequence);
 }
 
-/** An auditor's search: each list, when not empty, is one condition whose values are alternatives. */
-export type AuditQuery = {
-  patients: string[];
-  users: string[];
-  organisations: string[];
-  /** Every one must hold (a range is two of them). */
-  dates: DateValue[];
-  count: number;
-  offset: number;
-};
+/** Blocks read by a search's first round, newest first; each further round reads twice as many, up to the most. */
+const SEARCH_BLOCKS = { first: 4, most: 256 } as const;
 
-/** Matching records, newest first; `hasMore` when a further page exists. */
+/**
+ * Matching records, newest first (in the trail's order); `hasMore` when a further page exists. The
+ * blocks whose keys match are read newest first, a few at a time, and their records matched one
+ * by one, until the page (after the offset) is full: a search reads what it shows and not much more.
+ */
 export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{ records: AuditRecord[]; hasMore: boolean }> {
-  const conditions: Fragment[] = [];
-  // The second condition lets the planner use the partial index of records that name patients.
-  if (query.patients.length) conditions.push(db`patient_nhs_numbers && ${query.patients}::text[] and patient_nhs_numbers <> '{}'`);
-  if (query.users.length) conditions.push(oneOf(db, 'user_id', query.users));
-  if (query.organisations.length) conditions.push(oneOf(db, 'organisation_ods', query.organisations));
-  for (const date of query.dates) conditions.push(dateCondition(db, date));
-  const where = conditions.reduce((joined, condition) => db`${joined} and ${condition}`, db`true`);
-  const page = db`order by occurred_at desc, sequence desc limit ${query.count + 1} offset ${query.offset}`;
-  // PostgreSQL cannot estimate how few records name one patient, so for "newest first" it would
-  // walk the whole date index filtering on patients. Matching first (the GIN index), then sorting
-  // those few, keeps a patient's search proportional to that patient's records.
-  const rows = query.patients.length
-    ? await db<RecordRow[]>`
-        with matches as materialized (select ${db(COLUMNS)} from audit_record where ${where})
-        select ${db(COLUMNS)} from matches ${page}`
-    : await db<RecordRow[]>`select ${db(COLUMNS)} from audit_record where ${where} ${page}`;
-  return { records: rows.slice(0, query.count).map(toRecord), hasMore: rows.length > query.count };
+  const span = searchSpan(query.dates);
+  if (!span) return { records: [], hasMore: false };
+  const wanted = query.offset + query.count + 1;
+  const matches: AuditRecord[] = [];
+  let before = Number.MAX_SAFE_INTEGER;
+  for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
+    const rows = await matchingBlocks(db, query, span, { before, blocks });
+    for (const row of rows) {
+      const records = blockRecords(row.records) ?? [];
+      for (let index = records.length - 1; index >= 0 && matches.length < wanted; index--) {
+        const record = records[index];
+        if (record && recordMatches(record, query)) matches.push(record);
+      }
+      before = Number(row.first_sequence);
+    }
+    if (matches.length >= wanted || rows.length < blocks) break;
+  }
+  return { records: matches.slice(query.offset, query.offset + query.count), hasMore: matches.length === wanted };
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
+/** Instants in milliseconds, both ends included; null for no bound. */
+type Span = { from: number | null; to: number | null };
 
-/** One value as `=`, so that its index also gives the order (newest first) and the first page stops early. */
-function oneOf(db: Queryable, column: 'user_id' | 'organisation_ods', values: string[]): Fragment {
-  return values.length === 1 ? db`${db(column)} = ${values[0] ?? ''}` : db`${db(column)} = any(${values}::text[])`;
+/** The blocks before `before` whose keys match, newest first. */
+async function matchingBlocks(db: Queryable, query: AuditQuery, span: Span, page: { before: number; blocks: number }): Promise<BlockRow[]> {
+  const conditions: Fragment[] = [db`true`];
+  // The second condition of each lets the planner use the partial index of blocks that name any.
+  if (query.patients.length) conditions.push(db`patients && ${query.patients}::text[] and patients <> '{}'`);
+  if (query.users.length) conditions.push(db`users && ${query.users}::text[] and users <> '{}'`);
+  if (query.organisations.length) conditions.push(db`organisations && ${query.organisations}::text[] and organisations <> '{}'`);
+  if (span.from !== null || span.to !== null) {
+    const bound = (instant: number | null) => (instant === null ? null : new Date(instant));
+    conditions.push(db`tstzrange(occurred_from, occurred_to, '[]') && tstzrange(${bound(span.from)}::timestamptz, ${bound(span.to)}::timestamptz, '[]')`);
+  }
+  const where = conditions.reduce((joined, condition) => db`${joined} and ${condition}`);
+  const window = db`first_sequence < ${page.before} order by first_sequence desc limit ${page.blocks}`;
+  // PostgreSQL cannot estimate how few blocks name one patient, or lie in a closed span of time, so
+  // for "newest first" it would walk the primary key filtering each block. Matching first (the GIN
+  // or GiST index), then taking the newest of those few, keeps such a search proportional to what
+  // it finds. Only an open-ended span is best served by the walk, which stops at the page's end.
+  if (query.patients.length === 0 && (span.from === null || span.to === null)) {
+    return db<BlockRow[]>`select * from audit_block where ${where} and ${window}`;
+  }
+  return db<BlockRow[]>`
+    with matches as materialized (select first_sequence from audit_block where ${where})
+    select * from audit_block where first_sequence = any(array(select first_sequence from matches where ${window}))
+    order by first_sequence desc`;
 }
 
-/** The FHIR date prefixes against the instant a record was made: https://hl7.org/fhir/R4/search.html#prefix */
-function dateCondition(db: Queryable, { prefix, range }: DateValue): Fragment {
-  switch (prefix) {
-    case 'eq': return db`occurred_at between ${range.low} and ${range.high}`;
-    case 'ne': return db`not (occurred_at between ${range.low} and ${range.high})`;
-    case 'gt': return db`occurred_at > ${range.high}`;
-    case 'lt': return db`occurred_at < ${range.low}`;
-    case 'ge': return db`occurred_at >= ${range.low}`;
-    case 'le': return db`occurred_at <= ${range.high}`;
+/**
+ * The instants a record must fall in to meet every date condition but `ne` (each a FHIR prefix:
+ * https://hl7.org/fhir/R4/search.html#prefix), as one span a block's must overlap; undefined when
+ * the conditions leave no instant at all.
+ */
+function searchSpan(dates: DateValue[]): Span | undefined {
+  let from = -Infinity;
+  let to = Infinity;
+  for (const { prefix, range } of dates) {
+    const low = range.low.getTime();
+    const high = range.high.getTime();
+    if (prefix === 'eq' || prefix === 'ge') from = Math.max(from, low);
+    if (prefix === 'gt') from = Math.max(from, high + 1);
+    if (prefix === 'eq' || prefix === 'le') to = Math.min(to, high);
+    if (prefix === 'lt') to = Math.min(to, low - 1);
   }
+  if (from > to) return undefined;
+  return { from: Number.isFinite(from) ? from : null, to: Number.isFinite(to) ? to : null };
 }

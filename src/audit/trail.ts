@@ -4,8 +4,9 @@
 import type { Logger } from 'pino';
 import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
-import { auditFields, chainRecords, type AuditFields, type ChainHead } from './chain.ts';
-import { appendRecords, appendRecordsAfter, lockChainHead } from './store.ts';
+import { chainBlock } from './blocks.ts';
+import { auditFields, type AuditFields, type ChainHead } from './chain.ts';
+import { appendBlock, appendBlockAfter, lockChainHead } from './store.ts';
 import { trailMetrics, type TrailObserver } from './trail-metrics.ts';
 
 export type AuditTrail = AuditSink & {
@@ -54,8 +55,8 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   /** One round trip, when nothing was appended since this process's last append; else false, with nothing written. */
   const appendOntoLastHead = async (fields: AuditFields[]): Promise<boolean> => {
     if (!lastHead) return false;
-    const { records, head } = chainRecords(lastHead, fields);
-    if (!(await appendRecordsAfter(db, records, lastHead, head))) return false;
+    const { block, head } = chainBlock(lastHead, fields);
+    if (!(await appendBlockAfter(db, block, lastHead, head))) return false;
     lastHead = head;
     return true;
   };
@@ -63,8 +64,8 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   /** Locks the head, wherever another process left it, and chains onto it. */
   const appendWithLock = async (fields: AuditFields[]): Promise<void> => {
     lastHead = await db.begin(async (tx) => {
-      const { records, head } = chainRecords(await lockChainHead(tx, lockTimeoutMs), fields);
-      await appendRecords(tx, records, head);
+      const { block, head } = chainBlock(await lockChainHead(tx, lockTimeoutMs), fields);
+      await appendBlock(tx, block, head);
       return head;
     });
   };

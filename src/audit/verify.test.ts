@@ -1,5 +1,6 @@
 // Tamper evidence: the database refuses changes to the trail, and when someone able to switch its
-// triggers off edits, removes, re-hashes or moves records, verification names each one.
+// triggers off edits, removes, re-hashes or moves records, or a block's search keys, verification
+// names each one.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
@@ -17,6 +18,7 @@ const guarded = await createTestDatabase();
 const tampered = await createTestDatabase();
 const rehashed = await createTestDatabase();
 const lastRehashed = await createTestDatabase();
+const overwritten = await createTestDatabase();
 
 async function writeChain(db: Database, length: number): Promise<void> {
   const trail = createAuditTrail(db, pino({ level: 'silent' }), { maxBatch: 7 });
@@ -26,84 +28,129 @@ async function writeChain(db: Database, length: number): Promise<void> {
 
 /** What an attacker with the owner's or a superuser's rights can do: switch the guard off, change, switch it on. */
 async function withoutGuard(db: Database, change: () => Promise<unknown>): Promise<void> {
-  await db`alter table audit_record disable trigger user`;
+  await db`alter table audit_block disable trigger user`;
   try {
     await change();
   } finally {
-    await db`alter table audit_record enable trigger user`;
+    await db`alter table audit_block enable trigger user`;
   }
+}
+
+/** The block holding a record (by its sequence, as written), and the record as stored there. */
+async function locate(db: Database, sequence: number): Promise<{ first: number; index: number; element: unknown[] }> {
+  const [row] = await db<{ first: bigint; element: string }[]>`
+    select first_sequence as first, (records::jsonb -> (${sequence}::bigint - first_sequence)::int)::text as element
+    from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
+  assert.ok(row, `record ${sequence} is in a block`);
+  return { first: Number(row.first), index: sequence - Number(row.first), element: JSON.parse(row.element) as unknown[] };
+}
+
+/** Writes a record over the one at `sequence`, in place in its block. */
+async function overwrite(db: Database, sequence: number, element: unknown[]): Promise<void> {
+  const { first, index } = await locate(db, sequence);
+  await db`update audit_block set records = jsonb_set(records::jsonb, array[${index}::text], ${JSON.stringify(element)}::text::jsonb)::text where first_sequence = ${first}`;
+}
+
+/** Sets a field of a stored record ([sequence, fields of the canonical form..., hash], src/audit/blocks.ts). */
+async function editField(db: Database, sequence: number, position: number, value: unknown): Promise<void> {
+  const { element } = await locate(db, sequence);
+  element[position] = value;
+  await overwrite(db, sequence, element);
 }
 
 /** Sets a record's hash to what its (changed) content hashes to, as a careful attacker would. */
 async function rehash(db: Database, sequence: number): Promise<void> {
   const record = await readRecord(db, sequence);
   assert.ok(record);
-  await db`update audit_record set hash = ${hashRecord(record, record.prevHash)} where sequence = ${sequence}`;
+  await editField(db, sequence, HASH, hashRecord(record, record.prevHash));
 }
+
+const USER_ID = 5;
+const OUTCOME = 11;
+const STATUS = 12;
+const PATIENTS = 13;
+const HASH = 17;
 
 const kinds = (problems: AuditProblem[]) => problems.map(({ sequence, problem }) => ({ sequence, problem }));
 
-test('the database refuses UPDATE, DELETE and TRUNCATE of audit records, and moving the chain head back', async () => {
+test('the database refuses UPDATE, DELETE and TRUNCATE of audit blocks, and moving the chain head back', async () => {
   const { db } = guarded;
   await writeChain(db, 5);
-  await assert.rejects(db`update audit_record set detail = 'nothing to see' where sequence = 2`, /append-only: UPDATE on audit_record/);
-  await assert.rejects(db`delete from audit_record where sequence = 3`, /append-only: DELETE on audit_record/);
-  await assert.rejects(db`truncate audit_record`, /append-only: TRUNCATE on audit_record/);
+  await assert.rejects(db`update audit_block set records = '[]' where first_sequence = 1`, /append-only: UPDATE on audit_block/);
+  await assert.rejects(db`delete from audit_block where first_sequence = 1`, /append-only: DELETE on audit_block/);
+  await assert.rejects(db`truncate audit_block`, /append-only: TRUNCATE on audit_block/);
   await assert.rejects(db`update audit_chain_head set sequence = 2`, /only moves forward/);
   await assert.rejects(db`delete from audit_chain_head`, /append-only: DELETE on audit_chain_head/);
   await assert.rejects(db`truncate audit_chain_head`, /append-only: TRUNCATE on audit_chain_head/);
   assert.deepEqual(await verifyAuditTrail(db), { checked: 5, problems: [] });
 });
 
-test('an edited, a removed and two swapped records are each named, with what is wrong, on any page size', async () => {
+test('an edited, a removed and two swapped records, and a block that hides its patients, are each named, on any page size', async () => {
   const { db } = tampered;
+  // Blocks of 7 (1-7, 8-14...): the records are recorded together and the trail takes 7 at a time.
   await writeChain(db, 100);
   assert.deepEqual(await verifyAuditTrail(db), { checked: 100, problems: [] });
   await withoutGuard(db, async () => {
-    await db`update audit_record set user_id = '999999999999' where sequence = 10`;
-    await db`delete from audit_record where sequence = 30`;
+    await editField(db, 10, USER_ID, '999999999999');
+    const { first, index } = await locate(db, 30);
+    await db`update audit_block set records = (records::jsonb - ${index}::int)::text where first_sequence = ${first}`;
     // Records 50 and 51 change places.
-    await db`update audit_record set sequence = -51 where sequence = 51`;
-    await db`update audit_record set sequence = 51 where sequence = 50`;
-    await db`update audit_record set sequence = 50 where sequence = -51`;
+    const [fifty, fiftyOne] = [(await locate(db, 50)).element, (await locate(db, 51)).element];
+    await overwrite(db, 50, [50, ...fiftyOne.slice(1)]);
+    await overwrite(db, 51, [51, ...fifty.slice(1)]);
+    await db`update audit_block set patients = '{}' where first_sequence = 71`;
   });
   const expected = [
+    // The user id is the block's key too: the block of 8 to 14 no longer names all its users.
+    { sequence: 8, problem: 'misindexed' },
     { sequence: 10, problem: 'edited' },
     { sequence: 30, problem: 'missing' },
     { sequence: 50, problem: 'reordered' },
     { sequence: 51, problem: 'reordered' },
     // 52 was chained after the record now at 50: it too sits after the wrong record.
     { sequence: 52, problem: 'reordered' },
+    { sequence: 71, problem: 'misindexed' },
   ];
   const report = await verifyAuditTrail(db);
   assert.equal(report.checked, 99);
   assert.deepEqual(kinds(report.problems), expected);
-  assert.match(report.problems[1]?.detail ?? '', /record 30 is missing/);
-  for (const pageSize of [1, 7, 50]) assert.deepEqual(kinds((await verifyAuditTrail(db, { pageSize })).problems), expected, `page size ${pageSize}`);
+  assert.match(report.problems[2]?.detail ?? '', /record 30 is missing/);
+  assert.match(report.problems[6]?.detail ?? '', /records 71 to 77 does not name what its records do \(patients\)/);
+  for (const pageSize of [1, 3, 50]) assert.deepEqual(kinds((await verifyAuditTrail(db, { pageSize })).problems), expected, `page size ${pageSize}`);
 });
 
 test('an edit with its hash recomputed breaks the next link; newest records removed are missing up to the head', async () => {
   const { db } = rehashed;
   await writeChain(db, 40);
   await withoutGuard(db, async () => {
-    await db`update audit_record set patient_nhs_numbers = '{}' where sequence = 20`;
+    await editField(db, 20, PATIENTS, []);
     await rehash(db, 20);
-    await db`delete from audit_record where sequence >= 38`;
+    await db`delete from audit_block where first_sequence >= 36`;
   });
   const report = await verifyAuditTrail(db);
   assert.deepEqual(kinds(report.problems), [
     { sequence: 21, problem: 'broken link' },
-    { sequence: 38, problem: 'missing' },
+    { sequence: 36, problem: 'missing' },
   ]);
-  assert.match(report.problems[1]?.detail ?? '', /records 38 to 40 are missing/);
+  assert.match(report.problems[1]?.detail ?? '', /records 36 to 40 are missing/);
 });
 
 test('the newest record edited and re-hashed no longer matches the chain head', async () => {
   const { db } = lastRehashed;
   await writeChain(db, 10);
   await withoutGuard(db, async () => {
-    await db`update audit_record set outcome = 'denied', status = 403 where sequence = 10`;
+    await editField(db, 10, OUTCOME, 'denied');
+    await editField(db, 10, STATUS, 403);
     await rehash(db, 10);
   });
   assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), [{ sequence: 10, problem: 'edited' }]);
+});
+
+test('a block overwritten with something other than records is named whole, and its records are missing', async () => {
+  const { db } = overwritten;
+  await writeChain(db, 14);
+  await withoutGuard(db, () => db`update audit_block set records = '{"nothing": "here"}' where first_sequence = 8`);
+  const report = await verifyAuditTrail(db);
+  assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'missing' }, { sequence: 8, problem: 'edited' }]);
+  assert.match(report.problems[1]?.detail ?? '', /records 8 to 14 does not hold records/);
 });

@@ -1,36 +1,67 @@
-// Verification of the audit trail: walks the chain in sequence order, a keyset page at a time, and
-// names every record that was edited, removed or moved since it was written, or rewritten since an
-// anchor was published.
+// Verification of the audit trail: walks the chain in sequence order, a keyset page of blocks at a
+// time, and names every record that was edited, removed or moved since it was written, rewritten
+// since an anchor was published, or hidden from the searches by its block's keys.
 import type { Queryable } from '../platform/db/connect.ts';
+import { blockKeys, type BlockKeys } from './blocks.ts';
 import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainHead } from './chain.ts';
 import { checkAnchors } from './anchors.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { readChainHead, readChainPage } from './store.ts';
+import { readBlocks, readChainHead, type StoredBlock } from './store.ts';
 
-const DEFAULT_PAGE_SIZE = 10_000;
+/** Blocks read at a time: a block holds at most one append's records (500 by default). */
+const DEFAULT_PAGE_SIZE = 100;
 /** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
 const REORDER_WINDOW = 10_000;
 
 /**
  * Checks every record up to the chain head as it is now (records appended meanwhile are left for
- * the next run). Memory stays bounded, whatever the length of the trail: a page, and the hashes
- * of the last REORDER_WINDOW records.
+ * the next run). Memory stays bounded, whatever the length of the trail: a page of blocks, and the
+ * hashes of the last REORDER_WINDOW records.
  */
 export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[] } = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const head = await readChainHead(db);
   const walk = chainWalk(REORDER_WINDOW);
-  let page = await readChainPage(db, { after: 0, upTo: head.sequence, limit });
+  const blockProblems: AuditProblem[] = [];
+  let page = await readBlocks(db, { after: 0, upTo: head.sequence, limit });
   while (page.length > 0) {
     const last = page.at(-1);
     // The next page is read while this one is hashed.
-    const next = page.length === limit && last ? readChainPage(db, { after: last.sequence, upTo: head.sequence, limit }) : Promise.resolve([]);
-    for (const record of page) walk.check(record);
+    const next = page.length === limit && last ? readBlocks(db, { after: last.firstSequence, upTo: head.sequence, limit }) : Promise.resolve([]);
+    for (const block of page) {
+      const problem = blockProblem(block);
+      if (problem) blockProblems.push(problem);
+      for (const record of block.records ?? []) walk.check(record);
+    }
     page = await next;
   }
   const { checked, problems } = walk.finish(head);
-  problems.push(...(await checkAnchors(db, options.anchors ?? [])));
+  problems.push(...blockProblems, ...(await checkAnchors(db, options.anchors ?? [])));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
+}
+
+/** What is wrong with a block as a whole: records that cannot be read, or keys that are not its records'. */
+function blockProblem(block: StoredBlock): AuditProblem | undefined {
+  const span = `the block of records ${block.firstSequence} to ${block.lastSequence}`;
+  const { records } = block;
+  if (!records) return { sequence: block.firstSequence, problem: 'edited', detail: `${span} does not hold records as the trail writes them` };
+  const stated = { ...keyText(block), first: block.firstSequence, last: block.lastSequence };
+  const actual = { ...keyText(blockKeys(records)), first: records[0]?.sequence, last: records.at(-1)?.sequence };
+  const differing = (Object.keys(stated) as (keyof typeof stated)[]).filter((key) => stated[key] !== actual[key]);
+  if (differing.length === 0) return undefined;
+  return { sequence: block.firstSequence, problem: 'misindexed', detail: `${span} does not name what its records do (${differing.join(', ')}): searches would miss or misplace them` };
+}
+
+/** A block's keys as comparable text: the sets sorted, the instants in milliseconds. */
+function keyText(keys: BlockKeys) {
+  const set = (values: string[]) => [...values].sort().join(',');
+  return {
+    patients: set(keys.patients),
+    users: set(keys.users),
+    organisations: set(keys.organisations),
+    occurredFrom: String(keys.occurredFrom.getTime()),
+    occurredTo: String(keys.occurredTo.getTime()),
+  };
 }
 
 /** The checks, one record at a time in sequence order, remembering only the last `window` hashes. */

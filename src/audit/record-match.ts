@@ -1,0 +1,37 @@
+// Whether one record of the trail matches an auditor's search: the exact test, applied to each
+// record of the blocks whose keys matched (src/audit/store.ts).
+import type { DateValue } from '../platform/fhir/search-query.ts';
+import type { AuditRecord } from './chain.ts';
+
+/** An auditor's search: each list, when not empty, is one condition whose values are alternatives. */
+export type AuditQuery = {
+  patients: string[];
+  users: string[];
+  organisations: string[];
+  /** Every one must hold (a range is two of them). */
+  dates: DateValue[];
+  count: number;
+  offset: number;
+};
+
+export function recordMatches(record: AuditRecord, query: AuditQuery): boolean {
+  if (query.patients.length && !record.patientNhsNumbers.some((nhsNumber) => query.patients.includes(nhsNumber))) return false;
+  if (query.users.length && (record.userId === null || !query.users.includes(record.userId))) return false;
+  if (query.organisations.length && (record.organisationOds === null || !query.organisations.includes(record.organisationOds))) return false;
+  const when = record.occurredAt.getTime();
+  return query.dates.every((date) => dateMatches(when, date));
+}
+
+/** The FHIR date prefixes against the instant a record was made: https://hl7.org/fhir/R4/search.html#prefix */
+function dateMatches(when: number, { prefix, range }: DateValue): boolean {
+  const low = range.low.getTime();
+  const high = range.high.getTime();
+  switch (prefix) {
+    case 'eq': return when >= low && when <= high;
+    case 'ne': return when < low || when > high;
+    case 'gt': return when > high;
+    case 'lt': return when < low;
+    case 'ge': return when >= low;
+    case 'le': return when <= high;
+  }
+}
