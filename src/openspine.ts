@@ -11,6 +11,7 @@ import { asSystem } from './platform/context.ts';
 import { connectDatabase, type Database } from './platform/db/connect.ts';
 import { openEmbeddedPostgres } from './platform/db/embedded.ts';
 import { migrate } from './platform/db/migrate.ts';
+import { mergeContainsPendingPeriodically } from './platform/fhir/contains-merge.ts';
 import { loadFhirDefinitions } from './platform/fhir/validate.ts';
 import { buildApp, type ServiceModule } from './platform/http/app.ts';
 import { listenTls, type TlsListener } from './platform/http/tls.ts';
@@ -132,6 +133,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
       });
       log.info({ url: tls.url, clientCertificates: config.meshTls.caFile === undefined ? 'not asked for' : 'required' }, 'HTTPS listener started');
     }
+    const containsMerge = mergeContainsPendingPeriodically(db, log);
     return {
       app,
       db,
@@ -142,6 +144,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
         await Promise.all([app.close(), tls?.close()]);
         log.info('requests finished; closing the audit trail and the database');
         await audit.close();
+        await containsMerge.stop();
         await cluster.leave();
         await readOnly.close();
         await database.close();
