@@ -19,6 +19,17 @@ create table audit_block (
   records text not null
 );
 
+-- A block's records run to tens of kilobytes, which PostgreSQL compresses with pglz by default at
+-- a cost of several microseconds a record; lz4 costs a tenth of that (as for EPS's messages, 0020).
+-- A PostgreSQL built without lz4 stores them uncompressed instead.
+do $$
+begin
+  alter table audit_block alter column records set compression lz4;
+exception when feature_not_supported then
+  alter table audit_block alter column records set storage external;
+end
+$$;
+
 -- Auditors search by patient, user, organisation and date, newest first (src/audit/store.ts). GIN
 -- entries are written directly: a pending list would be merged by whichever append fills it, and
 -- every response waiting on that append would stall (see 0021).

