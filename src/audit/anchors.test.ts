@@ -10,7 +10,7 @@ import { anchorsInLog, formatAnchor, parseAnchor, publishAnchors } from './ancho
 import { chainBlock } from './blocks.ts';
 import { GENESIS_HASH } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
-import { appendBlock, readBlocks, readChainHead, readRecord } from './store.ts';
+import { appendBlockAfter, readBlocks, readChainHead, readRecord } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import { verifyAuditTrail } from './verify.ts';
 import { waitFor } from '../../test/support/wait.ts';
@@ -49,8 +49,9 @@ test('a chain edited and re-hashed from start to head verifies, until checked ag
     const records = (await readBlocks(db, { after: 0, upTo: 15, limit: 100 })).flatMap((block) => block.records ?? []);
     const edited = records.map((record) => (record.sequence === 4 ? { ...record, detail: 'nothing happened here' } : record));
     const { block, head } = chainBlock({ sequence: 0, hash: GENESIS_HASH }, edited);
+    const current = await readChainHead(db);
     await db`delete from audit_block`;
-    await db.begin((tx) => appendBlock(tx, block, head));
+    assert.ok(await appendBlockAfter(db, block, current, head));
   });
 
   assert.deepEqual(await verifyAuditTrail(db), { checked: 15, problems: [] }, 'a careful rewrite passes the chain checks alone');

@@ -1,5 +1,6 @@
 // Whether one record of the trail matches an auditor's search: the exact test, applied to each
-// record of the blocks whose keys matched (src/audit/store.ts).
+// record of the blocks whose keys matched, and the span of time a matching block must overlap
+// (src/audit/store.ts). The FHIR date prefixes are read here alone.
 import type { DateValue } from '../platform/fhir/search-query.ts';
 import type { AuditRecord } from './chain.ts';
 
@@ -34,4 +35,27 @@ function dateMatches(when: number, { prefix, range }: DateValue): boolean {
     case 'ge': return when >= low;
     case 'le': return when <= high;
   }
+}
+
+/** Instants in milliseconds, both ends included; null for no bound. */
+export type Span = { from: number | null; to: number | null };
+
+/**
+ * The instants a record must fall in to meet every date condition but `ne` (each a FHIR prefix:
+ * https://hl7.org/fhir/R4/search.html#prefix), as one span a block's must overlap; undefined when
+ * the conditions leave no instant at all.
+ */
+export function searchSpan(dates: DateValue[]): Span | undefined {
+  let from = -Infinity;
+  let to = Infinity;
+  for (const { prefix, range } of dates) {
+    const low = range.low.getTime();
+    const high = range.high.getTime();
+    if (prefix === 'eq' || prefix === 'ge') from = Math.max(from, low);
+    if (prefix === 'gt') from = Math.max(from, high + 1);
+    if (prefix === 'eq' || prefix === 'le') to = Math.min(to, high);
+    if (prefix === 'lt') to = Math.min(to, low - 1);
+  }
+  if (from > to) return undefined;
+  return { from: Number.isFinite(from) ? from : null, to: Number.isFinite(to) ? to : null };
 }

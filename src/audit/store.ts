@@ -2,10 +2,9 @@
 // chain in pages of blocks for verification, and the auditors' searches.
 import type postgres from 'postgres';
 import type { Queryable, Transaction } from '../platform/db/connect.ts';
-import type { DateValue } from '../platform/fhir/search-query.ts';
 import { blockRecords, type AuditBlock, type BlockKeys } from './blocks.ts';
 import type { AuditRecord, ChainHead } from './chain.ts';
-import { recordMatches, type AuditQuery } from './record-match.ts';
+import { recordMatches, searchSpan, type AuditQuery, type Span } from './record-match.ts';
 
 type BlockRow = {
   first_sequence: bigint;
@@ -52,18 +51,10 @@ export async function readChainHead(db: Queryable): Promise<ChainHead> {
   return { sequence: Number(row.sequence), hash: row.hash };
 }
 
-/** Inserts a block and moves the head to its last record, sent together (pipelined). */
-export async function appendBlock(tx: Transaction, block: AuditBlock, head: ChainHead): Promise<void> {
-  await Promise.all([
-    tx`insert into audit_block ${tx(blockRow(block))}`,
-    tx`update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash} where id = 1`,
-  ]);
-}
-
 /**
- * Appends a block chained onto `after`, in one statement (one round trip, its own transaction),
- * only if the head is still `after`: false when another process appended in between, and then
- * nothing was written.
+ * Appends a block chained onto `after`, in one statement (one round trip), only if the head is
+ * still `after`: false when another process appended in between, and then nothing was written.
+ * Under the head's lock (lockChainHead) the head is `after` by construction.
  */
 export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: ChainHead, head: ChainHead): Promise<boolean> {
   const [row] = await db<{ moved: number }[]>`
@@ -78,19 +69,6 @@ export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: 
     )
     select count(*)::int as moved from moved`;
   return row?.moved === 1;
-}
-
-function blockRow(block: AuditBlock) {
-  return {
-    first_sequence: block.firstSequence,
-    last_sequence: block.lastSequence,
-    occurred_from: block.occurredFrom,
-    occurred_to: block.occurredTo,
-    patients: block.patients,
-    users: block.users,
-    organisations: block.organisations,
-    records: block.records,
-  };
 }
 
 /** Blocks that start after `after` and no later than `upTo`, in chain order: a keyset page of the primary key. */
@@ -137,8 +115,6 @@ export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
-/** Instants in milliseconds, both ends included; null for no bound. */
-type Span = { from: number | null; to: number | null };
 
 /** The blocks before `before` whose keys match, newest first. */
 async function matchingBlocks(db: Queryable, query: AuditQuery, span: Span, page: { before: number; blocks: number }): Promise<BlockRow[]> {
@@ -164,24 +140,4 @@ async function matchingBlocks(db: Queryable, query: AuditQuery, span: Span, page
     with matches as materialized (select first_sequence from audit_block where ${where})
     select * from audit_block where first_sequence = any(array(select first_sequence from matches where ${window}))
     order by first_sequence desc`;
-}
-
-/**
- * The instants a record must fall in to meet every date condition but `ne` (each a FHIR prefix:
- * https://hl7.org/fhir/R4/search.html#prefix), as one span a block's must overlap; undefined when
- * the conditions leave no instant at all.
- */
-function searchSpan(dates: DateValue[]): Span | undefined {
-  let from = -Infinity;
-  let to = Infinity;
-  for (const { prefix, range } of dates) {
-    const low = range.low.getTime();
-    const high = range.high.getTime();
-    if (prefix === 'eq' || prefix === 'ge') from = Math.max(from, low);
-    if (prefix === 'gt') from = Math.max(from, high + 1);
-    if (prefix === 'eq' || prefix === 'le') to = Math.min(to, high);
-    if (prefix === 'lt') to = Math.min(to, low - 1);
-  }
-  if (from > to) return undefined;
-  return { from: Number.isFinite(from) ? from : null, to: Number.isFinite(to) ? to : null };
 }

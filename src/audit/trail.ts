@@ -6,7 +6,7 @@ import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { chainBlock } from './blocks.ts';
 import { auditFields, type AuditFields, type ChainHead } from './chain.ts';
-import { appendBlock, appendBlockAfter, lockChainHead } from './store.ts';
+import { appendBlockAfter, lockChainHead } from './store.ts';
 import { trailMetrics, type TrailObserver } from './trail-metrics.ts';
 
 export type AuditTrail = AuditSink & {
@@ -64,8 +64,9 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   /** Locks the head, wherever another process left it, and chains onto it. */
   const appendWithLock = async (fields: AuditFields[]): Promise<void> => {
     lastHead = await db.begin(async (tx) => {
-      const { block, head } = chainBlock(await lockChainHead(tx, lockTimeoutMs), fields);
-      await appendBlock(tx, block, head);
+      const locked = await lockChainHead(tx, lockTimeoutMs);
+      const { block, head } = chainBlock(locked, fields);
+      if (!(await appendBlockAfter(tx, block, locked, head))) throw new Error('The audit chain head moved while locked');
       return head;
     });
   };
