@@ -1,18 +1,18 @@
 // Dispensing after release: dispense notifications (partial and full, per line item, and their
 // amendments), return to Spine, withdrawal of the last notification, and the claim for payment;
-// each checked against the lifecycle (lifecycle.ts) under a lock on the issue it changes.
+// each checked against the lifecycle (lifecycle.ts) and written only if the issues it changes are
+// still as it found them (issue-change.ts).
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
-import type { Database, Queryable } from '../platform/db/connect.ts';
+import type { Database } from '../platform/db/connect.ts';
 import { readClaim, readDispenseNotification, readTask, repeatsAllowedIn, type ClaimMessage, type DispenseNotification, type TaskMessage } from './dispense-messages.ts';
 import { EpsErrors } from './errors.ts';
 import { readMessage } from './fhir-read.ts';
 import { describe, DISPENSING_COMPLETE, ITEM, OPEN_ITEM_STATUSES, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { DISPENSING_ACTIVITIES } from './release.ts';
-import { markRequest, type Answer } from './request-log.ts';
-import {
-  appendEvents, eventsOf, issuesOf, lineItemsByIssue, lockClaimableIssue, lockCurrentIssue, lockIssues, openFutureIssue, readPrescription, setLineItems, updateIssue, type IssueRow, type LineItem, type PrescriptionRow,
-} from './store.ts';
+import { changeIssues, claimableIssue, currentIssue, type DispensingState, type IssueUpdate } from './issue-change.ts';
+import type { Answer } from './request-log.ts';
+import { eventsOf, type EventInput, type IssueRow, type LineItem, type PrescriptionRow } from './store.ts';
 
 export type DispenseDeps = { db: Database; sandbox: boolean };
 const informational = (): OperationOutcome => ({ resourceType: 'OperationOutcome', meta: { lastUpdated: new Date().toISOString() }, issue: [{ severity: 'information', code: 'informational' }] });
@@ -29,33 +29,33 @@ function pharmacyOf(actor: Actor | undefined, sandbox: boolean, fallback: string
   return actor.organisationOds;
 }
 
-/** The prescription and its current issue, locked, held by this pharmacy and for this patient, with the issue's line items. */
-async function lockHeldIssue(tx: Queryable, shortId: string, patientNhsNumber: string, ods: string | undefined, pickIssue = lockCurrentIssue): Promise<{ prescription: PrescriptionRow; issue: IssueRow; items: LineItem[] }> {
-  // Sent together (pipelined on the transaction's connection): one round trip. PostgreSQL runs them
-  // in order, so the line items are read once the issue's lock is held.
-  const [issue, prescription, itemsByIssue] = await Promise.all([pickIssue(tx, shortId), readPrescription(tx, shortId), lineItemsByIssue(tx, shortId)]);
-  if (!issue || !prescription) throw EpsErrors.prescriptionNotFound(shortId);
-  if (prescription.patientNhsNumber !== patientNhsNumber) throw EpsErrors.failureToProcess(`the NHS number does not match prescription ${shortId}'s`);
+/** The prescription and the issue a message acts on, held by this pharmacy and for this patient, with the issue's line items. */
+function heldIssue(state: DispensingState | undefined, message: { shortId: string; patientNhsNumber: string }, ods: string | undefined, pickIssue = currentIssue): { prescription: PrescriptionRow; issue: IssueRow; items: LineItem[] } {
+  const issue = state && pickIssue(state.issues);
+  if (!state || !issue) throw EpsErrors.prescriptionNotFound(message.shortId);
+  if (state.prescription.patientNhsNumber !== message.patientNhsNumber) throw EpsErrors.failureToProcess(`the NHS number does not match prescription ${message.shortId}'s`);
   if (ods !== undefined && issue.dispensingOds !== null && issue.dispensingOds !== ods) {
     throw EpsErrors.withAnotherDispenser({ resourceType: 'Organization', id: 'dispenser', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: issue.dispensingOds }] });
   }
-  return { prescription, issue, items: itemsByIssue.get(issue.issueNumber) ?? [] };
+  return { prescription: state.prescription, issue, items: state.items.get(issue.issueNumber) ?? [] };
 }
+
+/** The next issue of a repeat-dispensing prescription, if it has one. */
+const nextIssue = (state: DispensingState, issue: IssueRow): IssueRow | undefined => state.issues.find((candidate) => candidate.issueNumber === issue.issueNumber + 1);
 
 export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const notification = readMessage(() => readDispenseNotification(bundle));
   const stated = readMessage(() => repeatsAllowedIn(bundle));
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
-  await deps.db.begin(async (tx) => {
-    const locked = await lockHeldIssue(tx, notification.shortId, notification.patientNhsNumber, ods);
-    const { prescription, issue } = locked;
+  return changeIssues(deps.db, notification.shortId, { bundle: false }, async (state) => {
+    const { prescription, issue, items: held } = heldIssue(state, notification, ods);
     assertRepeatCounts(prescription, stated);
     let status = issue.status;
-    let items = locked.items;
+    let items = held;
     if (notification.replaces !== undefined) {
       // A dispense amendment replaces the last notification: dispensing goes on from before it.
-      const last = (await dispenseStack(tx, issue)).at(-1);
+      const last = (await dispenseStack(deps.db, issue)).at(-1);
       if (!last || last.messageId !== notification.replaces) throw EpsErrors.dispenseAmendMismatch(`'${notification.replaces}' is not the last dispense notification of ${notification.shortId}`);
       status = last.statusBefore;
       items = last.itemsBefore;
@@ -63,22 +63,23 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
     if (!WITH_DISPENSER.includes(status) && !(notification.replaces !== undefined && DISPENSING_COMPLETE.includes(issue.status))) {
       throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot take a dispense notification`);
     }
-    const after = applyDispense(items, notification);
-    await Promise.all([
-      markRequest(tx, answer),
-      updateIssue(tx, issue, { status: notification.status }),
-      setLineItems(tx, issue, after),
-      appendEvents(tx, [{
-        shortId: issue.shortId, issueNumber: issue.issueNumber, event: notification.replaces ? 'dispense-amended' : 'dispensed', status: notification.status,
-        actorUserId: actor?.userId, actorOds: ods ?? issue.dispensingOds ?? undefined, messageId: notification.messageId, itemsBefore: items, message: { statusBefore: status, replaces: notification.replaces ?? null },
-      }]),
-      // Repeat dispensing: once an issue is dispensed (or not), the next one becomes available.
-      ...(DISPENSING_COMPLETE.includes(notification.status) && issue.issueNumber < prescription.issuesAuthorised
-        ? [openFutureIssue(tx, { shortId: issue.shortId, issueNumber: issue.issueNumber + 1 })]
-        : []),
-    ]);
+    const dispensed = {
+      shortId: issue.shortId, issueNumber: issue.issueNumber, event: notification.replaces ? 'dispense-amended' : 'dispensed', status: notification.status,
+      actorUserId: actor?.userId, actorOds: ods ?? issue.dispensingOds ?? undefined, messageId: notification.messageId, itemsBefore: items, message: { statusBefore: status, replaces: notification.replaces ?? null },
+    };
+    // Repeat dispensing: once an issue is dispensed (or not), the next one becomes available.
+    const next = state && DISPENSING_COMPLETE.includes(notification.status) ? nextIssue(state, issue) : undefined;
+    const opened = next?.status === STATUS.futureIssue ? [next] : [];
+    return {
+      result: answer,
+      change: {
+        shortId: issue.shortId,
+        answer,
+        updates: [{ issue, status: notification.status, items: applyDispense(items, notification) }, ...opened.map((future) => ({ issue: future, status: STATUS.toBeDispensed }))],
+        events: [dispensed, ...opened.map((future) => ({ shortId: future.shortId, issueNumber: future.issueNumber, event: 'issue-available', status: STATUS.toBeDispensed }))],
+      },
+    };
   });
-  return answer;
 }
 
 /**
@@ -116,10 +117,10 @@ function applyDispense(items: LineItem[], notification: DispenseNotification): L
 type StackEntry = { messageId: string; statusBefore: string; itemsBefore: LineItem[] };
 
 /** The dispense notifications in force, oldest first: each withdrawal or amendment takes the last off. */
-async function dispenseStack(tx: Queryable, issue: IssueRow): Promise<StackEntry[]> {
+async function dispenseStack(db: Database, issue: IssueRow): Promise<StackEntry[]> {
   const stack: StackEntry[] = [];
   let status: string = STATUS.toBeDispensed;
-  for (const event of (await eventsOf(tx, issue)).reverse()) {
+  for (const event of (await eventsOf(db, issue)).reverse()) {
     if (event.event === 'dispensed') stack.push({ messageId: event.messageId ?? '', statusBefore: status, itemsBefore: event.itemsBefore ?? [] });
     if (event.event === 'dispense-amended') {
       const replaced = stack.pop();
@@ -136,59 +137,56 @@ export async function taskUpdate(deps: DispenseDeps, body: unknown, actor: Actor
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = readMessage(() => repeatsAllowedIn(body));
   const answer = accepted(task);
-  await deps.db.begin((tx) => (task.kind === 'return' ? returnPrescription(tx, task, ods, actor, stated, answer) : withdraw(tx, task, ods, actor, stated, answer)));
-  return answer;
+  return changeIssues(deps.db, task.shortId, { bundle: false }, async (state) => {
+    const updates = task.kind === 'return' ? returned(state, task, ods, actor, stated) : await withdrawn(deps.db, state, task, ods, actor, stated);
+    return { result: answer, change: { shortId: task.shortId, answer, ...updates } };
+  });
 }
 
+type Updates = { updates: IssueUpdate[]; events: EventInput[] };
+
 /** Return: the pharmacy gives back a prescription it has not dispensed from; items marked for cancellation are cancelled now. */
-async function returnPrescription(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
-  const { prescription, issue, items } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods);
+function returned(state: DispensingState | undefined, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Updates {
+  const { prescription, issue, items } = heldIssue(state, task, ods);
   // The return's own table names this refusal MAX_REPEAT_MISMATCH (fhir-dispensing.yaml, Task#return).
   assertRepeatCounts(prescription, stated, EpsErrors.maxRepeatMismatch);
   if (issue.status !== STATUS.withDispenser) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be returned`);
   const after = items.map((item) => ({ ...item, status: item.cancelPending ? ITEM.cancelled : item.status === ITEM.withDispenser ? ITEM.toBeDispensed : item.status, cancelPending: false }));
   const allCancelled = after.every((item) => item.status === ITEM.cancelled);
   const status = allCancelled ? STATUS.cancelled : STATUS.toBeDispensed;
-  const returned = { shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } };
+  const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'returned', status, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, itemsBefore: items, message: { reason: task.reason } };
   // A cancellation that waited for the pharmacy to give the prescription back takes effect now.
   const cancelled = allCancelled && prescription.cancelRequestedBy ? [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'cancelled', status, actorUserId: prescription.cancelRequestedBy }] : [];
-  await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status, dispensingOds: null }), setLineItems(tx, issue, after), appendEvents(tx, [returned, ...cancelled])]);
+  return { updates: [{ issue, status, dispensingOds: null, items: after }], events: [event, ...cancelled] };
 }
 
 /** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
-async function withdraw(tx: Queryable, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
-  const { prescription, issue } = await lockHeldIssue(tx, task.shortId, task.patientNhsNumber, ods, lockWithdrawableIssue);
+async function withdrawn(db: Database, state: DispensingState | undefined, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<Updates> {
+  const { prescription, issue } = heldIssue(state, task, ods, withdrawableIssue);
   assertRepeatCounts(prescription, stated);
   if (![STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) {
     throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no dispense notification to withdraw`);
   }
-  const last = (await dispenseStack(tx, issue)).at(-1);
+  const last = (await dispenseStack(db, issue)).at(-1);
   if (!last) throw EpsErrors.invalidStateTransition('The prescription has no dispense notification to withdraw');
   if (task.withdraws !== undefined && task.withdraws !== last.messageId) {
     throw EpsErrors.invalidStateTransition(`Only the last dispense notification ('${last.messageId}') can be withdrawn, not '${task.withdraws}'`);
   }
-  await closeNextIssue(tx, issue);
-  await Promise.all([
-    markRequest(tx, answer),
-    updateIssue(tx, issue, { status: last.statusBefore }),
-    setLineItems(tx, issue, last.itemsBefore),
-    appendEvents(tx, [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } }]),
-  ]);
+  const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } };
+  return { updates: [{ issue, status: last.statusBefore, items: last.itemsBefore }, ...closedNextIssue(state, issue)], events: [event] };
 }
 
 /** A withdrawal acts on the latest issue that has been dispensed from and is not yet claimed. */
-async function lockWithdrawableIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
-  const issues = await lockIssues(tx, shortId);
-  return [...issues].reverse().find((issue) => [STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) ?? issues.at(-1);
+function withdrawableIssue(issues: IssueRow[]): IssueRow | undefined {
+  return issues.findLast((issue) => [STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) ?? issues.at(-1);
 }
 
 /** Undoing a completed repeat-dispensing issue puts the next issue back in the future, if no one has it yet. */
-async function closeNextIssue(tx: Queryable, issue: IssueRow): Promise<void> {
-  if (!DISPENSING_COMPLETE.includes(issue.status)) return;
-  const next = (await issuesOf(tx, issue.shortId)).find((candidate) => candidate.issueNumber === issue.issueNumber + 1);
-  if (!next || next.status === STATUS.futureIssue) return;
+function closedNextIssue(state: DispensingState | undefined, issue: IssueRow): IssueUpdate[] {
+  const next = state && DISPENSING_COMPLETE.includes(issue.status) ? nextIssue(state, issue) : undefined;
+  if (!next || next.status === STATUS.futureIssue) return [];
   if (next.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`Issue ${next.issueNumber} is already at ${describe(next.status)}; the dispense notification of issue ${issue.issueNumber} can no longer be withdrawn`);
-  await updateIssue(tx, next, { status: STATUS.futureIssue });
+  return [{ issue: next, status: STATUS.futureIssue }];
 }
 
 export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | undefined): Promise<Answer> {
@@ -196,13 +194,12 @@ export async function claim(deps: DispenseDeps, body: unknown, actor: Actor | un
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const stated = readMessage(() => repeatsAllowedIn(body));
   const answer = accepted(message);
-  await deps.db.begin((tx) => applyClaim(tx, message, ods, actor, stated, answer));
-  return answer;
+  return changeIssues(deps.db, message.shortId, { bundle: false }, async (state) => ({ result: answer, change: { shortId: message.shortId, answer, ...claimed(state, message, ods, actor, stated) } }));
 }
 
 /** A claim closes a dispensed issue (0006 to 0008, 0007 to 0009); an amendment replaces the claim on record. */
-async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[], answer: Answer): Promise<void> {
-  const { prescription, issue, items } = await lockHeldIssue(tx, message.shortId, message.patientNhsNumber, ods, lockClaimableIssue);
+function claimed(state: DispensingState | undefined, message: ClaimMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Updates {
+  const { prescription, issue, items } = heldIssue(state, message, ods, claimableIssue);
   assertRepeatCounts(prescription, stated);
   for (const itemId of message.itemIds) if (!items.some((item) => item.itemId === itemId)) throw EpsErrors.itemNotFound(itemId);
   const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, actorUserId: actor?.userId, actorOds: ods, messageId: message.claimId };
@@ -210,13 +207,12 @@ async function applyClaim(tx: Queryable, message: ClaimMessage, ods: string | un
     if (issue.status !== STATUS.claimed && issue.status !== STATUS.noClaimed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no claim to amend`);
     if (issue.claimId !== message.replaces) throw EpsErrors.dispenseAmendMismatch(`'${message.replaces}' is not the claim on record for ${message.shortId}`);
     if (!withinClaimPeriod(issue.claimedAt ?? new Date(0), new Date())) throw EpsErrors.claimAmendPeriod();
-    await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status: issue.status, claimId: message.claimId }), appendEvents(tx, [{ ...event, event: 'claim-amended', status: issue.status }])]);
-    return;
+    return { updates: [{ issue, status: issue.status, claimId: message.claimId }], events: [{ ...event, event: 'claim-amended', status: issue.status }] };
   }
   if (!DISPENSING_COMPLETE.includes(issue.status)) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} cannot be claimed`);
   if (items.some((item) => OPEN_ITEM_STATUSES.includes(item.status))) throw EpsErrors.invalidLineStateTransition('Every line item must be dispensed, not dispensed or cancelled before a claim');
   const status = issue.status === STATUS.dispensed ? STATUS.claimed : STATUS.noClaimed;
-  await Promise.all([markRequest(tx, answer), updateIssue(tx, issue, { status, claimId: message.claimId, claimedAt: new Date() }), appendEvents(tx, [{ ...event, event: 'claimed', status }])]);
+  return { updates: [{ issue, status, claimId: message.claimId, claimedAt: new Date() }], events: [{ ...event, event: 'claimed', status }] };
 }
 
 /** NHSBSA accepts amendments until the 5th of the month after the claim's month. */

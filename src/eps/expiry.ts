@@ -1,12 +1,13 @@
 // Expiry (status 0004 "Expired", ../shared/specs/README.md section 2): when a prescription stops being
 // dispensable, and the sweep, run in the server on a timer, that marks the ones past it.
 import type { Logger } from 'pino';
-import type { Database, Queryable } from '../platform/db/connect.ts';
+import type { Database } from '../platform/db/connect.ts';
 import { runPeriodically, type PeriodicJob } from '../platform/periodic.ts';
 import { ITEM, OPEN_ITEM_STATUSES, STATUS } from './lifecycle.ts';
 import type { PrescriptionOrder } from './order.ts';
 import { forgetOldRequests } from './request-log.ts';
-import { appendEvents, expireDue, lineItemsOf, setLineItems, updateIssue } from './store.ts';
+import type { IssueChange } from './issue-change.ts';
+import { appendEvents, expireDue, type IssueRow, type LineItem } from './store.ts';
 
 /**
  * Without a validity period, an acute or repeat prescription is valid for six months from the date
@@ -38,11 +39,15 @@ export function expiryOf(order: Pick<PrescriptionOrder, 'courseOfTherapy' | 'val
   return endOfDay(from.toISOString());
 }
 
-/** One issue expires at once (a release found it past its expiry before the sweep did). */
-export async function expireIssue(tx: Queryable, issue: { shortId: string; issueNumber: number }): Promise<void> {
-  await updateIssue(tx, issue, { status: STATUS.expired });
-  await setLineItems(tx, issue, (await lineItemsOf(tx, issue)).map((item) => (OPEN_ITEM_STATUSES.includes(item.status) || item.status === ITEM.toBeDispensed ? { ...item, status: ITEM.expired, cancelPending: false } : item)));
-  await appendEvents(tx, [{ ...issue, event: 'expired', status: STATUS.expired }]);
+/** One issue expires at once (a release found it past its expiry before the sweep did): its open line items expire with it. */
+export function expiry(issue: IssueRow, items: LineItem[]): IssueChange {
+  const expired = items.map((item) => (OPEN_ITEM_STATUSES.includes(item.status) || item.status === ITEM.toBeDispensed ? { ...item, status: ITEM.expired, cancelPending: false } : item));
+  return {
+    shortId: issue.shortId,
+    answer: undefined,
+    updates: [{ issue, status: STATUS.expired, items: expired }],
+    events: [{ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'expired', status: STATUS.expired }],
+  };
 }
 
 export type ExpirySweepDeps = { db: Database; now: () => Date; batch?: number };

@@ -9,9 +9,10 @@ import { EpsErrors } from './errors.ts';
 import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
 import { describe, ITEM, STATUS, WITH_DISPENSER } from './lifecycle.ts';
 import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
-import { expireIssue } from './expiry.ts';
+import { expiry } from './expiry.ts';
+import { changeIssues, currentIssue } from './issue-change.ts';
 import { markRequest, type Answer, type Rebuild } from './request-log.ts';
-import { appendEvents, lockCurrentIssue, readPrescription, readPrescriptionBundle, setLineItemsStatus, takeNominated, updateIssue, type IssueRow } from './store.ts';
+import { appendEvents, readPrescriptionBundle, setLineItemsStatus, takeNominated, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
 export const NOMINATED_RELEASE_LIMIT = 25;
@@ -70,33 +71,23 @@ async function releaseNominated(db: Database, ods: string, actor: Actor | undefi
   });
 }
 
-/** One prescription by its id: exactly one pharmacy gets it, however many ask at once. */
+/** One prescription by its id: exactly one pharmacy gets it, however many ask at once (issue-change.ts). */
 async function releaseOne(db: Database, ods: string, shortId: string, actor: Actor | undefined): Promise<Answer> {
   if (shortFormProblem(shortId) === 'check-character') throw EpsErrors.invalidCheckDigit(shortId);
-  // The transaction holds the row lock and one connection: the other pharmacy's name is looked up after it.
-  const outcome = await db.begin(async (tx) => {
-    // Sent together (pipelined on the transaction's connection): one round trip. The signed message
-    // never changes: read beside the lock, it is what the release hands over.
-    const [current, prescription, bundles] = await Promise.all([lockCurrentIssue(tx, shortId), readPrescription(tx, shortId), readBundles(tx, [shortId])]);
-    if (!current) throw EpsErrors.releaseNotFound(shortId);
-    if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) return { otherDispenser: current.dispensingOds ?? '' };
+  // The signed message never changes: read with the issues, it is what the release hands over.
+  const outcome = await changeIssues<{ answer: Answer } | { expiredAt: Date }>(db, shortId, { bundle: true }, async (state) => {
+    const current = state && currentIssue(state.issues);
+    if (!state || !current) throw EpsErrors.releaseNotFound(shortId);
+    if (WITH_DISPENSER.includes(current.status) && current.dispensingOds !== ods) throw EpsErrors.withAnotherDispenser(await pharmacy(db, current.dispensingOds ?? ''));
     if (current.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(current.status)} cannot be released`);
     // Past its expiry but not yet swept: it expires now, and the refusal says so.
-    if (prescription && prescription.expiresAt <= new Date()) {
-      await expireIssue(tx, current);
-      return { expiredAt: prescription.expiresAt };
-    }
-    const answer = releasedResponse(ods, [current], bundles);
-    await Promise.all([
-      updateIssue(tx, current, { status: STATUS.withDispenser, dispensingOds: ods }),
-      setLineItemsStatus(tx, [current], ITEM.toBeDispensed, ITEM.withDispenser),
-      appendEvents(tx, [{ shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }]),
-      markRequest(tx, answer),
-    ]);
-    return { answer };
+    if (state.prescription.expiresAt <= new Date()) return { change: expiry(current, state.items.get(current.issueNumber) ?? []), result: { expiredAt: state.prescription.expiresAt } };
+    const answer = releasedResponse(ods, [current], new Map(state.bundle ? [[shortId, state.bundle]] : []));
+    const items = (state.items.get(current.issueNumber) ?? []).map((item) => (item.status === ITEM.toBeDispensed ? { ...item, status: ITEM.withDispenser } : item));
+    const released = { shortId, issueNumber: current.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods };
+    return { change: { shortId, answer, updates: [{ issue: current, status: STATUS.withDispenser, dispensingOds: ods, items }], events: [released] }, result: { answer } };
   });
   if ('expiredAt' in outcome) throw EpsErrors.invalidStateTransition(`A prescription at ${describe(STATUS.expired)} cannot be released: it expired at ${outcome.expiredAt.toISOString()}`);
-  if (!('answer' in outcome)) throw EpsErrors.withAnotherDispenser(await pharmacy(db, outcome.otherDispenser));
   return outcome.answer;
 }
 

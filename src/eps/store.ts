@@ -14,6 +14,8 @@ export type IssueRow = {
   claimId: string | null;
   claimedAt: Date | null;
   updatedAt: Date;
+  /** Raised by every change to the issue or its line items (issue-change.ts). */
+  version: number;
 };
 
 export type PrescriptionRow = {
@@ -32,8 +34,9 @@ export type PrescriptionRow = {
 
 export type LineItem = { itemId: string; status: string; cancelPending: boolean };
 
-type IssueRecord = { short_id: string; issue_number: number; status: string; nominated_ods: string | null; dispensing_ods: string | null; claim_id: string | null; claimed_at: Date | null; updated_at: Date };
-const toIssue = (row: IssueRecord): IssueRow => ({
+export type IssueRecord = { short_id: string; issue_number: number; status: string; nominated_ods: string | null; dispensing_ods: string | null; claim_id: string | null; claimed_at: Date | null; updated_at: Date; version: number };
+const ISSUE_COLUMNS = ['short_id', 'issue_number', 'status', 'nominated_ods', 'dispensing_ods', 'claim_id', 'claimed_at', 'updated_at', 'version'];
+export const toIssue = (row: IssueRecord): IssueRow => ({
   shortId: row.short_id,
   issueNumber: row.issue_number,
   status: row.status,
@@ -42,14 +45,15 @@ const toIssue = (row: IssueRecord): IssueRow => ({
   claimId: row.claim_id,
   claimedAt: row.claimed_at,
   updatedAt: row.updated_at,
+  version: row.version,
 });
 
-type PrescriptionRecord = {
+export type PrescriptionRecord = {
   short_id: string; long_id: string; patient_nhs_number: string; prescriber_ods: string; prescriber_user_id: string; nominated_ods: string | null;
   course_of_therapy: string; issues_authorised: number; cancel_requested_by: string | null; created_at: Date; expires_at: Date;
 };
-const PRESCRIPTION_COLUMNS = 'short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, cancel_requested_by, created_at, expires_at';
-const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
+export const PRESCRIPTION_COLUMNS = ['short_id', 'long_id', 'patient_nhs_number', 'prescriber_ods', 'prescriber_user_id', 'nominated_ods', 'course_of_therapy', 'issues_authorised', 'cancel_requested_by', 'created_at', 'expires_at'];
+export const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
   shortId: row.short_id,
   longId: row.long_id,
   patientNhsNumber: row.patient_nhs_number,
@@ -92,7 +96,7 @@ export async function insertPrescription(db: Queryable, order: PrescriptionOrder
 }
 
 export async function readPrescription(db: Queryable, shortId: string): Promise<PrescriptionRow | undefined> {
-  const [row] = await db.unsafe<PrescriptionRecord[]>(`select ${PRESCRIPTION_COLUMNS} from eps_prescription where short_id = $1`, [shortId], { prepare: true });
+  const [row] = await db<PrescriptionRecord[]>`select ${db(PRESCRIPTION_COLUMNS)} from eps_prescription where short_id = ${shortId}`;
   return row && toPrescription(row);
 }
 
@@ -109,38 +113,10 @@ export async function prescriptionExists(db: Queryable, shortId: string, longId:
   return row?.taken === true;
 }
 
-/**
- * The issue a dispensing message acts on, locked until the transaction ends: the one to be
- * dispensed or with a dispenser, else the latest that has been anything (for the error to name).
- * Two pharmacies acting at once queue here; the second sees what the first left.
- */
-export async function lockCurrentIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
-  const [row] = await tx<IssueRecord[]>`
-    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue
-    where short_id = ${shortId} and status not in ('9000', '9001', '9005')
-    order by (status in ('0001', '0002', '0003')) desc, issue_number desc limit 1 for update`;
-  return row && toIssue(row);
-}
-
-/** The issue a claim is for: the earliest dispensed one not yet claimed, else the latest claimed (an amendment). */
-export async function lockClaimableIssue(tx: Queryable, shortId: string): Promise<IssueRow | undefined> {
-  const [row] = await tx<IssueRecord[]>`
-    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue
-    where short_id = ${shortId} and status not in ('9000', '9001', '9005')
-    order by (status in ('0006', '0007')) desc, case when status in ('0006', '0007') then issue_number else -issue_number end limit 1 for update`;
-  return row && toIssue(row);
-}
-
 /** Every issue of a prescription, locked, in order. */
 export async function lockIssues(tx: Queryable, shortId: string): Promise<IssueRow[]> {
   const rows = await tx<IssueRecord[]>`
-    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue where short_id = ${shortId} order by issue_number for update`;
-  return rows.map(toIssue);
-}
-
-export async function issuesOf(db: Queryable, shortId: string): Promise<IssueRow[]> {
-  const rows = await db<IssueRecord[]>`
-    select short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at from eps_issue where short_id = ${shortId} order by issue_number`;
+    select ${tx(ISSUE_COLUMNS)} from eps_issue where short_id = ${shortId} order by issue_number for update`;
   return rows.map(toIssue);
 }
 
@@ -164,7 +140,7 @@ export async function takeNominated(tx: Queryable, ods: string, limit: number, n
     where (short_id, issue_number) in (
       select short_id, issue_number from eps_issue where nominated_ods = ${ods} and status = '0001' and (expires_at is null or expires_at > ${now})
       order by updated_at limit ${limit} for update skip locked)
-    returning short_id, issue_number, status, nominated_ods, dispensing_ods, claim_id, claimed_at, updated_at`;
+    returning ${tx(ISSUE_COLUMNS)}`;
   return rows.map(toIssue);
 }
 
@@ -177,21 +153,15 @@ export async function lineItemsOf(db: Queryable, issue: { shortId: string; issue
   return rows.map(toLineItem);
 }
 
-/** The line items of every issue of a prescription, by issue number: read with the issue's lock, before knowing which issue it locked. */
-export async function lineItemsByIssue(db: Queryable, shortId: string): Promise<Map<number, LineItem[]>> {
-  const rows = await db<LineItemRecord[]>`
-    select issue_number, item_id, status, cancel_pending from eps_line_item where short_id = ${shortId} order by issue_number, position`;
-  const byIssue = new Map<number, LineItem[]>();
-  for (const row of rows) byIssue.set(row.issue_number, [...(byIssue.get(row.issue_number) ?? []), toLineItem(row)]);
-  return byIssue;
-}
-
+/** Sets an issue's line items, raising its version (issue-change.ts): a message decided on the items before sees that they changed. */
 export async function setLineItems(tx: Queryable, issue: { shortId: string; issueNumber: number }, items: LineItem[]): Promise<void> {
   if (items.length === 0) return;
   await tx`
-    update eps_line_item set status = item.status, cancel_pending = item.cancel_pending
-    from unnest(${items.map((item) => item.itemId)}::text[], ${items.map((item) => item.status)}::text[], ${items.map((item) => String(item.cancelPending))}::text[]::boolean[]) as item (item_id, status, cancel_pending)
-    where eps_line_item.short_id = ${issue.shortId} and eps_line_item.issue_number = ${issue.issueNumber} and eps_line_item.item_id = item.item_id`;
+    with items as (
+      update eps_line_item set status = item.status, cancel_pending = item.cancel_pending
+      from unnest(${items.map((item) => item.itemId)}::text[], ${items.map((item) => item.status)}::text[], ${items.map((item) => String(item.cancelPending))}::text[]::boolean[]) as item (item_id, status, cancel_pending)
+      where eps_line_item.short_id = ${issue.shortId} and eps_line_item.issue_number = ${issue.issueNumber} and eps_line_item.item_id = item.item_id)
+    update eps_issue set version = version + 1 where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber}`;
 }
 
 /** Every line item of nominated-release issues at once, one query for up to 25 prescriptions. */
@@ -203,13 +173,14 @@ export async function setLineItemsStatus(tx: Queryable, issues: { shortId: strin
     where eps_line_item.short_id = taken.short_id and eps_line_item.issue_number = taken.issue_number and eps_line_item.status = ${from}`;
 }
 
-/** Cancels these line items on the repeat-dispensing issues still to come (9000), as cancelled on the current one. */
+/** Cancels these line items on the repeat-dispensing issues still to come (9000), as cancelled on the current one, raising those issues' versions. */
 export async function cancelFutureItems(tx: Queryable, shortId: string, itemIds: string[]): Promise<void> {
   if (itemIds.length === 0) return;
   await tx`
+    with future as (
+      update eps_issue set version = version + 1 where short_id = ${shortId} and status = '9000' returning issue_number)
     update eps_line_item set status = '0005', cancel_pending = false
-    where short_id = ${shortId} and item_id = any(${itemIds}::text[])
-      and issue_number in (select issue_number from eps_issue where short_id = ${shortId} and status = '9000')`;
+    where short_id = ${shortId} and item_id = any(${itemIds}::text[]) and issue_number in (select issue_number from future)`;
 }
 
 /**
@@ -253,7 +224,7 @@ export type EventInput = {
 };
 
 /** The insert of events into eps_event, as a fragment; `onlyIf`, a condition on inserting them at all. */
-function eventsInsert(db: Queryable, events: EventInput[], onlyIf = db``) {
+export function eventsInsert(db: Queryable, events: EventInput[], onlyIf = db``) {
   return db`
     insert into eps_event (short_id, issue_number, event, status, actor_user_id, actor_ods, message_id, items_before, message)
     select * from unnest(
@@ -266,19 +237,6 @@ function eventsInsert(db: Queryable, events: EventInput[], onlyIf = db``) {
 
 export async function appendEvents(tx: Queryable, events: EventInput[]): Promise<void> {
   if (events.length > 0) await eventsInsert(tx, events);
-}
-
-/**
- * Repeat dispensing: makes a future issue (9000) available to dispense (0001), recording the event,
- * in one statement; nothing when the issue is no longer in the future.
- */
-export async function openFutureIssue(tx: Queryable, issue: { shortId: string; issueNumber: number }): Promise<void> {
-  await tx`
-    with opened as (
-      update eps_issue set status = '0001', updated_at = now(), version = version + 1
-      where short_id = ${issue.shortId} and issue_number = ${issue.issueNumber} and status = '9000' returning 1
-    ), events as (${eventsInsert(tx, [{ ...issue, event: 'issue-available', status: '0001' }], tx`where exists (select 1 from opened)`)})
-    select 1`;
 }
 
 export type EventRow = { id: number; issueNumber: number; event: string; status: string; occurredAt: Date; actorOds: string | null; messageId: string | null; itemsBefore: LineItem[] | null };
