@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Bundle, MessageHeader, OperationOutcome, Organization, Parameters } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
-import type { Database, Queryable } from '../platform/db/connect.ts';
+import type { Database } from '../platform/db/connect.ts';
 import { organisationName } from '../directory/index.ts';
 import { EpsErrors } from './errors.ts';
 import { identifierOf, isResource, ODS_SYSTEM, UUID_SYSTEM } from './fhir-read.ts';
@@ -12,7 +12,7 @@ import { SHORT_FORM_SYSTEM, shortFormProblem } from './prescription-id.ts';
 import { expiry } from './expiry.ts';
 import { changeIssues, currentIssue } from './issue-change.ts';
 import { markRequest, type Answer, type Rebuild } from './request-log.ts';
-import { appendEvents, readPrescriptionBundle, setLineItemsStatus, takeNominated, type IssueRow } from './store.ts';
+import { appendEvents, readPrescriptionBundles, setLineItemsStatus, takeNominated, type IssueRow } from './store.ts';
 
 /** Nominated release hands over at most this many prescriptions per request. */
 export const NOMINATED_RELEASE_LIMIT = 25;
@@ -61,7 +61,7 @@ async function releaseNominated(db: Database, ods: string, actor: Actor | undefi
   return db.begin(async (tx) => {
     const issues = await takeNominated(tx, ods, NOMINATED_RELEASE_LIMIT, new Date());
     const [bundles] = await Promise.all([
-      readBundles(tx, issues.map((issue) => issue.shortId)),
+      readPrescriptionBundles(tx, issues.map((issue) => issue.shortId)),
       setLineItemsStatus(tx, issues, ITEM.toBeDispensed, ITEM.withDispenser),
       appendEvents(tx, issues.map((issue) => ({ shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'released', status: STATUS.withDispenser, actorUserId: actor?.userId, actorOds: ods }))),
     ]);
@@ -133,14 +133,8 @@ function releasedResponse(ods: string, issues: IssueRow[], bundles: Map<string, 
 export function rebuildRelease(db: Database): Rebuild {
   return async (kept) => {
     const plan = kept as ReleasePlan;
-    return releaseResponse(plan, await readBundles(db, plan.passed.map((passed) => passed.shortId)));
+    return releaseResponse(plan, await readPrescriptionBundles(db, plan.passed.map((passed) => passed.shortId)));
   };
-}
-
-/** Read together: up to 25 of them in a nominated release. */
-async function readBundles(db: Queryable, shortIds: string[]): Promise<Map<string, Bundle>> {
-  const bundles = await Promise.all(shortIds.map(async (shortId) => [shortId, await readPrescriptionBundle(db, shortId)] as const));
-  return new Map(bundles.flatMap(([shortId, bundle]) => (bundle ? [[shortId, bundle] as const] : [])));
 }
 
 function releaseResponse(plan: ReleasePlan, bundles: Map<string, Bundle>): Parameters {

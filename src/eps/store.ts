@@ -100,9 +100,11 @@ export async function readPrescription(db: Queryable, shortId: string): Promise<
   return row && toPrescription(row);
 }
 
-export async function readPrescriptionBundle(db: Queryable, shortId: string): Promise<Bundle | undefined> {
-  const [row] = await db<{ bundle: Bundle }[]>`select bundle from eps_prescription where short_id = ${shortId}`;
-  return row?.bundle;
+/** The signed messages of these prescriptions, by short id, in one statement (a nominated release hands over up to 25). */
+export async function readPrescriptionBundles(db: Queryable, shortIds: string[]): Promise<Map<string, Bundle>> {
+  if (shortIds.length === 0) return new Map();
+  const rows = await db<{ short_id: string; bundle: Bundle }[]>`select short_id, bundle from eps_prescription where short_id = any(${shortIds}::text[])`;
+  return new Map(rows.map((row) => [row.short_id, row.bundle]));
 }
 
 /** Whether a prescription with this short or long id exists. */
