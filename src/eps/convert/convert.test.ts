@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { buildTestApp } from '../../../test/support/app.ts';
+import { EPS_BASE } from '../routes.ts';
+import { createPrescriber, EXAMPLES, freshPrescription, loadExample, signThroughPrepare, type Staff } from '../test-kit.ts';
+import { parseXml, type XmlChild, type XmlNode } from './xml.ts';
+
+// Every example pair of a supported kind: the FHIR request of the example's folder and number,
+// converted through the app, must be the example's HL7 v3 XML, compared as trees.
+const t = await buildTestApp();
+const user = await createPrescriber(t);
+
+/** The FHIR request each kind of Convert-Response example was made from, by the example's number. */
+const REQUESTS: Record<string, (number: string) => string> = {
+  Send: (number) => `${number}-Process-Request-Send-200_OK.json`,
+};
+
+function examplesOf(kind: string): { expected: string; request: string }[] {
+  const found: { expected: string; request: string }[] = [];
+  const walk = (folder: string) => {
+    for (const entry of readdirSync(path.join(EXAMPLES, folder), { withFileTypes: true })) {
+      const relative = path.join(folder, entry.name);
+      if (entry.isDirectory()) walk(relative);
+      const match = new RegExp(`^(\\d+)-Convert-Response-${kind}-200_OK\\.xml$`).exec(entry.name);
+      const request = match?.[1] ? REQUESTS[kind]?.(match[1]) : undefined;
+      if (request) found.push({ expected: relative, request: path.join(folder, request) });
+    }
+  };
+  walk('');
+  return found.sort((a, b) => a.expected.localeCompare(b.expected));
+}
+
+/**
+ * The values the real service generates, which no conversion can reproduce: the time the message
+ * was made, and the ASIDs of the sending and receiving systems (OpenSpine's own, the examples the
+ * NHS sandbox's). Each is a path of element names from the root, and the attribute.
+ */
+const GENERATED: [string[], string][] = [
+  [['creationTime'], 'value'],
+  [['communicationFunctionRcv', 'device', 'id'], 'extension'],
+  [['communicationFunctionSnd', 'device', 'id'], 'extension'],
+  [['ControlActEvent', 'author1', 'AgentSystemSDS', 'agentSystemSDS', 'id'], 'extension'],
+];
+
+/** The signed-in user who converts: the examples' sandbox user is replaced by this test's own. */
+const SENDER: [string[], string, (staff: Staff) => string][] = [
+  [['ControlActEvent', 'author', 'AgentPersonSDS', 'id'], 'extension', (staff) => staff.roleProfileId],
+  [['ControlActEvent', 'author', 'AgentPersonSDS', 'agentPersonSDS', 'id'], 'extension', (staff) => staff.userId],
+];
+
+const elements = (node: XmlNode, names: string[]): XmlNode[] => {
+  const [first, ...rest] = names;
+  if (first === undefined) return [node];
+  return node.children.filter((child): child is XmlNode => typeof child !== 'string' && child.name === first).flatMap((child) => elements(child, rest));
+};
+
+function setAttribute(root: XmlNode, names: string[], attribute: string, value: string): void {
+  const found = elements(root, names);
+  assert.ok(found.length > 0, `no ${names.join('/')} in the message`);
+  for (const node of found) node.attributes[attribute] = value;
+}
+
+/** The tree of an HL7 v3 document, with the generated values blanked and the sender made `staff`. */
+function comparable(xml: string, staff: Staff): XmlNode {
+  const [root, ...others] = parseXml(xml);
+  assert.ok(root && others.length === 0, 'one root element');
+  for (const [names, attribute] of GENERATED) setAttribute(root, names, attribute, '(generated)');
+  for (const [names, attribute, value] of SENDER) setAttribute(root, names, attribute, value(staff));
+  return root;
+}
+
+/** The first place two trees differ, for a message that says where. */
+function firstDifference(actual: XmlChild | undefined, expected: XmlChild | undefined, at: string): string | undefined {
+  if (typeof actual === 'string' || typeof expected === 'string' || !actual || !expected) {
+    return actual === expected ? undefined : `${at}: ${JSON.stringify(actual)} != ${JSON.stringify(expected)}`;
+  }
+  if (actual.name !== expected.name) return `${at}: <${actual.name}> != <${expected.name}>`;
+  const here = `${at}/${actual.name}`;
+  if (JSON.stringify(Object.entries(actual.attributes).sort()) !== JSON.stringify(Object.entries(expected.attributes).sort())) {
+    return `${here}: attributes ${JSON.stringify(actual.attributes)} != ${JSON.stringify(expected.attributes)}`;
+  }
+  for (let index = 0; index < Math.max(actual.children.length, expected.children.length); index += 1) {
+    const difference = firstDifference(actual.children[index], expected.children[index], `${here}[${index}]`);
+    if (difference) return difference;
+  }
+  return undefined;
+}
+
+const convert = (staff: Staff, payload: unknown) => t.app.inject({ method: 'POST', url: `${EPS_BASE}/$convert`, headers: staff.headers, payload: payload as object });
+
+for (const kind of Object.keys(REQUESTS)) {
+  test(`$convert: every ${kind} example converts to its Convert-Response XML`, async () => {
+    const pairs = examplesOf(kind);
+    assert.ok(pairs.length > 0, `examples of ${kind}`);
+    const failures: string[] = [];
+    for (const { expected, request } of pairs) {
+      const response = await convert(user, loadExample(request));
+      if (response.statusCode !== 200) {
+        failures.push(`${request}: ${response.statusCode} ${response.body}`);
+        continue;
+      }
+      assert.match(String(response.headers['content-type']), /^application\/xml/);
+      const difference = firstDifference(comparable(response.body, user), comparable(readFileSync(path.join(EXAMPLES, expected), 'utf8'), user), '');
+      if (difference) failures.push(`${expected}: ${difference}`);
+    }
+    assert.deepEqual(failures, [], `${failures.length} of ${pairs.length} ${kind} examples differ`);
+  });
+}
+
+test('$convert refuses a prescription of more than four items as bulk-translation/1-Convert-Response-Send-400_Bad_Request.json', async () => {
+  const folder = 'secondary-care/community/acute/nominated-pharmacy/clinical-practitioner/multiple-drugs/bulk-translation';
+  const response = await convert(user, loadExample(`${folder}/1-Process-Request-Send-400_Bad_Request.json`));
+  assert.equal(response.statusCode, 400);
+  const expected = loadExample<OperationOutcome>(`${folder}/1-Convert-Response-Send-400_Bad_Request.json`).issue[0];
+  const issue = response.json<OperationOutcome>().issue[0];
+  assert.equal(issue?.severity, expected?.severity);
+  assert.equal(issue?.code, expected?.code);
+  assert.equal(issue?.diagnostics, expected?.diagnostics);
+  assert.deepEqual(issue?.expression, expected?.expression);
+});
+
+test('$convert writes nothing: a converted prescription is not stored, and can be ordered afterwards', async () => {
+  const template = loadExample('primary-care/acute/nominated-pharmacy/medical-prescriber/1-Process-Request-Send-200_OK.json');
+  const fresh = freshPrescription(template, user);
+  // A fresh prescription names its prescriber by SDS user id only; HL7 v3 names them by professional code too.
+  for (const entry of fresh.bundle.entry ?? []) {
+    if (entry.resource?.resourceType === 'Practitioner') entry.resource.identifier?.push({ system: 'https://fhir.hl7.org.uk/Id/gmc-number', value: '6095103' });
+  }
+  const signed = await signThroughPrepare(t, fresh.bundle, user.headers);
+  const converted = await convert(user, signed);
+  assert.equal(converted.statusCode, 200, converted.body);
+  const prescription = elements(comparable(converted.body, user), ['ControlActEvent', 'subject', 'ParentPrescription', 'pertinentInformation1', 'pertinentPrescription', 'id']);
+  assert.deepEqual(prescription.map((node) => node.attributes), [{ root: fresh.longId.toUpperCase() }, { extension: fresh.shortId, root: '2.16.840.1.113883.2.1.3.2.4.18.8' }]);
+  assert.equal((await t.db`select short_id from eps_issue where short_id = ${fresh.shortId}`).length, 0);
+  const ordered = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: user.headers, payload: signed });
+  assert.equal(ordered.statusCode, 200, ordered.body);
+});
+
+test('$convert answers a message it cannot read with the OperationOutcome of an invalid message, never a 500', async () => {
+  for (const body of [{ resourceType: 'Patient' }, { resourceType: 'Bundle', type: 'message', entry: [{ resource: { resourceType: 'MessageHeader', eventCoding: { system: 'https://fhir.nhs.uk/CodeSystem/message-event', code: 'prescription-order' } } }, { resource: null }] }]) {
+    const response = await convert(user, body);
+    assert.equal(response.statusCode, 400, response.body);
+    assert.equal(response.json<OperationOutcome>().issue[0]?.details?.coding?.[0]?.code, 'INVALID_MESSAGE');
+  }
+});
