@@ -1,10 +1,11 @@
 // The prescriber as HL7 v3 writes them: an AgentPerson (role profile, job role, telecom), the
-// person with a professional code and name, and the organisation they represent with its
-// commissioner (healthCareProviderLicense). The author and responsibleParty of a ParentPrescription
-// and a CancellationRequest (examples/**/1-Convert-Response-Send-200_OK.xml) are both this.
-import type { Address, Bundle, ContactPoint, HealthcareService, Identifier, Location, Organization, Practitioner, PractitionerRole, Reference } from '@medplum/fhirtypes';
+// person with an identifier and name, and the organisation they represent with its commissioner
+// (healthCareProviderLicense). The author and responsibleParty of a ParentPrescription
+// (examples/**/1-Convert-Response-Send-200_OK.xml) and of a CancellationRequest
+// (examples/**/cancellations/*-Convert-Response-Cancel-200_OK.xml) are both this.
+import type { Address, Bundle, ContactPoint, HealthcareService, Identifier, Location, MedicationRequest, Organization, Practitioner, PractitionerRole, Reference } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
-import { identifierOf, ODS_SYSTEM, resolve, ROLE_PROFILE_SYSTEM } from '../fhir-read.ts';
+import { extensionOf, identifierOf, ODS_SYSTEM, resolve, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from '../fhir-read.ts';
 import { address, code, id, name, OID, organisationIdAndType, required, telecom } from './hl7.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
@@ -15,7 +16,7 @@ const SPURIOUS_CODE_SYSTEM = 'https://fhir.hl7.org.uk/Id/nhsbsa-spurious-code';
 const DIN_SYSTEM = 'https://fhir.hl7.org.uk/Id/din-number';
 
 /** Who the person is for the author: their one professional code. */
-export function professionalCodeOf(identifiers: Identifier[]): string {
+function professionalCodeOf(identifiers: Identifier[]): string {
   const codes = identifiers
     .filter((identifier) => PROFESSIONAL_CODE_SYSTEMS.includes(identifier.system ?? '') && identifier.value)
     .map((identifier) => (identifier.system?.endsWith('gmc-number') ? (identifier.value ?? '').replace(/^C/i, '') : identifier.value ?? ''));
@@ -31,45 +32,58 @@ function prescribingCodeOf(identifiers: Identifier[], roleIdentifiers: Identifie
   return identifierOf(roleIdentifiers, SPURIOUS_CODE_SYSTEM) ?? identifierOf(identifiers, DIN_SYSTEM) ?? professionalCodeOf(identifiers);
 }
 
-export type AgentPersonRole = 'author' | 'responsible-party';
-type Options = { role: AgentPersonRole; withProviderLicense: boolean };
+/**
+ * Whom the AgentPerson is for. A prescription names its author by professional code and its
+ * responsible party by prescribing code, each with the commissioner of their organisation; a
+ * cancellation names both by SDS user id, without commissioner, and with no person or telecom
+ * where the message has none (the Cancel examples, responsible-party-org/cancellations/3).
+ */
+export type AgentPersonStyle = 'prescription-author' | 'prescription-responsible-party' | 'cancellation';
+
+/** Who is responsible for a prescription: the ResponsiblePractitioner it names, else its requester. */
+export function responsiblePartyOf(request: MedicationRequest): Reference | undefined {
+  return extensionOf(request, 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-ResponsiblePractitioner')?.valueReference ?? request.requester;
+}
 
 /**
  * The AgentPerson of a PractitionerRole in a message bundle. Its practitioner, organisation and
  * healthcare service are resources in the bundle, or named by identifier and display only
  * (prescription-refactor/1-Process-Request-Send-200_OK.json).
  */
-export function agentPerson(bundle: Bundle, roleReference: Reference | undefined, options: Options): XmlNode {
+export function agentPerson(bundle: Bundle, roleReference: Reference | undefined, style: AgentPersonStyle): XmlNode {
   const role = resolve<PractitionerRole>(bundle, roleReference?.reference);
   if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage('The prescriber must be a PractitionerRole in the bundle', 'PractitionerRole');
   const practitioner = resolve<Practitioner>(bundle, role.practitioner?.reference);
   const organisation = resolve<Organization>(bundle, role.organization?.reference);
   const roleProfileId = identifierOf(role.identifier, ROLE_PROFILE_SYSTEM);
   const jobRole = role.code?.flatMap((concept) => concept.coding ?? []).find((coding) => JOB_ROLE_SYSTEMS.includes(coding.system ?? ''))?.code;
-  // The telecom is the role's, else the practitioner's, else (a responsible party named only by an
-  // identifier, as responsible-party-org/3 is) the organisation's.
-  const contacts = role.telecom ?? (practitioner ? practitioner.telecom : organisation?.telecom);
+  const prescription = style !== 'cancellation';
+  // The telecom is the role's, else the practitioner's, else in a prescription (a responsible party
+  // named only by an identifier, as responsible-party-org/3 is) the organisation's.
+  const contacts = role.telecom ?? (practitioner ? practitioner.telecom : prescription ? organisation?.telecom : undefined) ?? [];
   const contactPath = role.telecom ? 'PractitionerRole.telecom' : practitioner ? 'Practitioner.telecom' : 'Organization.telecom';
-  if (!contacts?.length) throw EpsErrors.invalidMessage('The prescriber must have at least one telecom', contactPath);
+  if (prescription && contacts.length === 0) throw EpsErrors.invalidMessage('The prescriber must have at least one telecom', contactPath);
   return el('AgentPerson', { classCode: 'AGNT' }, [
     roleProfileId !== undefined && id(OID.sdsRoleProfile, roleProfileId),
     jobRole !== undefined && code(jobRole, OID.sdsJobRole),
     ...contacts.map((contact) => telecom(contact, contactPath)),
-    person(role, practitioner, organisation, options.role),
-    representedOrganisation(bundle, role, organisation, options.withProviderLicense),
+    (prescription || practitioner) && person(role, practitioner, organisation, style),
+    representedOrganisation(bundle, role, organisation, prescription),
   ]);
 }
 
-function person(role: PractitionerRole, practitioner: Practitioner | undefined, organisation: Organization | undefined, agentRole: AgentPersonRole): XmlNode {
+function person(role: PractitionerRole, practitioner: Practitioner | undefined, organisation: Organization | undefined, style: AgentPersonStyle): XmlNode {
   const identifiers = practitioner?.identifier ?? (role.practitioner?.identifier ? [role.practitioner.identifier] : []);
-  const personId = agentRole === 'author' ? professionalCodeOf(identifiers) : prescribingCodeOf(identifiers, role.identifier ?? []);
+  const personId =
+    style === 'cancellation' ? id(OID.sdsUser, required(identifierOf(identifiers, USER_ID_SYSTEM), 'Practitioner.identifier'))
+    : id(OID.professionalCode, style === 'prescription-author' ? professionalCodeOf(identifiers) : prescribingCodeOf(identifiers, role.identifier ?? []));
   const [personName, ...otherNames] = practitioner?.name ?? [];
   if (otherNames.length > 0) throw EpsErrors.invalidMessage('The Practitioner must have one name', 'Practitioner.name');
   // A practitioner named by identifier has the reference's display as name, or else (a responsible
   // party that is an organisation, responsible-party-org/3) the organisation's name.
   const text = practitioner ? undefined : role.practitioner?.display ?? organisation?.name;
   return el('agentPerson', { classCode: 'PSN', determinerCode: 'INSTANCE' }, [
-    id(OID.professionalCode, personId),
+    personId,
     personName ? name(personName, 'Practitioner.name') : textEl('name', required(text, 'PractitionerRole.practitioner.display')),
   ]);
 }

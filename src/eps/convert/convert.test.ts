@@ -16,6 +16,7 @@ const user = await createPrescriber(t);
 /** The FHIR request each kind of Convert-Response example was made from, by the example's number. */
 const REQUESTS: Record<string, (number: string) => string> = {
   Send: (number) => `${number}-Process-Request-Send-200_OK.json`,
+  Cancel: (number) => `${number}-Process-Request-Cancel-200_OK.json`,
 };
 
 function examplesOf(kind: string): { expected: string; request: string }[] {
@@ -35,14 +36,16 @@ function examplesOf(kind: string): { expected: string; request: string }[] {
 
 /**
  * The values the real service generates, which no conversion can reproduce: the time the message
- * was made, and the ASIDs of the sending and receiving systems (OpenSpine's own, the examples the
- * NHS sandbox's). Each is a path of element names from the root, and the attribute.
+ * (and a cancellation) was made, and the ASIDs of the sending and receiving systems (OpenSpine's
+ * own, the examples the NHS sandbox's). Each is a path of element names from the root, and the
+ * attribute; all but the cancellation's are in every message.
  */
-const GENERATED: [string[], string][] = [
-  [['creationTime'], 'value'],
-  [['communicationFunctionRcv', 'device', 'id'], 'extension'],
-  [['communicationFunctionSnd', 'device', 'id'], 'extension'],
-  [['ControlActEvent', 'author1', 'AgentSystemSDS', 'agentSystemSDS', 'id'], 'extension'],
+const GENERATED: [string[], string, 'in every message' | 'where present'][] = [
+  [['creationTime'], 'value', 'in every message'],
+  [['communicationFunctionRcv', 'device', 'id'], 'extension', 'in every message'],
+  [['communicationFunctionSnd', 'device', 'id'], 'extension', 'in every message'],
+  [['ControlActEvent', 'author1', 'AgentSystemSDS', 'agentSystemSDS', 'id'], 'extension', 'in every message'],
+  [['ControlActEvent', 'subject', 'CancellationRequest', 'effectiveTime'], 'value', 'where present'],
 ];
 
 /** The signed-in user who converts: the examples' sandbox user is replaced by this test's own. */
@@ -57,9 +60,9 @@ const elements = (node: XmlNode, names: string[]): XmlNode[] => {
   return node.children.filter((child): child is XmlNode => typeof child !== 'string' && child.name === first).flatMap((child) => elements(child, rest));
 };
 
-function setAttribute(root: XmlNode, names: string[], attribute: string, value: string): void {
+function setAttribute(root: XmlNode, names: string[], attribute: string, value: string, where: 'in every message' | 'where present' = 'in every message'): void {
   const found = elements(root, names);
-  assert.ok(found.length > 0, `no ${names.join('/')} in the message`);
+  assert.ok(found.length > 0 || where === 'where present', `no ${names.join('/')} in the message`);
   for (const node of found) node.attributes[attribute] = value;
 }
 
@@ -67,7 +70,7 @@ function setAttribute(root: XmlNode, names: string[], attribute: string, value: 
 function comparable(xml: string, staff: Staff): XmlNode {
   const [root, ...others] = parseXml(xml);
   assert.ok(root && others.length === 0, 'one root element');
-  for (const [names, attribute] of GENERATED) setAttribute(root, names, attribute, '(generated)');
+  for (const [names, attribute, where] of GENERATED) setAttribute(root, names, attribute, '(generated)', where);
   for (const [names, attribute, value] of SENDER) setAttribute(root, names, attribute, value(staff));
   return root;
 }

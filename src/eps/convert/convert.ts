@@ -6,18 +6,22 @@ import { EpsErrors } from '../errors.ts';
 import { messageEventOf } from '../order.ts';
 import { hl7Message } from './envelope.ts';
 import { parentPrescription, SEND_INTERACTION } from './parent-prescription.ts';
-import { toXml } from './xml.ts';
+import { CANCEL_INTERACTION, cancellationRequest } from './cancellation.ts';
+import { required } from './hl7.ts';
+import { toXml, type XmlNode } from './xml.ts';
 
 export type Conversion = { xml: string; patientNhsNumbers: string[] };
 
 export function convertToHl7v3(body: unknown, actor: Actor | undefined, now: Date = new Date()): Conversion {
   const { bundle, event } = messageEventOf(body);
+  // The message id is the bundle's, as the payload's own id is (1-Convert-Response-Send-200_OK.xml).
+  const message = (interaction: string, { payload, patientNhsNumber }: { payload: XmlNode; patientNhsNumber: string }): Conversion =>
+    ({ xml: toXml(hl7Message(interaction, required(bundle.identifier?.value, 'Bundle.identifier'), actor, now, payload)), patientNhsNumbers: [patientNhsNumber] });
   switch (event) {
-    case 'prescription-order': {
-      const { payload, patientNhsNumber } = parentPrescription(bundle);
-      // The message id is the bundle's, as ParentPrescription's own id is (1-Convert-Response-Send-200_OK.xml).
-      return { xml: toXml(hl7Message(SEND_INTERACTION, bundle.identifier?.value ?? '', actor, now, payload)), patientNhsNumbers: [patientNhsNumber] };
-    }
+    case 'prescription-order':
+      return message(SEND_INTERACTION, parentPrescription(bundle));
+    case 'prescription-order-update':
+      return message(CANCEL_INTERACTION, cancellationRequest(bundle, now));
     default:
       throw EpsErrors.unsupportedMessage(event);
   }

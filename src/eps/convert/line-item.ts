@@ -2,7 +2,8 @@
 // prescriber endorsements and dosage (examples/**/1-Convert-Response-Send-200_OK.xml).
 import type { Bundle, CommunicationRequest, Dosage, List, Medication, MedicationRequest } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
-import { extensionOf, identifierOf, ITEM_SYSTEM, resolve } from '../fhir-read.ts';
+import { extensionOf, resolve } from '../fhir-read.ts';
+import { itemIdOf } from './request-ids.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 import { code, observation, OID, required, seperatableInd, snomed, uuidId } from './hl7.ts';
 
@@ -80,8 +81,6 @@ function endorsements(request: MedicationRequest): XmlNode[] {
       return observation('pertinentInformation3', false, 'pertinentPrescriberEndorsement', 'PE', code(endorsement, '2.16.840.1.113883.2.1.3.2.4.16.32', undefined, 'value'));
     });
 }
-
-export const itemIdOf = (request: MedicationRequest): string => required(identifierOf(request.identifier, ITEM_SYSTEM), 'MedicationRequest.identifier');
 
 /** One line item; the first carries the patient messages, and every one the prescription's repeat number. */
 export function lineItem(bundle: Bundle, request: MedicationRequest, repeats: number | undefined, patientMessages: string): XmlNode {

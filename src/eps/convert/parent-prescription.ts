@@ -1,14 +1,14 @@
 // A prescription-order message as PORX_IN020101SM31, the HL7 v3 ParentPrescription that EPS sends
 // to Spine (examples/**/N-Convert-Response-Send-200_OK.xml from N-Process-Request-Send-200_OK.json).
-import type { Bundle, CommunicationRequest, MedicationRequest, Patient, Provenance, Signature } from '@medplum/fhirtypes';
+import type { Bundle, CommunicationRequest, MedicationRequest, Provenance, Signature } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
-import { extensionOf, identifierOf, NHS_NUMBER_SYSTEM, ODS_SYSTEM, resolve, resourcesOf } from '../fhir-read.ts';
+import { extensionOf, identifierOf, ODS_SYSTEM, resourcesOf } from '../fhir-read.ts';
 import { MAX_LINE_ITEMS } from '../order.ts';
-import { LONG_FORM_EXTENSION } from '../prescription-id.ts';
-import { agentPerson } from './agent-person.ts';
+import { agentPerson, responsiblePartyOf } from './agent-person.ts';
 import { code, hl7Date, hl7DateTime, id, observation, OID, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
-import { ADMINISTRATION, DISPENSING, itemIdOf, lineItem, patientMessagesOf, repeatNumber } from './line-item.ts';
-import { recordTarget } from './patient.ts';
+import { ADMINISTRATION, DISPENSING, lineItem, patientMessagesOf, repeatNumber } from './line-item.ts';
+import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
+import { patientOf, recordTarget } from './patient.ts';
 import { el, parseXml, type XmlNode } from './xml.ts';
 import { SpineError } from '../../platform/errors.ts';
 
@@ -53,9 +53,7 @@ export function parentPrescription(bundle: Bundle): { payload: XmlNode; patientN
   assertAtMostFourItems(bundle);
   const requests = resourcesOf<MedicationRequest>(bundle, 'MedicationRequest');
   const first = required(requests[0], 'Bundle.entry.resource.ofType(MedicationRequest)');
-  const patient = resolve<Patient>(bundle, first.subject?.reference);
-  if (patient?.resourceType !== 'Patient') throw EpsErrors.invalidMessage('The subject must be a Patient in the bundle', 'MedicationRequest.subject');
-  const patientNhsNumber = required(identifierOf(patient.identifier, NHS_NUMBER_SYSTEM), 'Patient.identifier');
+  const { patient, nhsNumber: patientNhsNumber } = patientOf(bundle, first);
   const author = authorOf(bundle, first);
   const validFrom = first.dispenseRequest?.validityPeriod?.start;
   const payload = el('ParentPrescription', { classCode: 'INFO', moodCode: 'EVN' }, [
@@ -102,7 +100,7 @@ function authorOf(bundle: Bundle, first: MedicationRequest): Author {
 function prescription(bundle: Bundle, requests: MedicationRequest[], course: Course, author: Author): XmlNode {
   const first = requests[0] as MedicationRequest;
   const dispense = first.dispenseRequest;
-  const longId = required(first.groupIdentifier?.extension?.find((extension) => extension.url === LONG_FORM_EXTENSION)?.valueIdentifier?.value, 'MedicationRequest.groupIdentifier.extension');
+  const { shortId, longId } = prescriptionIdsOf(first);
   const repeats = course === 'continuous' ? 1 : course === 'continuous-repeat-dispensing' ? required(dispense?.numberOfRepeatsAllowed, 'MedicationRequest.dispenseRequest.numberOfRepeatsAllowed') + 1 : undefined;
   const performer = identifierOf(dispense?.performer?.identifier, ODS_SYSTEM);
   const reviewDate = extensionOf(extensionOf(first, REPEAT_INFORMATION_EXTENSION), 'authorisationExpiryDate')?.valueDateTime;
@@ -111,7 +109,7 @@ function prescription(bundle: Bundle, requests: MedicationRequest[], course: Cou
   const siteCoding = extensionOf(dispense, PERFORMER_SITE_EXTENSION)?.valueCoding?.code;
   return el('pertinentPrescription', { classCode: 'SBADM', moodCode: 'RQO' }, [
     uuidId(longId),
-    id(OID.shortFormPrescriptionId, required(first.groupIdentifier?.value, 'MedicationRequest.groupIdentifier.value')),
+    id(OID.shortFormPrescriptionId, shortId),
     ADMINISTRATION(),
     el('effectiveTime', { nullFlavor: 'NA' }),
     repeats !== undefined && repeatNumber(repeats),
@@ -121,10 +119,10 @@ function prescription(bundle: Bundle, requests: MedicationRequest[], course: Cou
     el('author', { contextControlCode: 'OP', typeCode: 'AUT' }, [
       el('time', { value: author.time }),
       author.signatureText,
-      agentPerson(bundle, first.requester, { role: 'author', withProviderLicense: true }),
+      agentPerson(bundle, first.requester, 'prescription-author'),
     ]),
     el('responsibleParty', { contextControlCode: 'OP', typeCode: 'RESP' }, [
-      agentPerson(bundle, extensionOf(first, 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-ResponsiblePractitioner')?.valueReference ?? first.requester, { role: 'responsible-party', withProviderLicense: true }),
+      agentPerson(bundle, responsiblePartyOf(first), 'prescription-responsible-party'),
     ]),
     course === 'continuous-repeat-dispensing' && daysSupply(first),
     reviewDate !== undefined && observation('pertinentInformation7', false, 'pertinentReviewDate', 'RD', el('value', { value: hl7Date(reviewDate, 'authorisationExpiryDate') })),

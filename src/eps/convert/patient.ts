@@ -1,12 +1,19 @@
 // The patient of a prescription as HL7 v3 writes them: NHS number, addresses, names, gender, birth
 // date and registered GP (examples/**/1-Convert-Response-Send-200_OK.xml, recordTarget).
-import type { Patient } from '@medplum/fhirtypes';
+import type { Bundle, MedicationRequest, Patient } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
-import { identifierOf, NHS_NUMBER_SYSTEM } from '../fhir-read.ts';
+import { identifierOf, NHS_NUMBER_SYSTEM, resolve } from '../fhir-read.ts';
 import { address, code, hl7Date, id, name, OID, required, telecom } from './hl7.ts';
 import { el, type XmlNode } from './xml.ts';
 
 const GENDERS: Record<string, string> = { unknown: '0', male: '1', female: '2', other: '9' };
+
+/** The Patient a MedicationRequest is for, and their NHS number (to audit the conversion by). */
+export function patientOf(bundle: Bundle, request: MedicationRequest): { patient: Patient; nhsNumber: string } {
+  const patient = resolve<Patient>(bundle, request.subject?.reference);
+  if (patient?.resourceType !== 'Patient') throw EpsErrors.invalidMessage('The subject must be a Patient in the bundle', 'MedicationRequest.subject');
+  return { patient, nhsNumber: required(identifierOf(patient.identifier, NHS_NUMBER_SYSTEM), 'Patient.identifier') };
+}
 
 export function recordTarget(patient: Patient): XmlNode {
   const gender = GENDERS[required(patient.gender, 'Patient.gender')];
