@@ -40,6 +40,11 @@ function prescribingCodeOf(identifiers: Identifier[], roleIdentifiers: Identifie
  */
 export type AgentPersonStyle = 'prescription-author' | 'prescription-responsible-party' | 'cancellation';
 
+/** The SDS job role code of a PractitionerRole, when it gives one. */
+export function jobRoleOf(role: PractitionerRole): string | undefined {
+  return role.code?.flatMap((concept) => concept.coding ?? []).find((coding) => JOB_ROLE_SYSTEMS.includes(coding.system ?? ''))?.code;
+}
+
 /** Who is responsible for a prescription: the ResponsiblePractitioner it names, else its requester. */
 export function responsiblePartyOf(request: MedicationRequest): Reference | undefined {
   return extensionOf(request, 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-ResponsiblePractitioner')?.valueReference ?? request.requester;
@@ -56,7 +61,7 @@ export function agentPerson(bundle: Bundle, roleReference: Reference | undefined
   const practitioner = resolve<Practitioner>(bundle, role.practitioner?.reference);
   const organisation = resolve<Organization>(bundle, role.organization?.reference);
   const roleProfileId = identifierOf(role.identifier, ROLE_PROFILE_SYSTEM);
-  const jobRole = role.code?.flatMap((concept) => concept.coding ?? []).find((coding) => JOB_ROLE_SYSTEMS.includes(coding.system ?? ''))?.code;
+  const jobRole = jobRoleOf(role);
   const prescription = style !== 'cancellation';
   // The telecom is the role's, else the practitioner's, else in a prescription (a responsible party
   // named only by an identifier, as responsible-party-org/3 is) the organisation's.

@@ -3,7 +3,7 @@
 import type { Bundle, MedicationRequest } from '@medplum/fhirtypes';
 import { resourcesOf } from '../fhir-read.ts';
 import { agentPerson, responsiblePartyOf } from './agent-person.ts';
-import { code, hl7DateTime, id, OID, required, seperatableInd, uuidId } from './hl7.ts';
+import { code, hl7DateTime, OID, prescriptionIdObservation, required, seperatableInd, uuidId } from './hl7.ts';
 import { patientOf, recordTarget } from './patient.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
@@ -23,10 +23,7 @@ export function cancellationRequest(bundle: Bundle, now: Date): { payload: XmlNo
     recordTarget(patient),
     el('author', { typeCode: 'AUT' }, [agentPerson(bundle, request.requester, 'cancellation')]),
     el('responsibleParty', { typeCode: 'RESP' }, [agentPerson(bundle, responsiblePartyOf(request), 'cancellation')]),
-    el('pertinentInformation2', { contextConductionInd: 'true', typeCode: 'PERT' }, [
-      seperatableInd(false),
-      el('pertinentPrescriptionID', { classCode: 'OBS', moodCode: 'EVN' }, [code('PID', OID.observationType), id(OID.shortFormPrescriptionId, shortId, 'value')]),
-    ]),
+    prescriptionIdObservation('pertinentInformation2', shortId),
     el('pertinentInformation1', { inversionInd: 'false', negationInd: 'false', typeCode: 'PERT' }, [
       seperatableInd(true),
       el('pertinentLineItemRef', { classCode: 'SBADM', moodCode: 'RQO' }, [uuidId(itemIdOf(request))]),

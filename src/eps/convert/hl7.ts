@@ -50,6 +50,10 @@ export function observation(wrapper: string, seperatable: boolean, name: string,
   ]);
 }
 
+/** The prescription's short-form id as an observation (PID), as cancellations, releases and returns carry it. */
+export const prescriptionIdObservation = (wrapper: string, shortId: string): XmlNode =>
+  observation(wrapper, false, 'pertinentPrescriptionID', 'PID', id(OID.shortFormPrescriptionId, shortId, 'value'));
+
 const DIGITS = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/;
 
 /**
