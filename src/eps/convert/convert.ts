@@ -5,6 +5,7 @@ import type { Actor } from '../../platform/context.ts';
 import { EpsErrors } from '../errors.ts';
 import { isResource } from '../fhir-read.ts';
 import { messageEventOf } from '../order.ts';
+import { DISPENSE_INTERACTION, dispenseNotification } from './dispense-notification.ts';
 import { hl7Message } from './envelope.ts';
 import { parentPrescription, SEND_INTERACTION } from './parent-prescription.ts';
 import { CANCEL_INTERACTION, cancellationRequest } from './cancellation.ts';
@@ -35,6 +36,8 @@ export function convertToHl7v3(body: unknown, actor: Actor | undefined, now: Dat
       return message(SEND_INTERACTION, parentPrescription(bundle));
     case 'prescription-order-update':
       return message(CANCEL_INTERACTION, cancellationRequest(bundle, now));
+    case 'dispense-notification':
+      return message(DISPENSE_INTERACTION, dispenseNotification(bundle, now));
     default:
       throw EpsErrors.unsupportedMessage(event);
   }

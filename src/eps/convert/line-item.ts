@@ -16,12 +16,12 @@ export const ADMINISTRATION = (name = 'code') => snomed('225426007', 'Administra
 /** The "dispensing medication" supply code of quantities and days supply. */
 export const DISPENSING = () => snomed('373784005', 'Dispensing medication (procedure)');
 
-/** repeatNumber low..high, for a prescription and each of its line items. */
-export const repeatNumber = (high: number) => el('repeatNumber', {}, [el('low', { value: '1' }), el('high', { value: String(high) })]);
+/** repeatNumber low..high: of a prescription and each of its line items (from 1), or of the issue dispensed. */
+export const repeatNumber = (high: number, low = 1) => el('repeatNumber', {}, [el('low', { value: String(low) }), el('high', { value: String(high) })]);
 
-/** The SNOMED coding of the medication, given in the request or in the Medication it references. */
-export function medicationCoding(bundle: Bundle, request: MedicationRequest): { code: string; display?: string } {
-  const concept = request.medicationCodeableConcept ?? resolve<Medication>(bundle, request.medicationReference?.reference)?.code;
+/** The SNOMED coding of the medication of a request or dispense, given in it or in the Medication it references. */
+export function medicationCoding(bundle: Bundle, holder: Pick<MedicationRequest, 'medicationCodeableConcept' | 'medicationReference'>): { code: string; display?: string } {
+  const concept = holder.medicationCodeableConcept ?? resolve<Medication>(bundle, holder.medicationReference?.reference)?.code;
   const coding = concept?.coding?.find((candidate) => candidate.system === SNOMED_SYSTEM);
   const value = required(coding?.code, 'MedicationRequest.medication');
   return coding?.display === undefined ? { code: value } : { code: value, display: coding.display };

@@ -1,0 +1,156 @@
+// A dispense-notification message as PORX_IN080101SM31, the HL7 v3 DispenseNotification
+// (examples/**/N-Convert-Response-Dispense-200_OK.xml from N-Process-Request-Dispense-200_OK.json,
+// and the dispense amendment 5-Convert-Response-DispenseAmend-200_OK.xml, which replaces one).
+import type { Bundle, MedicationDispense, MedicationRequest, MessageHeader, Organization, PractitionerRole } from '@medplum/fhirtypes';
+import { readDispenseNotification } from '../dispense-messages.ts';
+import { EpsErrors } from '../errors.ts';
+import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, resolve, resourcesOf } from '../fhir-read.ts';
+import { dispenser } from './dispenser.ts';
+import { code, hl7DateTime, id, observation, OID, organisationIdAndType, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
+import { ADMINISTRATION, DISPENSING, dosageText, medicationCoding, quantity, repeatNumber } from './line-item.ts';
+import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
+import { el, textEl, type XmlNode } from './xml.ts';
+
+export const DISPENSE_INTERACTION = 'PORX_IN080101SM31';
+const DISPENSE_ITEM_SYSTEM = 'https://fhir.nhs.uk/Id/prescription-dispense-item-number';
+const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
+const ORGANISATION_RELATIONSHIPS = 'https://fhir.nhs.uk/StructureDefinition/Extension-ODS-OrganisationRelationships';
+const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
+
+type Dispensed = { dispense: MedicationDispense; request: MedicationRequest };
+
+/** The DispenseNotification of the message, the pharmacist signing it now, with its patient's NHS number. */
+export function dispenseNotification(bundle: Bundle, now: Date): { payload: XmlNode; patientNhsNumber: string } {
+  // The checks $process-message makes: at least one MedicationDispense, each with its MedicationRequest.
+  const { patientNhsNumber, messageId } = readDispenseNotification(bundle);
+  const header = bundle.entry?.[0]?.resource as MessageHeader;
+  const dispensed = resourcesOf<MedicationDispense>(bundle, 'MedicationDispense').map((dispense): Dispensed => {
+    const request = resolve<MedicationRequest>(bundle, dispense.authorizingPrescription?.[0]?.reference, dispense.contained ?? []) as MedicationRequest;
+    return { dispense, request };
+  });
+  const first = dispensed[0] as Dispensed;
+  const role = resolve<PractitionerRole>(bundle, first.dispense.performer?.[0]?.actor.reference, first.dispense.contained ?? []);
+  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage('MedicationDispense.performer must be the contained PractitionerRole', 'MedicationDispense.performer');
+  const pharmacy = resolve<Organization>(bundle, role.organization?.reference, first.dispense.contained ?? []);
+  if (pharmacy?.resourceType !== 'Organization') throw EpsErrors.invalidMessage("The PractitionerRole's organization must be an Organization in the message", 'PractitionerRole.organization');
+  const payor = extensionOf(extensionOf(pharmacy, ORGANISATION_RELATIONSHIPS), 'reimbursementAuthority')?.valueIdentifier?.value;
+  const replaces = extensionOf(header, REPLACEMENT_OF)?.valueIdentifier?.value;
+  const payload = el('DispenseNotification', { classCode: 'INFO', moodCode: 'EVN' }, [
+    uuidId(messageId),
+    snomed('163541000000107', 'Dispensed Medication - FocusActOrEvent (administrative concept)'),
+    timestamp('effectiveTime', required(first.dispense.whenHandedOver, 'MedicationDispense.whenHandedOver'), 'MedicationDispense.whenHandedOver'),
+    id(OID.messageType, 'PORX_MT024001UK31', 'typeId'),
+    el('recordTarget', { typeCode: 'RCT' }, [el('patient', { classCode: 'PAT' }, [id(OID.nhsNumber, patientNhsNumber)])]),
+    // The NHS BSA pays for what is dispensed: the pharmacy's reimbursement authority.
+    el('primaryInformationRecipient', { contextControlCode: 'ON', typeCode: 'PRCP' }, [
+      el('AgentOrg', { classCode: 'AGNT' }, [el('agentOrganization', { classCode: 'ORG', determinerCode: 'INSTANCE' }, organisationIdAndType(required(payor, 'Organization.extension(Extension-ODS-OrganisationRelationships).reimbursementAuthority')))]),
+    ]),
+    el('pertinentInformation1', { contextConductionInd: 'true', typeCode: 'PERT' }, [
+      id(OID.template, 'CSAB_RM-NPfITUK10.pertinentInformation', 'templateId'),
+      supplyHeader(bundle, messageId, dispensed, dispenser(role, pharmacy, 'MedicationDispense.contained.ofType(PractitionerRole)'), now),
+    ]),
+    el('pertinentInformation2', { typeCode: 'PERT' }, [
+      id(OID.template, 'CSAB_RM-NPfITUK10.pertinentInformation1', 'templateId'),
+      el('pertinentCareRecordElementCategory', { classCode: 'CATEGORY', moodCode: 'EVN' }, [
+        code('185361000000102', OID.snomed, 'Medication - care record element (record artifact)'),
+        ...dispensed.map(({ dispense }) => el('component', { typeCode: 'COMP' }, [el('actRef', { classCode: 'SBADM', moodCode: 'PRMS' }, [uuidId(dispenseItemIdOf(dispense))])])),
+      ]),
+    ]),
+    replaces !== undefined && el('replacementOf', { typeCode: 'RPLC' }, [el('priorMessageRef', { classCode: 'INFO', moodCode: 'EVN' }, [uuidId(replaces)])]),
+    // The release this dispensing follows: the message the release response answered (MessageHeader.response).
+    el('sequelTo', { typeCode: 'SEQL' }, [
+      el('priorPrescriptionReleaseEventRef', { classCode: 'INFO', moodCode: 'RQO' }, [uuidId(required(header.response?.identifier, 'MessageHeader.response.identifier'))]),
+    ]),
+  ]);
+  return { payload, patientNhsNumber };
+}
+
+const dispenseItemIdOf = (dispense: MedicationDispense) => required(identifierOf(dispense.identifier, DISPENSE_ITEM_SYSTEM), 'MedicationDispense.identifier');
+
+/**
+ * The issue of a repeat-dispensing prescription being dispensed, low..high, from the
+ * EPS-RepeatInformation of the request's basedOn: the issues before this one, and those allowed.
+ */
+function repeatOf(request: MedicationRequest): XmlNode | undefined {
+  if (request.courseOfTherapyType?.coding?.[0]?.code !== 'continuous-repeat-dispensing') return undefined;
+  const information = request.basedOn?.map((based) => extensionOf(based, REPEAT_INFORMATION)).find(Boolean);
+  const allowed = required(extensionOf(information, 'numberOfRepeatsAllowed')?.valueInteger ?? request.dispenseRequest?.numberOfRepeatsAllowed, 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
+  const issued = extensionOf(information, 'numberOfRepeatsIssued')?.valueInteger ?? 0;
+  return repeatNumber(allowed + 1, issued + 1);
+}
+
+function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[], author: XmlNode, now: Date): XmlNode {
+  const first = dispensed[0] as Dispensed;
+  const { shortId, longId } = prescriptionIdsOf(first.request);
+  const status = required(extensionOf(first.dispense, BUSINESS_STATUS_EXTENSION)?.valueCoding, 'MedicationDispense.extension(Extension-EPS-TaskBusinessStatus)');
+  // Several MedicationDispenses of one item (packs from different makers) are one supplied line item.
+  const items = new Map<string, Dispensed[]>();
+  for (const each of dispensed) items.set(dispenseItemIdOf(each.dispense), [...(items.get(dispenseItemIdOf(each.dispense)) ?? []), each]);
+  return el('pertinentSupplyHeader', { classCode: 'SBADM', moodCode: 'EVN' }, [
+    uuidId(messageId),
+    code('225426007', OID.snomed),
+    el('effectiveTime', { nullFlavor: 'NA' }),
+    repeatOf(first.request),
+    el('author', { contextControlCode: 'OP', typeCode: 'AUT' }, [el('time', { value: hl7DateTime(now.toISOString(), 'now') }), el('signatureText', { nullFlavor: 'NA' }), author]),
+    ...[...items].map(([itemId, packs]) => el('pertinentInformation1', { contextConductionInd: 'true', inversionInd: 'false', negationInd: 'false', typeCode: 'PERT' }, [
+      seperatableInd(false),
+      id(OID.template, 'CSAB_RM-NPfITUK10.sourceOf2', 'templateId'),
+      suppliedLineItem(bundle, itemId, packs),
+    ])),
+    observation('pertinentInformation3', false, 'pertinentPrescriptionStatus', 'PS', code(required(status.code, 'Extension-EPS-TaskBusinessStatus'), '2.16.840.1.113883.2.1.3.2.4.16.35', status.display, 'value')),
+    prescriptionIdObservation('pertinentInformation4', shortId),
+    inFulfillmentOf('priorOriginalPrescriptionRef', longId),
+  ]);
+}
+
+const inFulfillmentOf = (name: string, uuid: string) => el('inFulfillmentOf', { inversionInd: 'false', negationInd: 'false', typeCode: 'FLFS' }, [
+  seperatableInd(true),
+  id(OID.template, 'CSAB_RM-NPfITUK10.sourceOf1', 'templateId'),
+  el(name, { classCode: 'SBADM', moodCode: 'RQO' }, [uuidId(uuid)]),
+]);
+
+/** One item as supplied: what was asked for, each pack given, and the item's status. */
+function suppliedLineItem(bundle: Bundle, itemId: string, packs: Dispensed[]): XmlNode {
+  const { dispense, request } = packs[0] as Dispensed;
+  const requested = medicationCoding(bundle, request);
+  const asked = request.dispenseRequest?.quantity;
+  const itemStatus = required(dispense.type?.coding?.[0], 'MedicationDispense.type');
+  const notDispensed = dispense.statusReasonCodeableConcept?.coding?.[0];
+  return el('pertinentSuppliedLineItem', { classCode: 'SBADM', moodCode: 'PRMS' }, [
+    uuidId(itemId),
+    ADMINISTRATION(),
+    el('effectiveTime', { nullFlavor: 'NA' }),
+    repeatOf(request),
+    el('consumable', { contextControlCode: 'OP', typeCode: 'CSM' }, [
+      el('requestedManufacturedProduct', { classCode: 'MANU' }, [el('manufacturedRequestedMaterial', { classCode: 'MMAT', determinerCode: 'KIND' }, [snomed(requested.code, requested.display)])]),
+    ]),
+    ...packs.map((pack) => suppliedPack(bundle, pack.dispense)),
+    el('component1', { typeCode: 'COMP' }, [
+      seperatableInd(false),
+      el('supplyRequest', { classCode: 'SPLY', moodCode: 'RQO' }, [
+        snomed(required(asked?.code, 'MedicationRequest.dispenseRequest.quantity.code'), asked?.unit),
+        quantity(asked?.value, asked?.code, asked?.unit, 'MedicationRequest.dispenseRequest.quantity'),
+      ]),
+    ]),
+    notDispensed !== undefined && observation('pertinentInformation2', false, 'pertinentNonDispensingReason', 'NDR', code(required(notDispensed.code, 'MedicationDispense.statusReasonCodeableConcept'), '2.16.840.1.113883.2.1.3.2.4.16.31', notDispensed.display, 'value')),
+    observation('pertinentInformation3', false, 'pertinentItemStatus', 'IS', code(required(itemStatus.code, 'MedicationDispense.type'), '2.16.840.1.113883.2.1.3.2.4.17.23', itemStatus.display, 'value')),
+    inFulfillmentOf('priorOriginalItemRef', itemIdOf(request)),
+  ]);
+}
+
+/** One pack given: its quantity, the product supplied, and the instructions given with it. */
+function suppliedPack(bundle: Bundle, dispense: MedicationDispense): XmlNode {
+  const supplied = medicationCoding(bundle, dispense);
+  const given = dispense.quantity;
+  return el('component', { typeCode: 'COMP' }, [
+    seperatableInd(false),
+    el('suppliedLineItemQuantity', { classCode: 'SPLY', moodCode: 'EVN' }, [
+      DISPENSING(),
+      quantity(given?.value, given?.code, given?.unit, 'MedicationDispense.quantity'),
+      el('product', { contextControlCode: 'OP', typeCode: 'PRD' }, [
+        el('suppliedManufacturedProduct', { classCode: 'MANU' }, [el('manufacturedSuppliedMaterial', { classCode: 'MMAT', determinerCode: 'INSTANCE' }, [snomed(supplied.code, supplied.display)])]),
+      ]),
+      observation('pertinentInformation1', false, 'pertinentSupplyInstructions', 'SI', textEl('value', dosageText(dispense.dosageInstruction ?? [], 'MedicationDispense.dosageInstruction'))),
+    ]),
+  ]);
+}
