@@ -19,6 +19,8 @@ const REQUESTS: Record<string, (number: string) => string> = {
   Cancel: (number) => `${number}-Process-Request-Cancel-200_OK.json`,
   Dispense: (number) => `${number}-Process-Request-Dispense-200_OK.json`,
   DispenseAmend: (number) => `${number}-Process-Request-DispenseAmend-200_OK.json`,
+  Claim: (number) => `${number}-Claim-Request-200_OK.json`,
+  Amend: (number) => `${number}-Claim-Request-Amend-200_OK.json`,
   Release: (number) => `${number}-Task-Request-Release-200_OK.json`,
   Return: (number) => `${number}-Task-Request-Return-200_OK.json`,
   Withdraw: (number) => `${number}-Task-Request-Withdraw-200_OK.json`,

@@ -5,6 +5,7 @@ import type { Actor } from '../../platform/context.ts';
 import { EpsErrors } from '../errors.ts';
 import { isResource } from '../fhir-read.ts';
 import { messageEventOf } from '../order.ts';
+import { CLAIM_INTERACTION, dispenseClaim } from './dispense-claim.ts';
 import { DISPENSE_INTERACTION, dispenseNotification } from './dispense-notification.ts';
 import { hl7Message } from './envelope.ts';
 import { parentPrescription, SEND_INTERACTION } from './parent-prescription.ts';
@@ -22,6 +23,10 @@ export function convertToHl7v3(body: unknown, actor: Actor | undefined, now: Dat
   if (isResource(body, 'Parameters')) {
     const { interaction, messageId, payload } = releaseRequest(body, now);
     return { xml: write(interaction, messageId, payload), patientNhsNumbers: [] };
+  }
+  if (isResource(body, 'Claim')) {
+    const { messageId, payload, patientNhsNumber } = dispenseClaim(body);
+    return { xml: write(CLAIM_INTERACTION, messageId, payload), patientNhsNumbers: [patientNhsNumber] };
   }
   if (isResource(body, 'Task')) {
     const { interaction, messageId, payload, patientNhsNumber } = taskMessage(body);

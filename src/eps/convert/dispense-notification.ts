@@ -6,9 +6,10 @@ import { readDispenseNotification } from '../dispense-messages.ts';
 import { EpsErrors } from '../errors.ts';
 import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, resolve, resourcesOf } from '../fhir-read.ts';
 import { dispenser } from './dispenser.ts';
-import { code, hl7DateTime, id, observation, OID, organisationIdAndType, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
-import { ADMINISTRATION, DISPENSING, dosageText, medicationCoding, quantity, repeatNumber } from './line-item.ts';
+import { code, hl7DateTime, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
+import { ADMINISTRATION, DISPENSING, dosageText, medicationCoding, quantity } from './line-item.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
+import { DISPENSED_MEDICATION, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, supplyHeaderOpening } from './supply.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 export const DISPENSE_INTERACTION = 'PORX_IN080101SM31';
@@ -37,13 +38,13 @@ export function dispenseNotification(bundle: Bundle, now: Date): { payload: XmlN
   const replaces = extensionOf(header, REPLACEMENT_OF)?.valueIdentifier?.value;
   const payload = el('DispenseNotification', { classCode: 'INFO', moodCode: 'EVN' }, [
     uuidId(messageId),
-    snomed('163541000000107', 'Dispensed Medication - FocusActOrEvent (administrative concept)'),
+    DISPENSED_MEDICATION(),
     timestamp('effectiveTime', required(first.dispense.whenHandedOver, 'MedicationDispense.whenHandedOver'), 'MedicationDispense.whenHandedOver'),
     id(OID.messageType, 'PORX_MT024001UK31', 'typeId'),
     el('recordTarget', { typeCode: 'RCT' }, [el('patient', { classCode: 'PAT' }, [id(OID.nhsNumber, patientNhsNumber)])]),
     // The NHS BSA pays for what is dispensed: the pharmacy's reimbursement authority.
     el('primaryInformationRecipient', { contextControlCode: 'ON', typeCode: 'PRCP' }, [
-      el('AgentOrg', { classCode: 'AGNT' }, [el('agentOrganization', { classCode: 'ORG', determinerCode: 'INSTANCE' }, organisationIdAndType(required(payor, 'Organization.extension(Extension-ODS-OrganisationRelationships).reimbursementAuthority')))]),
+      recipientOrganisation(required(payor, 'Organization.extension(Extension-ODS-OrganisationRelationships).reimbursementAuthority'), undefined),
     ]),
     el('pertinentInformation1', { contextConductionInd: 'true', typeCode: 'PERT' }, [
       id(OID.template, 'CSAB_RM-NPfITUK10.pertinentInformation', 'templateId'),
@@ -56,7 +57,7 @@ export function dispenseNotification(bundle: Bundle, now: Date): { payload: XmlN
         ...dispensed.map(({ dispense }) => el('component', { typeCode: 'COMP' }, [el('actRef', { classCode: 'SBADM', moodCode: 'PRMS' }, [uuidId(dispenseItemIdOf(dispense))])])),
       ]),
     ]),
-    replaces !== undefined && el('replacementOf', { typeCode: 'RPLC' }, [el('priorMessageRef', { classCode: 'INFO', moodCode: 'EVN' }, [uuidId(replaces)])]),
+    replaces !== undefined && replacementOf(replaces),
     // The release this dispensing follows: the message the release response answered (MessageHeader.response).
     el('sequelTo', { typeCode: 'SEQL' }, [
       el('priorPrescriptionReleaseEventRef', { classCode: 'INFO', moodCode: 'RQO' }, [uuidId(required(header.response?.identifier, 'MessageHeader.response.identifier'))]),
@@ -67,16 +68,10 @@ export function dispenseNotification(bundle: Bundle, now: Date): { payload: XmlN
 
 const dispenseItemIdOf = (dispense: MedicationDispense) => required(identifierOf(dispense.identifier, DISPENSE_ITEM_SYSTEM), 'MedicationDispense.identifier');
 
-/**
- * The issue of a repeat-dispensing prescription being dispensed, low..high, from the
- * EPS-RepeatInformation of the request's basedOn: the issues before this one, and those allowed.
- */
+/** The issue of a repeat-dispensing prescription being dispensed, from the request's basedOn. */
 function repeatOf(request: MedicationRequest): XmlNode | undefined {
   if (request.courseOfTherapyType?.coding?.[0]?.code !== 'continuous-repeat-dispensing') return undefined;
-  const information = request.basedOn?.map((based) => extensionOf(based, REPEAT_INFORMATION)).find(Boolean);
-  const allowed = required(extensionOf(information, 'numberOfRepeatsAllowed')?.valueInteger ?? request.dispenseRequest?.numberOfRepeatsAllowed, 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
-  const issued = extensionOf(information, 'numberOfRepeatsIssued')?.valueInteger ?? 0;
-  return repeatNumber(allowed + 1, issued + 1);
+  return repeatIssue(request.basedOn?.map((based) => extensionOf(based, REPEAT_INFORMATION)).find(Boolean), 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
 }
 
 function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[], author: XmlNode, now: Date): XmlNode {
@@ -87,9 +82,7 @@ function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[],
   const items = new Map<string, Dispensed[]>();
   for (const each of dispensed) items.set(dispenseItemIdOf(each.dispense), [...(items.get(dispenseItemIdOf(each.dispense)) ?? []), each]);
   return el('pertinentSupplyHeader', { classCode: 'SBADM', moodCode: 'EVN' }, [
-    uuidId(messageId),
-    code('225426007', OID.snomed),
-    el('effectiveTime', { nullFlavor: 'NA' }),
+    ...supplyHeaderOpening(messageId),
     repeatOf(first.request),
     el('author', { contextControlCode: 'OP', typeCode: 'AUT' }, [el('time', { value: hl7DateTime(now.toISOString(), 'now') }), el('signatureText', { nullFlavor: 'NA' }), author]),
     ...[...items].map(([itemId, packs]) => el('pertinentInformation1', { contextConductionInd: 'true', inversionInd: 'false', negationInd: 'false', typeCode: 'PERT' }, [
@@ -97,24 +90,18 @@ function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[],
       id(OID.template, 'CSAB_RM-NPfITUK10.sourceOf2', 'templateId'),
       suppliedLineItem(bundle, itemId, packs),
     ])),
-    observation('pertinentInformation3', false, 'pertinentPrescriptionStatus', 'PS', code(required(status.code, 'Extension-EPS-TaskBusinessStatus'), '2.16.840.1.113883.2.1.3.2.4.16.35', status.display, 'value')),
+    prescriptionStatus(status, 'MedicationDispense.extension(Extension-EPS-TaskBusinessStatus)'),
     prescriptionIdObservation('pertinentInformation4', shortId),
     inFulfillmentOf('priorOriginalPrescriptionRef', longId),
   ]);
 }
-
-const inFulfillmentOf = (name: string, uuid: string) => el('inFulfillmentOf', { inversionInd: 'false', negationInd: 'false', typeCode: 'FLFS' }, [
-  seperatableInd(true),
-  id(OID.template, 'CSAB_RM-NPfITUK10.sourceOf1', 'templateId'),
-  el(name, { classCode: 'SBADM', moodCode: 'RQO' }, [uuidId(uuid)]),
-]);
 
 /** One item as supplied: what was asked for, each pack given, and the item's status. */
 function suppliedLineItem(bundle: Bundle, itemId: string, packs: Dispensed[]): XmlNode {
   const { dispense, request } = packs[0] as Dispensed;
   const requested = medicationCoding(bundle, request);
   const asked = request.dispenseRequest?.quantity;
-  const itemStatus = required(dispense.type?.coding?.[0], 'MedicationDispense.type');
+  const status = required(dispense.type?.coding?.[0], 'MedicationDispense.type');
   const notDispensed = dispense.statusReasonCodeableConcept?.coding?.[0];
   return el('pertinentSuppliedLineItem', { classCode: 'SBADM', moodCode: 'PRMS' }, [
     uuidId(itemId),
@@ -132,8 +119,8 @@ function suppliedLineItem(bundle: Bundle, itemId: string, packs: Dispensed[]): X
         quantity(asked?.value, asked?.code, asked?.unit, 'MedicationRequest.dispenseRequest.quantity'),
       ]),
     ]),
-    notDispensed !== undefined && observation('pertinentInformation2', false, 'pertinentNonDispensingReason', 'NDR', code(required(notDispensed.code, 'MedicationDispense.statusReasonCodeableConcept'), '2.16.840.1.113883.2.1.3.2.4.16.31', notDispensed.display, 'value')),
-    observation('pertinentInformation3', false, 'pertinentItemStatus', 'IS', code(required(itemStatus.code, 'MedicationDispense.type'), '2.16.840.1.113883.2.1.3.2.4.17.23', itemStatus.display, 'value')),
+    notDispensed !== undefined && nonDispensingReason(notDispensed, 'MedicationDispense.statusReasonCodeableConcept'),
+    itemStatus(status, 'MedicationDispense.type'),
     inFulfillmentOf('priorOriginalItemRef', itemIdOf(request)),
   ]);
 }
