@@ -1,23 +1,21 @@
 // A Claim as PORX_IN090101SM31, the HL7 v3 DispenseClaim to the NHS BSA
 // (examples/**/N-Convert-Response-Claim-200_OK.xml from N-Claim-Request-200_OK.json, and the
 // amendment 6-Convert-Response-Amend-200_OK.xml from 6-Claim-Request-Amend-200_OK.json).
-import type { Claim, ClaimItem, ClaimItemDetail, ClaimItemDetailSubDetail, Organization, PractitionerRole } from '@medplum/fhirtypes';
+import type { Claim, ClaimItem, ClaimItemDetail, ClaimItemDetailSubDetail } from '@medplum/fhirtypes';
 import { readClaim } from '../dispense-messages.ts';
 import { EpsErrors } from '../errors.ts';
-import { BUSINESS_STATUS_EXTENSION, extensionOf, resolve } from '../fhir-read.ts';
-import { dispenser } from './dispenser.ts';
-import { code, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
-import { ADMINISTRATION, DISPENSING, quantity } from './line-item.ts';
-import { DISPENSED_MEDICATION, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, supplyHeaderOpening } from './supply.ts';
+import { BUSINESS_STATUS_EXTENSION, extensionOf } from '../fhir-read.ts';
+import { dispenser, pharmacistOf } from './dispenser.ts';
+import { code, id, observation, OID, prescriptionIdObservation, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
+import { ADMINISTRATION } from './line-item.ts';
+import { DISPENSED_MEDICATION, EPS_REPEAT_INFORMATION, REPLACEMENT_OF, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 export const CLAIM_INTERACTION = 'PORX_IN090101SM31';
 const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
 const SEQUENCE_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimSequenceIdentifier';
 const REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
-const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 const STATUS_REASON = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-TaskBusinessStatusReason';
-const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 const CHARGE_EXEMPTION_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/prescription-charge-exemption';
 const EXEMPTION_EVIDENCE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/DM-exemption-evidence';
 const PRESCRIPTION_CHARGE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/DM-prescription-charge';
@@ -39,10 +37,7 @@ export function dispenseClaim(body: unknown): { messageId: string; payload: XmlN
   const claim = body as Claim;
   const item = required(claim.item?.[0], 'Claim.item');
   const created = required(claim.created, 'Claim.created');
-  const role = resolve<PractitionerRole>({ resourceType: 'Bundle', type: 'collection' }, claim.provider?.reference, claim.contained);
-  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage('Claim.provider must reference the contained PractitionerRole', 'Claim.provider');
-  const pharmacy = resolve<Organization>({ resourceType: 'Bundle', type: 'collection' }, role.organization?.reference, claim.contained);
-  if (pharmacy?.resourceType !== 'Organization') throw EpsErrors.invalidMessage("The PractitionerRole's organization must be a contained Organization", 'Claim.contained.ofType(PractitionerRole).organization');
+  const { role, pharmacy } = pharmacistOf(claim.provider?.reference, claim.contained, 'Claim.provider');
   const group = extensionOf(claim.prescription, GROUP_IDENTIFIER);
   const coverage = required(claim.insurance?.[0]?.coverage, 'Claim.insurance.coverage');
   const replaces = extensionOf(claim, REPLACEMENT_OF)?.valueIdentifier?.value;
@@ -81,7 +76,7 @@ export function dispenseClaim(body: unknown): { messageId: string; payload: XmlN
 
 /** The issue claimed for, of a repeat-dispensing prescription: its EPS-RepeatInformation. */
 function repeatOf(holder: ClaimItem | ClaimItemDetail | undefined): XmlNode | undefined {
-  const information = extensionOf(holder, REPEAT_INFORMATION);
+  const information = extensionOf(holder, EPS_REPEAT_INFORMATION);
   return information && repeatIssue(information, 'Claim.item.extension(Extension-EPS-RepeatInformation)');
 }
 
@@ -93,39 +88,31 @@ function suppliedLineItem(detail: ClaimItemDetail): XmlNode {
     ADMINISTRATION(),
     el('effectiveTime', { nullFlavor: 'NA' }),
     repeatOf(detail),
-    ...(detail.subDetail ?? []).map((subDetail) => suppliedProduct(detail, subDetail)),
+    ...(detail.subDetail ?? []).map((subDetail) => claimedProduct(detail, subDetail)),
     notDispensed !== undefined && nonDispensingReason(notDispensed, 'Claim.item.detail.extension(Extension-EPS-TaskBusinessStatusReason)'),
     itemStatus(required(codingOf(detail.modifier, DISPENSE_TYPE_SYSTEM), 'Claim.item.detail.modifier'), 'Claim.item.detail.modifier'),
     inFulfillmentOf('priorOriginalItemRef', required(extensionOf(detail, REQUEST_REFERENCE)?.valueReference?.identifier?.value, 'Claim.item.detail.extension(Extension-ClaimMedicationRequestReference)')),
   ]);
 }
 
-/** A product given: quantity, product, whether a charge was paid (CP), and the dispenser's endorsements (DE). */
-function suppliedProduct(detail: ClaimItemDetail, subDetail: ClaimItemDetailSubDetail): XmlNode {
-  const given = subDetail.quantity;
-  const product = required(codingOf(subDetail.productOrService ? [subDetail.productOrService] : [], 'http://snomed.info/sct'), 'Claim.item.detail.subDetail.productOrService');
+/** A product given (a subDetail): whether a charge was paid for it (CP), and the dispenser's endorsements (DE). */
+function claimedProduct(detail: ClaimItemDetail, subDetail: ClaimItemDetailSubDetail): XmlNode {
+  const product = codingOf(subDetail.productOrService ? [subDetail.productOrService] : [], 'http://snomed.info/sct');
+  const productCode = required(product?.code, 'Claim.item.detail.subDetail.productOrService');
   const charge = codingOf(detail.programCode, PRESCRIPTION_CHARGE_SYSTEM)?.code;
   if (charge !== 'paid-once' && charge !== 'paid-twice' && charge !== 'not-paid') throw EpsErrors.invalidMessage(`Unsupported prescription charge code '${String(charge)}'`, 'Claim.item.detail.programCode');
   const endorsements = (detail.programCode ?? []).filter((concept) => concept.coding?.some((coding) => coding.system === ENDORSEMENT_SYSTEM));
-  return el('component', { typeCode: 'COMP' }, [
-    seperatableInd(false),
-    el('suppliedLineItemQuantity', { classCode: 'SPLY', moodCode: 'EVN' }, [
-      DISPENSING(),
-      quantity(given?.value, given?.code, given?.unit, 'Claim.item.detail.subDetail.quantity'),
-      el('product', { contextControlCode: 'OP', typeCode: 'PRD' }, [
-        el('suppliedManufacturedProduct', { classCode: 'MANU' }, [el('manufacturedSuppliedMaterial', { classCode: 'MMAT', determinerCode: 'KIND' }, [snomed(required(product.code, 'Claim.item.detail.subDetail.productOrService'), product.display)])]),
+  return suppliedProduct(subDetail.quantity, { code: productCode, display: product?.display }, 'KIND', 'Claim.item.detail.subDetail.quantity', [
+    observation('pertinentInformation1', false, 'pertinentChargePayment', 'CP', el('value', { value: String(charge !== 'not-paid') })),
+    ...endorsements.map((concept) => el('pertinentInformation2', { contextConductionInd: 'true', typeCode: 'PERT' }, [
+      seperatableInd(true),
+      el('pertinentDispensingEndorsement', { classCode: 'OBS', moodCode: 'EVN' }, [
+        code('DE', OID.observationType),
+        // The supporting information of an endorsement (6-Claim-Request-Amend: "Supporting Info for Broken Bulk").
+        concept.text !== undefined && textEl('text', concept.text),
+        code(required(codingOf([concept], ENDORSEMENT_SYSTEM)?.code, 'Claim.item.detail.programCode'), '2.16.840.1.113883.2.1.3.2.4.16.29', undefined, 'value'),
       ]),
-      observation('pertinentInformation1', false, 'pertinentChargePayment', 'CP', el('value', { value: String(charge !== 'not-paid') })),
-      ...endorsements.map((concept) => el('pertinentInformation2', { contextConductionInd: 'true', typeCode: 'PERT' }, [
-        seperatableInd(true),
-        el('pertinentDispensingEndorsement', { classCode: 'OBS', moodCode: 'EVN' }, [
-          code('DE', OID.observationType),
-          // The supporting information of an endorsement (6-Claim-Request-Amend: "Supporting Info for Broken Bulk").
-          concept.text !== undefined && textEl('text', concept.text),
-          code(required(codingOf([concept], ENDORSEMENT_SYSTEM)?.code, 'Claim.item.detail.programCode'), '2.16.840.1.113883.2.1.3.2.4.16.29', undefined, 'value'),
-        ]),
-      ])),
-    ]),
+    ])),
   ]);
 }
 

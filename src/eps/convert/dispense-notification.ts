@@ -1,22 +1,19 @@
 // A dispense-notification message as PORX_IN080101SM31, the HL7 v3 DispenseNotification
 // (examples/**/N-Convert-Response-Dispense-200_OK.xml from N-Process-Request-Dispense-200_OK.json,
 // and the dispense amendment 5-Convert-Response-DispenseAmend-200_OK.xml, which replaces one).
-import type { Bundle, MedicationDispense, MedicationRequest, MessageHeader, Organization, PractitionerRole } from '@medplum/fhirtypes';
+import type { Bundle, MedicationDispense, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { readDispenseNotification } from '../dispense-messages.ts';
-import { EpsErrors } from '../errors.ts';
 import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, resolve, resourcesOf } from '../fhir-read.ts';
-import { dispenser } from './dispenser.ts';
+import { dispenser, pharmacistOf } from './dispenser.ts';
 import { code, hl7DateTime, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
-import { ADMINISTRATION, DISPENSING, dosageText, medicationCoding, quantity } from './line-item.ts';
+import { ADMINISTRATION, dosageText, medicationCoding, quantity } from './line-item.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
-import { DISPENSED_MEDICATION, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, supplyHeaderOpening } from './supply.ts';
+import { DISPENSED_MEDICATION, EPS_REPEAT_INFORMATION, REPLACEMENT_OF, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 export const DISPENSE_INTERACTION = 'PORX_IN080101SM31';
 const DISPENSE_ITEM_SYSTEM = 'https://fhir.nhs.uk/Id/prescription-dispense-item-number';
-const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 const ORGANISATION_RELATIONSHIPS = 'https://fhir.nhs.uk/StructureDefinition/Extension-ODS-OrganisationRelationships';
-const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 
 type Dispensed = { dispense: MedicationDispense; request: MedicationRequest };
 
@@ -30,10 +27,7 @@ export function dispenseNotification(bundle: Bundle, now: Date): { payload: XmlN
     return { dispense, request };
   });
   const first = dispensed[0] as Dispensed;
-  const role = resolve<PractitionerRole>(bundle, first.dispense.performer?.[0]?.actor.reference, first.dispense.contained ?? []);
-  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage('MedicationDispense.performer must be the contained PractitionerRole', 'MedicationDispense.performer');
-  const pharmacy = resolve<Organization>(bundle, role.organization?.reference, first.dispense.contained ?? []);
-  if (pharmacy?.resourceType !== 'Organization') throw EpsErrors.invalidMessage("The PractitionerRole's organization must be an Organization in the message", 'PractitionerRole.organization');
+  const { role, pharmacy } = pharmacistOf(first.dispense.performer?.[0]?.actor.reference, first.dispense.contained, 'MedicationDispense.performer', bundle);
   const payor = extensionOf(extensionOf(pharmacy, ORGANISATION_RELATIONSHIPS), 'reimbursementAuthority')?.valueIdentifier?.value;
   const replaces = extensionOf(header, REPLACEMENT_OF)?.valueIdentifier?.value;
   const payload = el('DispenseNotification', { classCode: 'INFO', moodCode: 'EVN' }, [
@@ -71,7 +65,7 @@ const dispenseItemIdOf = (dispense: MedicationDispense) => required(identifierOf
 /** The issue of a repeat-dispensing prescription being dispensed, from the request's basedOn. */
 function repeatOf(request: MedicationRequest): XmlNode | undefined {
   if (request.courseOfTherapyType?.coding?.[0]?.code !== 'continuous-repeat-dispensing') return undefined;
-  return repeatIssue(request.basedOn?.map((based) => extensionOf(based, REPEAT_INFORMATION)).find(Boolean), 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
+  return repeatIssue(request.basedOn?.map((based) => extensionOf(based, EPS_REPEAT_INFORMATION)).find(Boolean), 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
 }
 
 function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[], author: XmlNode, now: Date): XmlNode {
@@ -127,17 +121,7 @@ function suppliedLineItem(bundle: Bundle, itemId: string, packs: Dispensed[]): X
 
 /** One pack given: its quantity, the product supplied, and the instructions given with it. */
 function suppliedPack(bundle: Bundle, dispense: MedicationDispense): XmlNode {
-  const supplied = medicationCoding(bundle, dispense);
-  const given = dispense.quantity;
-  return el('component', { typeCode: 'COMP' }, [
-    seperatableInd(false),
-    el('suppliedLineItemQuantity', { classCode: 'SPLY', moodCode: 'EVN' }, [
-      DISPENSING(),
-      quantity(given?.value, given?.code, given?.unit, 'MedicationDispense.quantity'),
-      el('product', { contextControlCode: 'OP', typeCode: 'PRD' }, [
-        el('suppliedManufacturedProduct', { classCode: 'MANU' }, [el('manufacturedSuppliedMaterial', { classCode: 'MMAT', determinerCode: 'INSTANCE' }, [snomed(supplied.code, supplied.display)])]),
-      ]),
-      observation('pertinentInformation1', false, 'pertinentSupplyInstructions', 'SI', textEl('value', dosageText(dispense.dosageInstruction ?? [], 'MedicationDispense.dosageInstruction'))),
-    ]),
+  return suppliedProduct(dispense.quantity, medicationCoding(bundle, dispense), 'INSTANCE', 'MedicationDispense.quantity', [
+    observation('pertinentInformation1', false, 'pertinentSupplyInstructions', 'SI', textEl('value', dosageText(dispense.dosageInstruction ?? [], 'MedicationDispense.dosageInstruction'))),
   ]);
 }

@@ -1,11 +1,26 @@
 // The pharmacist of a dispensing message as HL7 v3 writes them: an AgentPerson of their role
 // profile, job role and telecom, named by SDS user id, at the pharmacy they represent (the author of
 // examples/**/N-Convert-Response-{Release,Return,Dispense,Claim}-200_OK.xml).
-import type { Organization, PractitionerRole } from '@medplum/fhirtypes';
-import { identifierOf, ODS_SYSTEM, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from '../fhir-read.ts';
+import type { Bundle, Organization, PractitionerRole, Resource } from '@medplum/fhirtypes';
+import { EpsErrors } from '../errors.ts';
+import { identifierOf, ODS_SYSTEM, resolve, ROLE_PROFILE_SYSTEM, USER_ID_SYSTEM } from '../fhir-read.ts';
 import { jobRoleOf } from './agent-person.ts';
 import { address, code, id, OID, organisationIdAndType, required, telecom } from './hl7.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
+
+const NO_BUNDLE: Bundle = { resourceType: 'Bundle', type: 'collection' };
+
+/**
+ * The pharmacist a dispensing message names (a PractitionerRole contained in the resource that
+ * references it) and the pharmacy of their role, contained too or an entry of the message bundle.
+ */
+export function pharmacistOf(reference: string | undefined, contained: Resource[] | undefined, path: string, bundle: Bundle = NO_BUNDLE): { role: PractitionerRole; pharmacy: Organization } {
+  const role = resolve<PractitionerRole>(bundle, reference, contained);
+  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage(`${path} must reference a contained PractitionerRole`, path);
+  const pharmacy = resolve<Organization>(bundle, role.organization?.reference, contained);
+  if (pharmacy?.resourceType !== 'Organization') throw EpsErrors.invalidMessage("The PractitionerRole's organization must be an Organization in the message", `${path}.organization`);
+  return { role, pharmacy };
+}
 
 /**
  * The AgentPerson of a dispensing PractitionerRole (its practitioner named by identifier and

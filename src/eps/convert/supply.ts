@@ -1,11 +1,15 @@
 // The parts a dispense notification and a claim share (PORX_IN080101SM31 and PORX_IN090101SM31
 // in the Dispense and Claim examples): the supply header's opening, statuses of the prescription
 // and its items, references to what was prescribed, and which issue of a repeat dispensing it is.
-import type { Coding, Extension } from '@medplum/fhirtypes';
+import type { Coding, Extension, Quantity } from '@medplum/fhirtypes';
 import { extensionOf } from '../fhir-read.ts';
 import { code, id, observation, OID, required, seperatableInd, snomed, uuidId } from './hl7.ts';
-import { repeatNumber } from './line-item.ts';
+import { DISPENSING, quantity, repeatNumber } from './line-item.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
+
+/** The extensions of dispensing messages that several of them carry. */
+export const EPS_REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
+export const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 
 /** The code of a dispensing message (DispenseNotification, DispenseClaim). */
 export const DISPENSED_MEDICATION = () => snomed('163541000000107', 'Dispensed Medication - FocusActOrEvent (administrative concept)');
@@ -52,3 +56,22 @@ export function repeatIssue(information: Extension | undefined, expression: stri
 
 /** The message this one replaces: an amended dispense notification or claim. */
 export const replacementOf = (messageId: string): XmlNode => el('replacementOf', { typeCode: 'RPLC' }, [el('priorMessageRef', { classCode: 'INFO', moodCode: 'EVN' }, [uuidId(messageId)])]);
+
+/**
+ * A product given, as a component of a supplied line item: its quantity and product, then what is
+ * said of it (supply instructions in a dispense notification; charge and endorsements in a claim).
+ * A dispense notification names the product given as an INSTANCE, a claim as a KIND (the examples).
+ */
+export function suppliedProduct(given: Quantity | undefined, product: { code: string; display?: string | undefined }, determinerCode: 'INSTANCE' | 'KIND', expression: string, information: XmlNode[]): XmlNode {
+  return el('component', { typeCode: 'COMP' }, [
+    seperatableInd(false),
+    el('suppliedLineItemQuantity', { classCode: 'SPLY', moodCode: 'EVN' }, [
+      DISPENSING(),
+      quantity(given?.value, given?.code, given?.unit, expression),
+      el('product', { contextControlCode: 'OP', typeCode: 'PRD' }, [
+        el('suppliedManufacturedProduct', { classCode: 'MANU' }, [el('manufacturedSuppliedMaterial', { classCode: 'MMAT', determinerCode }, [snomed(product.code, product.display)])]),
+      ]),
+      ...information,
+    ]),
+  ]);
+}

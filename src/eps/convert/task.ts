@@ -2,17 +2,16 @@
 // DispenseProposalReturn (2-Convert-Response-Return-200_OK.xml from 2-Task-Request-Return-200_OK.json),
 // a withdrawal (code abort) PORX_IN510101SM31 ETPWithdraw (3-Convert-Response-Withdraw-200_OK.xml),
 // both in examples/secondary-care/homecare/acute/nominated-pharmacy/clinical-practitioner.
-import type { Organization, PractitionerRole, Task } from '@medplum/fhirtypes';
+import type { Task } from '@medplum/fhirtypes';
 import { readTask } from '../dispense-messages.ts';
-import { EpsErrors } from '../errors.ts';
-import { extensionOf, identifierOf, ODS_SYSTEM, resolve, ROLE_PROFILE_SYSTEM } from '../fhir-read.ts';
-import { dispenser } from './dispenser.ts';
+import { extensionOf, identifierOf, ODS_SYSTEM, ROLE_PROFILE_SYSTEM } from '../fhir-read.ts';
+import { dispenser, pharmacistOf } from './dispenser.ts';
 import { code, id, observation, OID, prescriptionIdObservation, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
+import { EPS_REPEAT_INFORMATION } from './supply.ts';
 import { el, type XmlNode } from './xml.ts';
 
 export const RETURN_INTERACTION = 'PORX_IN100101SM31';
 export const WITHDRAW_INTERACTION = 'PORX_IN510101SM31';
-const REPEAT_INFORMATION_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 
 type TaskConversion = { interaction: string; messageId: string; payload: XmlNode; patientNhsNumber: string };
 
@@ -21,13 +20,10 @@ export function taskMessage(body: unknown): TaskConversion {
   const { kind, shortId, patientNhsNumber } = readTask(body);
   const task = body as Task;
   const messageId = required(task.identifier?.[0]?.value, 'Task.identifier');
-  const role = resolve<PractitionerRole>({ resourceType: 'Bundle', type: 'collection' }, task.requester?.reference, task.contained);
-  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage('Task.requester must reference the contained PractitionerRole', 'Task.requester');
-  const pharmacy = resolve<Organization>({ resourceType: 'Bundle', type: 'collection' }, role.organization?.reference, task.contained);
-  if (pharmacy?.resourceType !== 'Organization') throw EpsErrors.invalidMessage("The PractitionerRole's organization must be a contained Organization", 'Task.contained.ofType(PractitionerRole).organization');
+  const { role, pharmacy } = pharmacistOf(task.requester?.reference, task.contained, 'Task.requester');
   const reason = required(task.statusReason?.coding?.[0], 'Task.statusReason');
   const focus = required(task.focus?.identifier?.value, 'Task.focus.identifier');
-  const repeatsIssued = extensionOf(extensionOf(task, REPEAT_INFORMATION_EXTENSION), 'numberOfRepeatsIssued')?.valueInteger;
+  const repeatsIssued = extensionOf(extensionOf(task, EPS_REPEAT_INFORMATION), 'numberOfRepeatsIssued')?.valueInteger;
   const common = { messageId, patientNhsNumber };
   if (kind === 'return') {
     return {
