@@ -3,7 +3,7 @@
 import type { Bundle, MedicationRequest } from '@medplum/fhirtypes';
 import { resourcesOf } from '../fhir-read.ts';
 import { agentPerson, responsiblePartyOf } from './agent-person.ts';
-import { code, hl7DateTime, OID, prescriptionIdObservation, required, seperatableInd, uuidId } from './hl7.ts';
+import { code, hl7Time, OID, prescriptionIdObservation, required, seperatableInd, uuidId } from './hl7.ts';
 import { patientOf, recordTarget } from './patient.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
@@ -19,7 +19,7 @@ export function cancellationRequest(bundle: Bundle, now: Date): { payload: XmlNo
   const reason = request.statusReason?.coding?.find((coding) => coding.system === STATUS_REASON_SYSTEM);
   const payload = el('CancellationRequest', { classCode: 'INFO', moodCode: 'EVN' }, [
     uuidId(required(bundle.identifier?.value, 'Bundle.identifier')),
-    el('effectiveTime', { value: hl7DateTime(now.toISOString(), 'now') }),
+    el('effectiveTime', { value: hl7Time(now) }),
     recordTarget(patient),
     el('author', { typeCode: 'AUT' }, [agentPerson(bundle, request.requester, 'cancellation')]),
     el('responsibleParty', { typeCode: 'RESP' }, [agentPerson(bundle, responsiblePartyOf(request), 'cancellation')]),

@@ -1,16 +1,17 @@
 // $convert: a FHIR message EPS accepts, as the HL7 v3 message EPS would send to Spine for it
 // (../shared/specs/README.md section 2, "$convert (→ HL7 v3)"; the examples' *-Convert-Response-*.xml).
-// It reads and checks the message as its own endpoint would, and writes nothing.
+// It is a translation: it refuses what it cannot write (and a dispensing message its endpoint's
+// reader refuses), not what $process-message would, and it writes nothing.
 import type { Actor } from '../../platform/context.ts';
 import { EpsErrors } from '../errors.ts';
 import { isResource } from '../fhir-read.ts';
 import { messageEventOf } from '../order.ts';
+import { CANCEL_INTERACTION, cancellationRequest } from './cancellation.ts';
 import { CLAIM_INTERACTION, dispenseClaim } from './dispense-claim.ts';
 import { DISPENSE_INTERACTION, dispenseNotification } from './dispense-notification.ts';
 import { hl7Message } from './envelope.ts';
-import { parentPrescription, SEND_INTERACTION } from './parent-prescription.ts';
-import { CANCEL_INTERACTION, cancellationRequest } from './cancellation.ts';
 import { required } from './hl7.ts';
+import { parentPrescription, SEND_INTERACTION } from './parent-prescription.ts';
 import { releaseRequest } from './release-request.ts';
 import { taskMessage } from './task.ts';
 import { toXml, type XmlNode } from './xml.ts';
@@ -38,7 +39,7 @@ export function convertToHl7v3(body: unknown, actor: Actor | undefined, now: Dat
     ({ xml: write(interaction, required(bundle.identifier?.value, 'Bundle.identifier'), payload), patientNhsNumbers: [patientNhsNumber] });
   switch (event) {
     case 'prescription-order':
-      return message(SEND_INTERACTION, parentPrescription(bundle));
+      return message(SEND_INTERACTION, parentPrescription(bundle, now));
     case 'prescription-order-update':
       return message(CANCEL_INTERACTION, cancellationRequest(bundle, now));
     case 'dispense-notification':

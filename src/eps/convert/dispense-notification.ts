@@ -5,7 +5,7 @@ import type { Bundle, MedicationDispense, MedicationRequest, MessageHeader } fro
 import { readDispenseNotification } from '../dispense-messages.ts';
 import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, resolve, resourcesOf } from '../fhir-read.ts';
 import { dispenser, pharmacistOf } from './dispenser.ts';
-import { code, hl7DateTime, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
+import { code, hl7Time, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
 import { ADMINISTRATION, dosageText, medicationCoding, quantity } from './line-item.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
 import { DISPENSED_MEDICATION, EPS_REPEAT_INFORMATION, REPLACEMENT_OF, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
@@ -78,7 +78,7 @@ function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[],
   return el('pertinentSupplyHeader', { classCode: 'SBADM', moodCode: 'EVN' }, [
     ...supplyHeaderOpening(messageId),
     repeatOf(first.request),
-    el('author', { contextControlCode: 'OP', typeCode: 'AUT' }, [el('time', { value: hl7DateTime(now.toISOString(), 'now') }), el('signatureText', { nullFlavor: 'NA' }), author]),
+    el('author', { contextControlCode: 'OP', typeCode: 'AUT' }, [el('time', { value: hl7Time(now) }), el('signatureText', { nullFlavor: 'NA' }), author]),
     ...[...items].map(([itemId, packs]) => el('pertinentInformation1', { contextConductionInd: 'true', inversionInd: 'false', negationInd: 'false', typeCode: 'PERT' }, [
       seperatableInd(false),
       id(OID.template, 'CSAB_RM-NPfITUK10.sourceOf2', 'templateId'),

@@ -2,7 +2,7 @@
 // interaction, sending and receiving systems) and the ControlActEvent naming who sent it, as
 // every examples/**/*-Convert-Response-*.xml has them.
 import type { Actor } from '../../platform/context.ts';
-import { hl7DateTime, id, OID, uuidId } from './hl7.ts';
+import { hl7Time, id, OID, uuidId } from './hl7.ts';
 import { el, type XmlNode } from './xml.ts';
 
 /**
@@ -10,7 +10,7 @@ import { el, type XmlNode } from './xml.ts';
  * (its token names an application, not a Spine accredited system), so both ends are named by
  * OpenSpine's own EPS system; the examples show the NHS sandbox's own values here.
  */
-export const OPENSPINE_EPS_ASID = '999000000001';
+const OPENSPINE_EPS_ASID = '999000000001';
 
 const device = (asid: string, name = 'device') => el(name, { classCode: 'DEV', determinerCode: 'INSTANCE' }, [id(OID.asid, asid)]);
 
@@ -18,7 +18,7 @@ const device = (asid: string, name = 'device') => el(name, { classCode: 'DEV', d
 export function hl7Message(interaction: string, messageId: string, actor: Actor | undefined, now: Date, payload: XmlNode): XmlNode {
   return el(interaction, { xmlns: 'urn:hl7-org:v3' }, [
     uuidId(messageId),
-    el('creationTime', { value: hl7DateTime(now.toISOString(), 'now') }),
+    el('creationTime', { value: hl7Time(now) }),
     el('versionCode', { code: 'V3NPfIT4.2.00' }),
     id(OID.interaction, interaction, 'interactionId'),
     el('processingCode', { code: 'P' }),

@@ -31,7 +31,7 @@ export function required<T>(value: T | undefined | null, expression: string): T 
 
 export const id = (root: string, extension?: string, name = 'id'): XmlNode => el(name, { extension, root });
 /** A UUID as the examples write it: upper case, as the root of an id. */
-export const uuidId = (uuid: string, name = 'id'): XmlNode => el(name, { root: uuid.toUpperCase() });
+export const uuidId = (uuid: string): XmlNode => el('id', { root: uuid.toUpperCase() });
 export const code = (value: string, codeSystem: string, displayName?: string, name = 'code'): XmlNode => el(name, { code: value, codeSystem, displayName });
 export const snomed = (value: string, displayName?: string, name = 'code'): XmlNode => code(value, OID.snomed, displayName, name);
 export const seperatableInd = (value: boolean): XmlNode => el('seperatableInd', { value: String(value) });
@@ -66,8 +66,11 @@ export function hl7DateTime(value: string, expression: string): string {
   if (match[4] === undefined) return `${match[1]}${match[2]}${match[3]}000000`;
   const time = new Date(value);
   if (Number.isNaN(time.getTime())) throw EpsErrors.invalidMessage(`${expression} '${value}' is not a FHIR dateTime`, expression);
-  return time.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return hl7Time(time);
 }
+
+/** A moment of OpenSpine's own (when a message is made or signed) as HL7 v3 `YYYYMMDDHHMMSS`, in UTC. */
+export const hl7Time = (time: Date): string => time.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 
 /** A FHIR date (or the date of a dateTime) as HL7 v3 `YYYYMMDD`, as birthTime and the review date are written. */
 export function hl7Date(value: string, expression: string): string {

@@ -3,16 +3,16 @@
 import type { Bundle, CommunicationRequest, Dosage, List, Medication, MedicationRequest } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
 import { extensionOf, resolve } from '../fhir-read.ts';
+import { code, observation, OID, required, seperatableInd, snomed, uuidId } from './hl7.ts';
 import { itemIdOf } from './request-ids.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
-import { code, observation, OID, required, seperatableInd, snomed, uuidId } from './hl7.ts';
 
 const SNOMED_SYSTEM = 'http://snomed.info/sct';
 const ENDORSEMENT_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionEndorsement';
 const CONTROLLED_DRUG_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-ControlledDrug';
 
 /** The "administration of therapeutic substance" act code that a prescription and each line item carry. */
-export const ADMINISTRATION = (name = 'code') => snomed('225426007', 'Administration of therapeutic substance (procedure)', name);
+export const ADMINISTRATION = () => snomed('225426007', 'Administration of therapeutic substance (procedure)');
 /** The "dispensing medication" supply code of quantities and days supply. */
 export const DISPENSING = () => snomed('373784005', 'Dispensing medication (procedure)');
 

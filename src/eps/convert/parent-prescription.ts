@@ -1,16 +1,16 @@
 // A prescription-order message as PORX_IN020101SM31, the HL7 v3 ParentPrescription that EPS sends
 // to Spine (examples/**/N-Convert-Response-Send-200_OK.xml from N-Process-Request-Send-200_OK.json).
 import type { Bundle, CommunicationRequest, MedicationRequest, Provenance, Signature } from '@medplum/fhirtypes';
+import { SpineError } from '../../platform/errors.ts';
 import { EpsErrors } from '../errors.ts';
 import { extensionOf, identifierOf, ODS_SYSTEM, resourcesOf } from '../fhir-read.ts';
 import { MAX_LINE_ITEMS } from '../order.ts';
 import { agentPerson, responsiblePartyOf } from './agent-person.ts';
-import { code, hl7Date, hl7DateTime, id, observation, OID, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
+import { code, hl7Date, hl7DateTime, hl7Time, id, observation, OID, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
 import { ADMINISTRATION, DISPENSING, lineItem, patientMessagesOf, repeatNumber } from './line-item.ts';
-import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
 import { patientOf, recordTarget } from './patient.ts';
+import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
 import { el, parseXml, type XmlNode } from './xml.ts';
-import { SpineError } from '../../platform/errors.ts';
 
 export const SEND_INTERACTION = 'PORX_IN020101SM31';
 const PRESCRIPTION_TYPE_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionType';
@@ -47,14 +47,14 @@ function assertAtMostFourItems(bundle: Bundle): void {
 }
 
 /** The ParentPrescription of a prescription-order, with its patient's NHS number (to audit the conversion by). */
-export function parentPrescription(bundle: Bundle): { payload: XmlNode; patientNhsNumber: string } {
+export function parentPrescription(bundle: Bundle, now: Date): { payload: XmlNode; patientNhsNumber: string } {
   // A translation, not a check of the order: the examples convert prescriptions that $process-message
   // would refuse (an id with a bad check character in the homecare dosage-instructions examples).
   assertAtMostFourItems(bundle);
   const requests = resourcesOf<MedicationRequest>(bundle, 'MedicationRequest');
   const first = required(requests[0], 'Bundle.entry.resource.ofType(MedicationRequest)');
   const { patient, nhsNumber: patientNhsNumber } = patientOf(bundle, first);
-  const author = authorOf(bundle, first);
+  const author = authorOf(bundle, first, now);
   const validFrom = first.dispenseRequest?.validityPeriod?.start;
   const payload = el('ParentPrescription', { classCode: 'INFO', moodCode: 'EVN' }, [
     uuidId(required(bundle.identifier?.value, 'Bundle.identifier')),
@@ -83,10 +83,10 @@ type Author = { time: string; signatureText: XmlNode };
  * When and how the prescriber signed: the Provenance signature of the requester, its XML Signature
  * written into signatureText as it is; an unsigned order is signed now, with no signature (NA).
  */
-function authorOf(bundle: Bundle, first: MedicationRequest): Author {
+function authorOf(bundle: Bundle, first: MedicationRequest, now: Date): Author {
   const requester = first.requester?.reference;
   const signature = resourcesOf<Provenance>(bundle, 'Provenance').flatMap((provenance) => provenance.signature ?? []).find((candidate: Signature) => candidate.who.reference === requester);
-  if (!signature) return { time: hl7DateTime(new Date().toISOString(), 'now'), signatureText: el('signatureText', { nullFlavor: 'NA' }) };
+  if (!signature) return { time: hl7Time(now), signatureText: el('signatureText', { nullFlavor: 'NA' }) };
   let signed: XmlNode[];
   try {
     signed = parseXml(Buffer.from(required(signature.data, 'Provenance.signature.data'), 'base64').toString('utf8'));

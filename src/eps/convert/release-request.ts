@@ -6,7 +6,7 @@ import type { Organization, Parameters } from '@medplum/fhirtypes';
 import { EpsErrors } from '../errors.ts';
 import { readReleaseRequest } from '../release.ts';
 import { dispenser } from './dispenser.ts';
-import { hl7DateTime, prescriptionIdObservation, uuidId } from './hl7.ts';
+import { hl7Time, prescriptionIdObservation, uuidId } from './hl7.ts';
 import { el, type XmlNode } from './xml.ts';
 
 export const PATIENT_RELEASE_INTERACTION = 'PORX_IN132004SM30';
@@ -24,7 +24,7 @@ export function releaseRequest(body: unknown, now: Date): { interaction: string;
   if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage("The 'agent' parameter must be the PractitionerRole releasing", "Parameters.parameter.where(name='agent')");
   const payload = el(shortId === undefined ? 'NominatedPrescriptionReleaseRequest' : 'PatientPrescriptionReleaseRequest', { classCode: 'INFO', moodCode: 'RQO' }, [
     uuidId(randomUUID()),
-    el('effectiveTime', { value: hl7DateTime(now.toISOString(), 'now') }),
+    el('effectiveTime', { value: hl7Time(now) }),
     el('author', { typeCode: 'AUT' }, [dispenser(role, pharmacy, 'PractitionerRole')]),
     shortId !== undefined && prescriptionIdObservation('pertinentInformation', shortId),
   ]);

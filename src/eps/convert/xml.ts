@@ -15,7 +15,7 @@ export function el(name: string, attributes: Record<string, string | undefined> 
 }
 
 /** An element holding only text. */
-export const textEl = (name: string, text: string, attributes: Record<string, string | undefined> = {}): XmlNode => el(name, attributes, [text]);
+export const textEl = (name: string, text: string): XmlNode => el(name, {}, [text]);
 
 const escapeText = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const escapeAttribute = (value: string) => escapeText(value).replace(/"/g, '&quot;');
