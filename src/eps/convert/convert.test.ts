@@ -4,13 +4,16 @@ import path from 'node:path';
 import { test } from 'node:test';
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../../test/support/app.ts';
+import type { AuditEntry } from '../../platform/audit.ts';
 import { EPS_BASE } from '../routes.ts';
 import { createPrescriber, EXAMPLES, freshPrescription, loadExample, signThroughPrepare, type Staff } from '../test-kit.ts';
 import { parseXml, type XmlChild, type XmlNode } from './xml.ts';
 
 // Every example pair of a supported kind: the FHIR request of the example's folder and number,
-// converted through the app, must be the example's HL7 v3 XML, compared as trees.
-const t = await buildTestApp();
+// converted through the app, must be the example's HL7 v3 XML, compared as trees. The app's audit
+// records are kept here, to see what a conversion is audited with.
+const audited: AuditEntry[] = [];
+const t = await buildTestApp({ audit: { record: async (entry) => void audited.push(entry) } });
 const user = await createPrescriber(t);
 
 /** The FHIR request each kind of Convert-Response example was made from, by the example's number. */
@@ -203,4 +206,16 @@ test('$convert answers a message it cannot read with the OperationOutcome of an 
     assert.equal(response.statusCode, 400, response.body);
     assert.equal(response.json<OperationOutcome>().issue[0]?.details?.coding?.[0]?.code, 'INVALID_MESSAGE');
   }
+});
+
+test('$convert is audited with the patient of the message, refused or not', async () => {
+  const order = loadExample('primary-care/acute/nominated-pharmacy/medical-prescriber/1-Process-Request-Send-200_OK.json');
+  const converted = await convert(user, order);
+  assert.equal(converted.statusCode, 200);
+  const requestId = String(converted.headers['x-request-id']);
+  const entry = audited.find((candidate) => candidate.requestId === requestId);
+  assert.deepEqual([entry?.interaction, entry?.outcome, entry?.patientNhsNumbers], ['convert', 'success', ['5839945242']]);
+  const refused = await convert(user, { resourceType: 'Patient' });
+  const refusal = audited.find((candidate) => candidate.requestId === String(refused.headers['x-request-id']));
+  assert.equal(refusal?.outcome, 'failure');
 });
