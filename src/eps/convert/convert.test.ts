@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { OperationOutcome } from '@medplum/fhirtypes';
+import type { OperationOutcome, Parameters } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../../test/support/app.ts';
 import type { AuditEntry } from '../../platform/audit.ts';
 import { EPS_BASE } from '../routes.ts';
@@ -173,14 +173,22 @@ test('$convert refuses a prescription of more than four items as bulk-translatio
   assert.deepEqual(issue?.expression, expected?.expression);
 });
 
-test('$convert makes a release without a prescription id the nominated release request (PORX_IN060102SM30)', async () => {
-  const response = await convert(user, loadExample('spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'));
-  assert.equal(response.statusCode, 200, response.body);
-  const [root] = parseXml(response.body);
-  assert.ok(root);
-  assert.equal(root.name, 'PORX_IN060102SM30');
-  const [request] = elements(root, [...PAYLOAD, 'NominatedPrescriptionReleaseRequest']);
-  assert.deepEqual(request?.children.map((child) => (typeof child === 'string' ? child : child.name)), ['id', 'effectiveTime', 'author']);
+/** The names of the payload's children in a converted message whose root is `interaction`. */
+function payloadChildren(xml: string, interaction: string, payload: string): string[] {
+  const [root] = parseXml(xml);
+  assert.equal(root?.name, interaction);
+  const [found] = elements(root, [...PAYLOAD, payload]);
+  return found?.children.map((child) => (typeof child === 'string' ? child : child.name)) ?? [];
+}
+
+test('$convert makes a release without a prescription id the nominated release request (PORX_IN060102SM30); a patient release may have no author', async () => {
+  const nominated = await convert(user, loadExample('spec/dispense/Nominated-Pharmacy-Request-Release-200_OK.json'));
+  assert.equal(nominated.statusCode, 200, nominated.body);
+  assert.deepEqual(payloadChildren(nominated.body, 'PORX_IN060102SM30', 'NominatedPrescriptionReleaseRequest'), ['id', 'effectiveTime', 'author']);
+  const patientRelease = loadExample<Parameters>('spec/dispense/Patient-Request-Release-200_OK.json');
+  const withoutAgent = await convert(user, { ...patientRelease, parameter: patientRelease.parameter?.filter((parameter) => parameter.name !== 'agent') });
+  assert.equal(withoutAgent.statusCode, 200, withoutAgent.body);
+  assert.deepEqual(payloadChildren(withoutAgent.body, 'PORX_IN132004SM30', 'PatientPrescriptionReleaseRequest'), ['id', 'effectiveTime', 'pertinentInformation']);
 });
 
 test('$convert writes nothing: a converted prescription is not stored, and can be ordered afterwards', async () => {

@@ -9,23 +9,27 @@ import { dispenser } from './dispenser.ts';
 import { hl7Time, prescriptionIdObservation, uuidId } from './hl7.ts';
 import { el, type XmlNode } from './xml.ts';
 
-export const PATIENT_RELEASE_INTERACTION = 'PORX_IN132004SM30';
-export const NOMINATED_RELEASE_INTERACTION = 'PORX_IN060102SM30';
+const PATIENT_RELEASE_INTERACTION = 'PORX_IN132004SM30';
+const NOMINATED_RELEASE_INTERACTION = 'PORX_IN060102SM30';
 
 /**
  * The release request, made now. A Parameters has no id of its own: the request's id and its
- * message's are new ones (they differ in every Release example).
+ * message's are new ones (they differ in every Release example). The pharmacist releasing (the
+ * 'agent') is its author; a release of one prescription may leave them out, as POST
+ * Task/$release may.
  */
 export function releaseRequest(body: unknown, now: Date): { interaction: string; messageId: string; payload: XmlNode } {
   const { shortId } = readReleaseRequest(body);
   const parameters = (body as Parameters).parameter ?? [];
   const pharmacy = parameters.find((parameter) => parameter.name === 'owner')?.resource as Organization;
   const role = parameters.find((parameter) => parameter.name === 'agent')?.resource;
-  if (role?.resourceType !== 'PractitionerRole') throw EpsErrors.invalidMessage("The 'agent' parameter must be the PractitionerRole releasing", "Parameters.parameter.where(name='agent')");
+  if (role !== undefined ? role.resourceType !== 'PractitionerRole' : shortId === undefined) {
+    throw EpsErrors.invalidMessage("The 'agent' parameter must be the PractitionerRole releasing", "Parameters.parameter.where(name='agent')");
+  }
   const payload = el(shortId === undefined ? 'NominatedPrescriptionReleaseRequest' : 'PatientPrescriptionReleaseRequest', { classCode: 'INFO', moodCode: 'RQO' }, [
     uuidId(randomUUID()),
     el('effectiveTime', { value: hl7Time(now) }),
-    el('author', { typeCode: 'AUT' }, [dispenser(role, pharmacy, 'PractitionerRole')]),
+    role?.resourceType === 'PractitionerRole' && el('author', { typeCode: 'AUT' }, [dispenser(role, pharmacy, 'PractitionerRole')]),
     shortId !== undefined && prescriptionIdObservation('pertinentInformation', shortId),
   ]);
   return { interaction: shortId === undefined ? NOMINATED_RELEASE_INTERACTION : PATIENT_RELEASE_INTERACTION, messageId: randomUUID(), payload };

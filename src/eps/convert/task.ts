@@ -10,8 +10,8 @@ import { code, id, observation, OID, prescriptionIdObservation, required, sepera
 import { EPS_REPEAT_INFORMATION } from './supply.ts';
 import { el, type XmlNode } from './xml.ts';
 
-export const RETURN_INTERACTION = 'PORX_IN100101SM31';
-export const WITHDRAW_INTERACTION = 'PORX_IN510101SM31';
+const RETURN_INTERACTION = 'PORX_IN100101SM31';
+const WITHDRAW_INTERACTION = 'PORX_IN510101SM31';
 
 type TaskConversion = { interaction: string; messageId: string; payload: XmlNode; patientNhsNumber: string };
 
