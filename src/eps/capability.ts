@@ -1,6 +1,5 @@
 // GET /metadata of the EPS base: what OpenSpine's EPS implements, as a CapabilityStatement
 // (../shared/specs/README.md section 2: "Also: $validate, $convert (→ HL7 v3), GET /metadata").
-// $convert (to HL7 v3) is not implemented, so it is not listed.
 import type { CapabilityStatement } from '@medplum/fhirtypes';
 import { serviceCapability } from '../platform/fhir/capability.ts';
 
@@ -11,6 +10,7 @@ const OPERATIONS = [
   { name: 'process-message', definition: 'http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message', description: 'prescription-order, prescription-order-update (cancel) and dispense-notification messages' },
   { name: 'validate', definition: 'http://hl7.org/fhir/OperationDefinition/Resource-validate', description: 'a message checked as its endpoint would check it, changing nothing' },
   { name: 'release', definition: EPS_API, description: 'Task/$release: nominated release (25 at most) or release of one prescription by its id' },
+  { name: 'convert', definition: EPS_API, description: 'the HL7 v3 message EPS sends to Spine for a FHIR message, as application/xml, changing nothing: prescription-order, prescription-order-update (cancel) and dispense-notification messages, Task/$release Parameters, return and withdrawal Tasks, and Claims' },
 ];
 
 export function epsCapability(baseUrl: string): CapabilityStatement {

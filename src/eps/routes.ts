@@ -9,6 +9,7 @@ import { Errors } from '../platform/errors.ts';
 import { FHIR_JSON } from '../platform/http/errors.ts';
 import { cancel } from './cancel.ts';
 import { registerPrescriberCertificate } from './certificates.ts';
+import { convertToHl7v3 } from './convert/convert.ts';
 import { claim, dispenseNotification, taskUpdate } from './dispense.ts';
 import { EpsErrors } from './errors.ts';
 import { readMessage } from './fhir-read.ts';
@@ -89,6 +90,14 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     // Checks a message as its endpoint would, changing nothing: nothing to make once per X-Request-ID.
     eps.post(`${EPS_BASE}/$validate`, { config: { access: MESSAGING, interaction: 'validate' } }, async (request, reply) =>
       reply.type(FHIR_JSON).send(validateMessage(request.body)));
+
+    // The HL7 v3 message EPS would send for a FHIR message: read and checked, never stored, so
+    // nothing to make once per X-Request-ID; audited with the message's patients.
+    eps.post(`${EPS_BASE}/$convert`, { config: { access: MESSAGING, interaction: 'convert' } }, async (request, reply) => {
+      const { xml, patientNhsNumbers } = readMessage(() => convertToHl7v3(request.body, actor()));
+      noteSubjects({ patientNhsNumbers });
+      return reply.type('application/xml').send(xml);
+    });
 
     eps.post(`${EPS_BASE}/Task/$release`, { config: { access: DISPENSING, interaction: 'release' } }, async (request, reply) => {
       const releaseRequest = readMessage(() => readReleaseRequest(request.body));

@@ -80,6 +80,6 @@ test('GET /metadata lists what EPS implements, public and without an X-Request-I
   const response = await t.app.inject({ method: 'GET', url: `${EPS_BASE}/metadata` });
   assert.equal(response.statusCode, 200, response.body);
   const statement = response.json<CapabilityStatement>();
-  assert.deepEqual(statement.rest?.[0]?.operation?.map((operation) => operation.name), ['prepare', 'process-message', 'validate', 'release']);
+  assert.deepEqual(statement.rest?.[0]?.operation?.map((operation) => operation.name), ['prepare', 'process-message', 'validate', 'release', 'convert']);
   assert.deepEqual(statement.rest?.[0]?.resource?.map((resource) => resource.type), ['Task', 'Claim']);
 });
