@@ -2,16 +2,13 @@
 // Claims (fhir-dispensing.yaml; examples/spec/dispensing/**), every one checked before it is used.
 import type { Bundle, Claim, MedicationDispense, MedicationRequest, MessageHeader, Task } from '@medplum/fhirtypes';
 import { EpsErrors } from './errors.ts';
-import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, isResource, Issues, ITEM_SYSTEM, NHS_NUMBER_SYSTEM, resolve, resourcesOf } from './fhir-read.ts';
+import {
+  BUSINESS_STATUS_EXTENSION, CLAIM_REQUEST_REFERENCE, ENDORSEMENT_SYSTEM, extensionOf, GROUP_IDENTIFIER, identifierOf, isResource, Issues, ITEM_SYSTEM, NHS_NUMBER_SYSTEM, REPEAT_INFORMATION, REPLACEMENT_OF, resolve, resourcesOf,
+} from './fhir-read.ts';
 import { DISPENSE_NOTIFICATION_STATUSES, DISPENSED_ITEM_STATUSES } from './lifecycle.ts';
 
-const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
-const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
-const CLAIM_REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
 
 const NON_DISPENSING_REASON = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-PrescriptionNonDispensingReason';
-const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
-const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 
 /**
  * Every numberOfRepeatsAllowed a dispensing message states in an Extension-EPS-RepeatInformation,

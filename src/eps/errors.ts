@@ -54,6 +54,9 @@ function eps(status: number, code: IssueCode, spineCode: string, display: string
 }
 
 export const EpsErrors = {
+  /** As the bulk-translation example 1-Convert-Response-Send-400_Bad_Request.json: a bare issue, without a coding. */
+  tooManyLineItems: (maximum: number) =>
+    new SpineError({ status: 400, code: 'processing', spineCode: 'INVALID_VALUE', diagnostics: `Bundle contains too many resources of type MedicationRequest. Expected at most ${maximum}.`, expression: ['Bundle.entry'] }),
   /** As examples/errors/1-Process-Response-Send-400_INVALID_CHECKSUM.json: a Spine code, with the reason in its display. */
   invalidCheckDigit: (id: string) =>
     eps(400, 'processing', 'FAILURE_TO_PROCESS_MESSAGE', 'Unable to process message. Information missing or invalid - prescriptionID has invalid checksum', {

@@ -13,6 +13,11 @@ export const MESSAGE_EVENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/message-even
 export const BUSINESS_STATUS_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/EPS-task-business-status';
 export const BUSINESS_STATUS_EXTENSION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-TaskBusinessStatus';
 export const UUID_SYSTEM = 'https://tools.ietf.org/html/rfc4122';
+export const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
+export const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
+export const CLAIM_REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
+export const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
+export const REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
 
 /**
  * Reads a message with a reader of this module's kind, which only walks the JSON it is given: a

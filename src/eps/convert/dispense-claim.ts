@@ -4,22 +4,19 @@
 import type { Claim, ClaimItem, ClaimItemDetail, ClaimItemDetailSubDetail } from '@medplum/fhirtypes';
 import { readClaim } from '../dispense-messages.ts';
 import { EpsErrors } from '../errors.ts';
-import { BUSINESS_STATUS_EXTENSION, extensionOf } from '../fhir-read.ts';
+import { BUSINESS_STATUS_EXTENSION, CLAIM_REQUEST_REFERENCE, ENDORSEMENT_SYSTEM, extensionOf, GROUP_IDENTIFIER, REPEAT_INFORMATION, REPLACEMENT_OF } from '../fhir-read.ts';
 import { dispenser, pharmacistOf } from './dispenser.ts';
 import { code, id, observation, OID, prescriptionIdObservation, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
 import { ADMINISTRATION } from './line-item.ts';
-import { DISPENSED_MEDICATION, EPS_REPEAT_INFORMATION, REPLACEMENT_OF, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
+import { DISPENSED_MEDICATION, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 export const CLAIM_INTERACTION = 'PORX_IN090101SM31';
-const GROUP_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-DM-GroupIdentifier';
 const SEQUENCE_IDENTIFIER = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimSequenceIdentifier';
-const REQUEST_REFERENCE = 'https://fhir.nhs.uk/StructureDefinition/Extension-ClaimMedicationRequestReference';
 const STATUS_REASON = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-TaskBusinessStatusReason';
 const CHARGE_EXEMPTION_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/prescription-charge-exemption';
 const EXEMPTION_EVIDENCE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/DM-exemption-evidence';
 const PRESCRIPTION_CHARGE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/DM-prescription-charge';
-const ENDORSEMENT_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-endorsement';
 const DISPENSE_TYPE_SYSTEM = 'https://fhir.nhs.uk/CodeSystem/medicationdispense-type';
 /**
  * The release a claim follows is mandatory in HL7 v3 but unused by the NHS BSA, and a Claim does
@@ -76,7 +73,7 @@ export function dispenseClaim(body: unknown): { messageId: string; payload: XmlN
 
 /** The issue claimed for, of a repeat-dispensing prescription: its EPS-RepeatInformation. */
 function repeatOf(holder: ClaimItem | ClaimItemDetail | undefined): XmlNode | undefined {
-  const information = extensionOf(holder, EPS_REPEAT_INFORMATION);
+  const information = extensionOf(holder, REPEAT_INFORMATION);
   return information && repeatIssue(information, 'Claim.item.extension(Extension-EPS-RepeatInformation)');
 }
 
@@ -91,7 +88,7 @@ function suppliedLineItem(detail: ClaimItemDetail): XmlNode {
     ...(detail.subDetail ?? []).map((subDetail) => claimedProduct(detail, subDetail)),
     notDispensed !== undefined && nonDispensingReason(notDispensed, 'Claim.item.detail.extension(Extension-EPS-TaskBusinessStatusReason)'),
     itemStatus(required(codingOf(detail.modifier, DISPENSE_TYPE_SYSTEM), 'Claim.item.detail.modifier'), 'Claim.item.detail.modifier'),
-    inFulfillmentOf('priorOriginalItemRef', required(extensionOf(detail, REQUEST_REFERENCE)?.valueReference?.identifier?.value, 'Claim.item.detail.extension(Extension-ClaimMedicationRequestReference)')),
+    inFulfillmentOf('priorOriginalItemRef', required(extensionOf(detail, CLAIM_REQUEST_REFERENCE)?.valueReference?.identifier?.value, 'Claim.item.detail.extension(Extension-ClaimMedicationRequestReference)')),
   ]);
 }
 

@@ -3,12 +3,12 @@
 // and the dispense amendment 5-Convert-Response-DispenseAmend-200_OK.xml, which replaces one).
 import type { Bundle, MedicationDispense, MedicationRequest, MessageHeader } from '@medplum/fhirtypes';
 import { readDispenseNotification } from '../dispense-messages.ts';
-import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, resolve, resourcesOf } from '../fhir-read.ts';
+import { BUSINESS_STATUS_EXTENSION, extensionOf, identifierOf, REPEAT_INFORMATION, REPLACEMENT_OF, resolve, resourcesOf } from '../fhir-read.ts';
 import { dispenser, pharmacistOf } from './dispenser.ts';
 import { code, hl7Time, id, observation, OID, prescriptionIdObservation, required, seperatableInd, snomed, timestamp, uuidId } from './hl7.ts';
 import { ADMINISTRATION, dosageText, medicationCoding, quantity } from './line-item.ts';
 import { itemIdOf, prescriptionIdsOf } from './request-ids.ts';
-import { DISPENSED_MEDICATION, EPS_REPEAT_INFORMATION, REPLACEMENT_OF, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
+import { DISPENSED_MEDICATION, inFulfillmentOf, itemStatus, nonDispensingReason, prescriptionStatus, recipientOrganisation, repeatIssue, replacementOf, suppliedProduct, supplyHeaderOpening } from './supply.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 export const DISPENSE_INTERACTION = 'PORX_IN080101SM31';
@@ -65,7 +65,7 @@ const dispenseItemIdOf = (dispense: MedicationDispense) => required(identifierOf
 /** The issue of a repeat-dispensing prescription being dispensed, from the request's basedOn. */
 function repeatOf(request: MedicationRequest): XmlNode | undefined {
   if (request.courseOfTherapyType?.coding?.[0]?.code !== 'continuous-repeat-dispensing') return undefined;
-  return repeatIssue(request.basedOn?.map((based) => extensionOf(based, EPS_REPEAT_INFORMATION)).find(Boolean), 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
+  return repeatIssue(request.basedOn?.map((based) => extensionOf(based, REPEAT_INFORMATION)).find(Boolean), 'MedicationRequest.basedOn.extension(Extension-EPS-RepeatInformation)');
 }
 
 function supplyHeader(bundle: Bundle, messageId: string, dispensed: Dispensed[], author: XmlNode, now: Date): XmlNode {

@@ -37,13 +37,7 @@ function courseOf(requests: MedicationRequest[]): Course {
  */
 function assertAtMostFourItems(bundle: Bundle): void {
   if (resourcesOf<MedicationRequest>(bundle, 'MedicationRequest').length <= MAX_LINE_ITEMS) return;
-  throw new SpineError({
-    status: 400,
-    code: 'processing',
-    spineCode: 'INVALID_VALUE',
-    diagnostics: `Bundle contains too many resources of type MedicationRequest. Expected at most ${MAX_LINE_ITEMS}.`,
-    expression: ['Bundle.entry'],
-  });
+  throw EpsErrors.tooManyLineItems(MAX_LINE_ITEMS);
 }
 
 /** The ParentPrescription of a prescription-order, with its patient's NHS number (to audit the conversion by). */

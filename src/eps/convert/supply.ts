@@ -8,8 +8,6 @@ import { DISPENSING, quantity, repeatNumber } from './line-item.ts';
 import { el, textEl, type XmlNode } from './xml.ts';
 
 /** The extensions of dispensing messages that several of them carry. */
-export const EPS_REPEAT_INFORMATION = 'https://fhir.nhs.uk/StructureDefinition/Extension-EPS-RepeatInformation';
-export const REPLACEMENT_OF = 'https://fhir.nhs.uk/StructureDefinition/Extension-replacementOf';
 
 /** The code of a dispensing message (DispenseNotification, DispenseClaim). */
 export const DISPENSED_MEDICATION = () => snomed('163541000000107', 'Dispensed Medication - FocusActOrEvent (administrative concept)');

@@ -4,10 +4,9 @@
 // both in examples/secondary-care/homecare/acute/nominated-pharmacy/clinical-practitioner.
 import type { Task } from '@medplum/fhirtypes';
 import { readTask } from '../dispense-messages.ts';
-import { extensionOf, identifierOf, ODS_SYSTEM, ROLE_PROFILE_SYSTEM } from '../fhir-read.ts';
+import { extensionOf, identifierOf, ODS_SYSTEM, REPEAT_INFORMATION, ROLE_PROFILE_SYSTEM } from '../fhir-read.ts';
 import { dispenser, pharmacistOf } from './dispenser.ts';
 import { code, id, observation, OID, prescriptionIdObservation, required, seperatableInd, timestamp, uuidId } from './hl7.ts';
-import { EPS_REPEAT_INFORMATION } from './supply.ts';
 import { el, type XmlNode } from './xml.ts';
 
 const RETURN_INTERACTION = 'PORX_IN100101SM31';
@@ -23,7 +22,7 @@ export function taskMessage(body: unknown): TaskConversion {
   const { role, pharmacy } = pharmacistOf(task.requester?.reference, task.contained, 'Task.requester');
   const reason = required(task.statusReason?.coding?.[0], 'Task.statusReason');
   const focus = required(task.focus?.identifier?.value, 'Task.focus.identifier');
-  const repeatsIssued = extensionOf(extensionOf(task, EPS_REPEAT_INFORMATION), 'numberOfRepeatsIssued')?.valueInteger;
+  const repeatsIssued = extensionOf(extensionOf(task, REPEAT_INFORMATION), 'numberOfRepeatsIssued')?.valueInteger;
   const common = { messageId, patientNhsNumber };
   if (kind === 'return') {
     return {
