@@ -1,7 +1,6 @@
 // Prescribing: $prepare gives the digest a prescriber signs; a signed prescription-order becomes a
 // prescription To Be Dispensed (0001) once its prescriber, signature and ids are checked
 // (fhir-prescribing.yaml, $prepare and $process-message#prescription-order).
-import { X509Certificate } from 'node:crypto';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -11,7 +10,7 @@ import { readMessage } from './fhir-read.ts';
 import { expiryOf } from './expiry.ts';
 import { readPrescriptionOrder } from './order.ts';
 import type { Answer } from './request-log.ts';
-import { prepareParameters, verifyOrderSignature } from './signature.ts';
+import { parsedCertificate, prepareParameters, verifyOrderSignature } from './signature.ts';
 import { certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
 
 /** Activities that make a role a prescriber (../shared/specs/README.md section 6). */
@@ -33,7 +32,7 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
   if (!deps.sandbox) {
     assertIsThePrescriber(order, actor);
-    const registered = (await certificatesOf(deps.db, order.userId)).map(parsedCertificate);
+    const registered = (await certificatesOf(deps.db, order.userId)).map((pem) => parsedCertificate(pem));
     verifyOrderSignature(bundle, registered, now);
   }
   // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
@@ -43,19 +42,6 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   const answer = { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
   if (!(await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed, answer))) throw EpsErrors.duplicatePrescriptionId(order.shortId);
   return answer;
-}
-
-const parsed = new Map<string, X509Certificate>();
-const PARSED_KEPT = 10_000;
-
-/** A registered certificate, parsed once: its PEM is read again for every order, its parse need not be. */
-function parsedCertificate(pem: string): X509Certificate {
-  let certificate = parsed.get(pem);
-  if (!certificate) {
-    if (parsed.size >= PARSED_KEPT) parsed.clear();
-    parsed.set(pem, (certificate = new X509Certificate(pem)));
-  }
-  return certificate;
 }
 
 /**
