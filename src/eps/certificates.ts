@@ -15,7 +15,12 @@ export async function registerPrescriberCertificate(db: Database, userId: string
     throw Errors.invalidValue('Invalid value - the certificate is not a PEM X.509 certificate', 'certificate');
   }
   if (certificate.publicKey.asymmetricKeyType !== 'rsa') throw Errors.invalidValue('Invalid value - the certificate must have an RSA key (signatures are RS256)', 'certificate');
-  const fingerprint = certificate.fingerprint256.replaceAll(':', '').toLowerCase();
+  const fingerprint = fingerprintOf(certificate);
   await upsertCertificate(db, userId, fingerprint, certificate.toString());
   return fingerprint;
+}
+
+/** How eps_prescriber_certificate names a certificate: its SHA-256 fingerprint, hex in lower case. */
+export function fingerprintOf(certificate: X509Certificate): string {
+  return certificate.fingerprint256.replaceAll(':', '').toLowerCase();
 }

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import type { Bundle, OperationOutcome, Parameters } from '@medplum/fhirtypes';
+import type { Bundle, OperationOutcome, Parameters, Provenance } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
 import { registerTestApplication } from '../../test/support/applications.ts';
 import { EPS_BASE } from './routes.ts';
 import { createPharmacist, createPrescriber, freshPrescription, loadExample, prescribe, signThroughPrepare } from './test-kit.ts';
+import { registerPrescriberCertificate } from './certificates.ts';
+import { DEMO_PRESCRIBER_CERTIFICATE } from './demo-signing-key.ts';
 import { prescriptionDigest } from './signature.ts';
 
 const t = await buildTestApp();
@@ -76,6 +78,20 @@ test('a signature by a key not registered to the prescriber, or no signature, is
   const response = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: other.headers, payload: signed });
   assert.equal(response.statusCode, 400);
   assert.equal(spineCode(response.json()), 'INVALID_VALUE');
+  assert.match(response.json<OperationOutcome>().issue[0]?.diagnostics ?? '', /not one registered/);
+  const storedFor = async () => (await t.db<{ count: number }[]>`select count(*)::int as count from eps_prescription where prescriber_user_id = ${other.userId}`)[0]?.count;
+  assert.equal(await storedFor(), 0, 'nothing stored');
+  // The certificate in KeyInfo is checked against the registered ones as the order is stored: a
+  // revoked one is refused, and the same signed order is taken once it is registered again.
+  await registerPrescriberCertificate(t.db, other.userId, DEMO_PRESCRIBER_CERTIFICATE);
+  await t.db`update eps_prescriber_certificate set revoked_at = now() where user_id = ${other.userId}`;
+  const revoked = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: other.headers, payload: signed });
+  assert.match(revoked.json<OperationOutcome>().issue[0]?.diagnostics ?? '', /not one registered/);
+  assert.equal(await storedFor(), 0, 'nothing stored');
+  await registerPrescriberCertificate(t.db, other.userId, DEMO_PRESCRIBER_CERTIFICATE);
+  const registered = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: other.headers, payload: signed });
+  assert.equal(registered.statusCode, 200, registered.body);
+  assert.equal(await storedFor(), 1);
   const unsigned = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: prescriber.headers, payload: freshPrescription(loadExample(ACUTE), prescriber).bundle });
   assert.equal(spineCode(unsigned.json()), 'MISSING_DIGITAL_SIGNATURE');
   // The example's own Provenance has an empty SignatureValue (the NHS examples are not really signed).
@@ -83,6 +99,26 @@ test('a signature by a key not registered to the prescriber, or no signature, is
   example.entry?.push(...(loadExample<Bundle>(ACUTE).entry ?? []).filter((entry) => entry.resource?.resourceType === 'Provenance'));
   const exampleSigned = await t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: prescriber.headers, payload: example });
   assert.equal(spineCode(exampleSigned.json()), 'MISSING_DIGITAL_SIGNATURE');
+});
+
+test('a signature without a certificate in KeyInfo is checked with each certificate registered to the prescriber', async () => {
+  const withoutKeyInfo = (signed: Bundle): Bundle => {
+    const provenance = signed.entry?.find((entry) => entry.resource?.resourceType === 'Provenance')?.resource as Provenance;
+    const signature = provenance.signature?.[0];
+    assert.ok(signature?.data);
+    signature.data = Buffer.from(Buffer.from(signature.data, 'base64').toString('utf8').replace(/<KeyInfo>.*<\/KeyInfo>/, '')).toString('base64');
+    return signed;
+  };
+  const order = (staff: typeof prescriber, payload: Bundle) => t.app.inject({ method: 'POST', url: `${EPS_BASE}/$process-message`, headers: staff.headers, payload });
+  const accepted = await order(prescriber, withoutKeyInfo(await signThroughPrepare(t, freshPrescription(loadExample(ACUTE), prescriber).bundle, prescriber.headers)));
+  assert.equal(accepted.statusCode, 200, accepted.body);
+
+  const unregistered = await createPrescriber(t);
+  const signed = withoutKeyInfo(await signThroughPrepare(t, freshPrescription(loadExample(ACUTE), unregistered).bundle, unregistered.headers));
+  await t.db`delete from eps_prescriber_certificate where user_id = ${unregistered.userId}`;
+  const refused = await order(unregistered, signed);
+  assert.equal(refused.statusCode, 400);
+  assert.match(refused.json<OperationOutcome>().issue[0]?.diagnostics ?? '', /no registered certificate valid now/);
 });
 
 test('a bad check character is refused as the INVALID_CHECKSUM example, a reused id as DUPLICATE_PRESCRIPTION_ID', async () => {

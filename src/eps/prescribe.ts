@@ -1,6 +1,7 @@
 // Prescribing: $prepare gives the digest a prescriber signs; a signed prescription-order becomes a
 // prescription To Be Dispensed (0001) once its prescriber, signature and ids are checked
 // (fhir-prescribing.yaml, $prepare and $process-message#prescription-order).
+import type { X509Certificate } from 'node:crypto';
 import type { Bundle, OperationOutcome } from '@medplum/fhirtypes';
 import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -10,7 +11,8 @@ import { readMessage } from './fhir-read.ts';
 import { expiryOf } from './expiry.ts';
 import { readPrescriptionOrder } from './order.ts';
 import type { Answer } from './request-log.ts';
-import { parsedCertificate, prepareParameters, verifyOrderSignature } from './signature.ts';
+import { NOT_REGISTERED, parsedCertificate, prepareParameters, signatureOf, verifyOrderSignature } from './signature.ts';
+import { fingerprintOf } from './certificates.ts';
 import { certificatesOf, insertPrescription, prescriptionExists } from './store.ts';
 
 /** Activities that make a role a prescriber (../shared/specs/README.md section 6). */
@@ -30,17 +32,25 @@ export async function processOrder(deps: PrescribeDeps, bundle: Bundle, actor: A
   const now = deps.now?.() ?? new Date();
   const order = readMessage(() => readPrescriptionOrder(bundle));
   // The NHS sandbox checks neither who sent a prescription nor its signature; neither does ours.
+  let signedWith: X509Certificate | undefined;
   if (!deps.sandbox) {
     assertIsThePrescriber(order, actor);
-    const registered = (await certificatesOf(deps.db, order.userId)).map((pem) => parsedCertificate(pem));
-    verifyOrderSignature(bundle, registered, now);
+    const signature = signatureOf(bundle);
+    signedWith = signature?.certificate;
+    // A certificate in KeyInfo is checked against the registered ones by the insert below, in its
+    // round trip; without one, the signature may have been made with any registered certificate.
+    const certificates = signedWith ? [signedWith] : (await certificatesOf(deps.db, order.userId)).map((pem) => parsedCertificate(pem));
+    verifyOrderSignature(bundle, signature, certificates, now);
   }
   // A prescription without a nominated pharmacy goes to the one on the patient's PDS record, if any.
   const nominatedOds = order.nominatedOds ?? (await nominatedPharmacyOf(deps.db, order.patientNhsNumber));
   const prescribed = { shortId: order.shortId, issueNumber: 1, event: 'prescribed', status: '0001', actorUserId: order.userId, actorOds: order.prescriberOds, messageId: bundle.identifier?.value };
   const outcome: OperationOutcome = { resourceType: 'OperationOutcome', meta: { lastUpdated: now.toISOString() }, issue: [{ severity: 'information', code: 'informational' }] };
   const answer = { status: 200, response: outcome, patients: [order.patientNhsNumber], shortIds: [order.shortId] };
-  if (!(await insertPrescription(deps.db, order, nominatedOds, bundle, expiryOf(order, now), prescribed, answer))) throw EpsErrors.duplicatePrescriptionId(order.shortId);
+  const signer = signedWith && { userId: order.userId, fingerprint: fingerprintOf(signedWith) };
+  const stored = await insertPrescription(deps.db, { order, nominatedOds, bundle, expiresAt: expiryOf(order, now), event: prescribed, answer, signer });
+  if (stored === 'unregistered') throw EpsErrors.signatureInvalid(NOT_REGISTERED);
+  if (stored === 'taken') throw EpsErrors.duplicatePrescriptionId(order.shortId);
   return answer;
 }
 

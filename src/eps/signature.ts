@@ -143,22 +143,24 @@ export function signatureOf(bundle: Bundle): SignatureParts | undefined {
 }
 
 /**
- * Checks a signed order against the prescriber's registered certificates: the digest must be this
- * bundle's (else it was changed after signing), the signature must verify with a registered
- * certificate's key, and a certificate in KeyInfo must be one of those registered.
+ * Checks a signed order's signature (signatureOf) with the certificates it may have been made with:
+ * the digest must be this bundle's (else it was changed after signing), and the signature must
+ * verify with one of them that is valid now, the one in KeyInfo if it names one. The caller sees
+ * to it that they are the prescriber's registered certificates (prescribe.ts).
  */
-export function verifyOrderSignature(bundle: Bundle, registered: X509Certificate[], now: Date): void {
-  const parts = signatureOf(bundle);
+export function verifyOrderSignature(bundle: Bundle, parts: SignatureParts | undefined, certificates: X509Certificate[], now: Date): void {
   if (!parts || parts.signatureValue.length === 0) throw EpsErrors.missingSignature();
   if (parts.signatureMethod !== RSA_SHA256) throw EpsErrors.signatureInvalid(`Unsupported signature method '${parts.signatureMethod}': sign with RS256 as $prepare says`);
   if (parts.digestValue !== prescriptionDigest(bundle)) throw EpsErrors.signatureDoesNotMatch();
-  const current = registered.filter((certificate) => new Date(certificate.validFrom) <= now && now <= new Date(certificate.validTo));
-  if (current.length === 0) throw EpsErrors.signatureInvalid('The prescriber has no registered certificate valid now');
+  const current = certificates.filter((certificate) => new Date(certificate.validFrom) <= now && now <= new Date(certificate.validTo));
+  if (current.length === 0) throw EpsErrors.signatureInvalid(parts.certificate ? 'The certificate in KeyInfo is not valid now' : 'The prescriber has no registered certificate valid now');
   const offered = parts.certificate;
   const candidates = offered ? current.filter((certificate) => certificate.fingerprint256 === offered.fingerprint256) : current;
-  if (candidates.length === 0) throw EpsErrors.signatureInvalid("The certificate in KeyInfo is not one registered to the prescriber");
+  if (candidates.length === 0) throw EpsErrors.signatureInvalid(NOT_REGISTERED);
   const signedInfo = Buffer.from(signedInfoOf(parts.digestValue));
   if (!candidates.some((certificate) => verify('sha256', signedInfo, certificate.publicKey, parts.signatureValue))) {
     throw EpsErrors.signatureInvalid("The signature does not verify with the prescriber's certificate");
   }
 }
+
+export const NOT_REGISTERED = 'The certificate in KeyInfo is not one registered to the prescriber';

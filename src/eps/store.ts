@@ -67,19 +67,38 @@ export const toPrescription = (row: PrescriptionRecord): PrescriptionRow => ({
   expiresAt: row.expires_at,
 });
 
+export type NewPrescription = {
+  order: PrescriptionOrder;
+  nominatedOds: string | undefined;
+  bundle: Bundle;
+  expiresAt: Date;
+  event: EventInput;
+  answer: Answer;
+  /** The certificate in the signature's KeyInfo, which must be registered to this user and not revoked. */
+  signer: { userId: string; fingerprint: string } | undefined;
+};
+
 /**
  * Stores a new prescription with its issues (the first to be dispensed, later ones waiting as
- * 9000), their line items, the event that records it and its X-Request-ID with its answer, in one statement (one round trip, its
- * own transaction); false, storing nothing, when its short or long id is taken. The foreign keys
- * between those rows are checked at the end of the statement, when all of them exist.
+ * 9000), their line items, the event that records it and its X-Request-ID with its answer, in one
+ * statement (one round trip, its own transaction), if the certificate it was signed with is
+ * registered; nothing when not, or when its short or long id is taken. The foreign keys between
+ * those rows are checked at the end of the statement, when all of them exist.
  */
-export async function insertPrescription(db: Queryable, order: PrescriptionOrder, nominatedOds: string | undefined, bundle: Bundle, expiresAt: Date, event: EventInput, answer: Answer): Promise<boolean> {
+export async function insertPrescription(db: Queryable, fresh: NewPrescription): Promise<'stored' | 'taken' | 'unregistered'> {
+  const { order, nominatedOds, expiresAt } = fresh;
   const issues = Array.from({ length: order.issuesAuthorised }, (_unused, index) => index + 1);
-  const [row] = await db<{ stored: number }[]>`
-    with prescription as (
+  const registered = fresh.signer
+    ? db`exists (select 1 from eps_prescriber_certificate where user_id = ${fresh.signer.userId} and fingerprint = ${fresh.signer.fingerprint} and revoked_at is null)`
+    : db`true`;
+  const [row] = await db<{ stored: number; registered: boolean }[]>`
+    with registered as (
+      select ${registered} as yes
+    ), prescription as (
       insert into eps_prescription (short_id, long_id, patient_nhs_number, prescriber_ods, prescriber_role_profile_id, prescriber_user_id, nominated_ods, course_of_therapy, issues_authorised, bundle, expires_at)
-      values (${order.shortId}, ${order.longId}, ${order.patientNhsNumber}, ${order.prescriberOds}, ${order.roleProfileId}, ${order.userId}, ${nominatedOds ?? null},
-              ${order.courseOfTherapy}, ${order.issuesAuthorised}, ${JSON.stringify(bundle)}::text::json, ${expiresAt})
+      select ${order.shortId}::text, ${order.longId}::uuid, ${order.patientNhsNumber}::text, ${order.prescriberOds}::text, ${order.roleProfileId}::text, ${order.userId}::text, ${nominatedOds ?? null}::text,
+             ${order.courseOfTherapy}::text, ${order.issuesAuthorised}::int, ${JSON.stringify(fresh.bundle)}::text::json, ${expiresAt}::timestamptz
+      where (select yes from registered)
       on conflict do nothing returning short_id
     ), issues as (
       insert into eps_issue (short_id, issue_number, status, nominated_ods, expires_at)
@@ -89,10 +108,11 @@ export async function insertPrescription(db: Queryable, order: PrescriptionOrder
       insert into eps_line_item (short_id, issue_number, item_id, position, status)
       select prescription.short_id, issue, item.id, item.position, '0007'
       from prescription cross join unnest(${issues}::int[]) as issue cross join unnest(${order.itemIds}::text[]) with ordinality as item (id, position)
-    ), events as (${eventsInsert(db, [event], db`where exists (select 1 from prescription)`)}
-    ), marked as (${requestMark(db, answer, db`where exists (select 1 from prescription)`)})
-    select count(*)::int as stored from prescription`;
-  return row?.stored === 1;
+    ), events as (${eventsInsert(db, [fresh.event], db`where exists (select 1 from prescription)`)}
+    ), marked as (${requestMark(db, fresh.answer, db`where exists (select 1 from prescription)`)})
+    select (select count(*)::int from prescription) as stored, (select yes from registered) as registered`;
+  if (row?.stored === 1) return 'stored';
+  return row?.registered === false ? 'unregistered' : 'taken';
 }
 
 export async function readPrescription(db: Queryable, shortId: string): Promise<PrescriptionRow | undefined> {
