@@ -78,6 +78,34 @@ test('a batch reaching maxBatch is written at once, without waiting for the dela
   await trail.close();
 });
 
+test('records nobody waits for are gathered and written together, at once when an awaited record comes', async () => {
+  const trail = createAuditTrail(db, log, { gatherMs: 60_000 });
+  const before = await readChainHead(db);
+  const unawaited = Array.from({ length: 5 }, (_, index) => trail.record(auditEntry({ requestId: `gathered-${index}` }), { awaited: false }));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal((await readChainHead(db)).sequence, before.sequence, 'still gathering');
+  await trail.record(auditEntry({ requestId: 'awaited' }));
+  await Promise.all(unawaited);
+  const [blocks] = await db<{ count: number }[]>`select count(*)::int as count from audit_block where first_sequence > ${before.sequence}`;
+  assert.equal(blocks?.count, 1, 'one append for all six');
+  assert.deepEqual(await requestIdsAfter(before.sequence), ['gathered-0', 'gathered-1', 'gathered-2', 'gathered-3', 'gathered-4', 'awaited']);
+  await trail.close();
+});
+
+test('gathered records are written after gatherMs without anything else, and by close()', async () => {
+  const soon = createAuditTrail(db, log, { gatherMs: 30 });
+  const started = Date.now();
+  await soon.record(auditEntry(), { awaited: false });
+  assert.ok(Date.now() - started < 10_000);
+  await soon.close();
+  const trail = createAuditTrail(db, log, { gatherMs: 60_000 });
+  const before = await readChainHead(db);
+  const gathered = trail.record(auditEntry({ requestId: 'closing' }), { awaited: false });
+  await trail.close();
+  await gathered;
+  assert.deepEqual(await requestIdsAfter(before.sequence), ['closing']);
+});
+
 test('close() writes what is pending, then refuses further records', async () => {
   const trail = createAuditTrail(db, log, { maxDelayMs: 60_000 });
   const entry = auditEntry({ requestId: 'written-on-close' });

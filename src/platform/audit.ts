@@ -27,9 +27,11 @@ export type AuditEntry = {
 
 /**
  * `record` records an entry and resolves only when the entry is durable, so a response can wait for
- * it; `registerMetrics`, when there is one, puts the sink's own figures on the platform's /metrics.
+ * it; `awaited: false` says that nothing waits (a response without patient data, already on its
+ * way), so the sink may gather it with others a while before writing. `registerMetrics`, when there
+ * is one, puts the sink's own figures on the platform's /metrics.
  */
-export type AuditSink = { record(entry: AuditEntry): Promise<void>; registerMetrics?(registry: Registry): void };
+export type AuditSink = { record(entry: AuditEntry, options?: { awaited?: boolean }): Promise<void>; registerMetrics?(registry: Registry): void };
 
 /** The sink of a sandbox run with audit switched off (to measure what audit costs): records nothing. */
 export const NO_AUDIT: AuditSink & { close(): Promise<void> } = { record: async () => undefined, close: async () => undefined };

@@ -9,10 +9,13 @@ import type { Actor } from '../context.ts';
 import { PDS_BASE } from '../../pds/routes.ts';
 
 const recorded: AuditEntry[] = [];
+/** Whether the hook said a response waits for each record (the trail writes the others less often). */
+const awaited: (boolean | undefined)[] = [];
 const t = await buildTestApp({
   audit: {
-    async record(entry) {
+    async record(entry, options) {
       recorded.push(entry);
+      awaited.push(options?.awaited);
       throw new Error('the audit trail is down');
     },
   },
@@ -30,6 +33,7 @@ test('a directory create and read are answered while their records are written, 
   const read = await t.app.inject({ method: 'GET', url: `${DIRECTORY}/Organization/${id}`, headers: admin });
   assert.equal(read.statusCode, 200, read.body);
   assert.deepEqual(interactions().slice(-2), ['create 201', 'read 200']);
+  assert.deepEqual(awaited.slice(-2), [false, false], 'nothing waits for them');
 });
 
 test('a directory request that fails is held for its record, and so withheld when it cannot be recorded', async () => {
@@ -37,6 +41,7 @@ test('a directory request that fails is held for its record, and so withheld whe
   assert.equal(missing.statusCode, 503, missing.body);
   assert.match(missing.body, /could not record this request/);
   assert.deepEqual(interactions().slice(-1), ['read 404']);
+  assert.equal(awaited.at(-1), true);
 });
 
 test("a patient's data is never sent before its record is durable", async () => {
@@ -45,4 +50,5 @@ test("a patient's data is never sent before its record is durable", async () => 
   assert.equal(read.statusCode, 503, read.body);
   assert.doesNotMatch(read.body, /9000000009/);
   assert.deepEqual(recorded.at(-1)?.patientNhsNumbers, ['9000000009']);
+  assert.equal(awaited.at(-1), true);
 });

@@ -17,6 +17,7 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
     if (!isAudited(request, reply)) return payload;
     const context = currentContext();
     try {
+      const held = isHeld(request, reply);
       const recorded = sink.record({
         occurredAt: new Date(),
         requestId: request.id,
@@ -29,8 +30,8 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
         patientNhsNumbers: [...(context?.subjects.patientNhsNumbers ?? [])],
         resourceIds: [...(context?.subjects.resourceIds ?? [])],
         detail: context?.refusal,
-      });
-      if (isHeld(request, reply)) await recorded;
+      }, { awaited: held });
+      if (held) await recorded;
       else recorded.catch((error: unknown) => request.log.error({ err: error }, 'the audit trail could not record a request answered without patient data'));
       return payload;
     } catch (error) {
