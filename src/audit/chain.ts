@@ -1,6 +1,6 @@
 // The hash chain of the audit trail: a record's fields in a canonical form, and the sha256 that
 // links each record to the one before, so that an edited, removed or moved record shows.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditEntry, AuditOutcome } from '../platform/audit.ts';
 
 /** The `prev_hash` of the first record. */
@@ -79,7 +79,8 @@ export function hashRecord(fields: AuditFields, prevHash: string): string {
 
 /** The hash of a record whose canonical form is already made. */
 export function hashCanonical(canonical: string): string {
-  return createHash('sha256').update(canonical).digest('hex');
+  // The one-shot hash: half the time of createHash's object for a record's few hundred bytes.
+  return hash('sha256', canonical, 'hex');
 }
 
 /** A JSON array in a fixed order: the same fields always give the same text. */
