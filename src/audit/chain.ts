@@ -60,6 +60,8 @@ export function auditFields(entry: AuditEntry): AuditFields {
 }
 
 function storable(text: string): string {
+  // Nearly every text is storable as it is: checked without copying, copied only to mend it.
+  if (text.isWellFormed() && !text.includes('\0')) return text;
   return text.toWellFormed().replaceAll('\0', '\uFFFD');
 }
 
