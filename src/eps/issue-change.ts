@@ -5,8 +5,9 @@
 // all, where a locking transaction takes four (BEGIN, the read under lock, the writes, COMMIT), and
 // two pharmacies acting at once still cannot both act on what one of them saw.
 //
-// This holds because every change to an issue or its line items raises the issue's version
-// (store.ts: updateIssue, setLineItems, takeNominated, expireDue; this module's write).
+// This holds because every change to an issue or its line items raises the issue's version in the
+// same transaction (store.ts: updateIssue, setLineItems, cancelFutureItems, takeNominated with
+// setLineItemsStatus, expireDue; this module's write).
 import type { Bundle } from '@medplum/fhirtypes';
 import type { Database, Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
