@@ -29,19 +29,22 @@ function pharmacyOf(actor: Actor | undefined, sandbox: boolean, fallback: string
   return actor.organisationOds;
 }
 
-/** The prescription and the issue a message acts on, held by this pharmacy and for this patient, with the issue's line items. */
-function heldIssue(state: DispensingState | undefined, message: { shortId: string; patientNhsNumber: string }, ods: string | undefined, pickIssue = currentIssue): { prescription: PrescriptionRow; issue: IssueRow; items: LineItem[] } {
+type Held = { prescription: PrescriptionRow; issue: IssueRow; items: LineItem[]; next: IssueRow | undefined };
+
+/**
+ * The prescription and the issue a message acts on, held by this pharmacy and for this patient,
+ * with the issue's line items and the issue after it (repeat dispensing), if there is one.
+ */
+function heldIssue(state: DispensingState | undefined, message: { shortId: string; patientNhsNumber: string }, ods: string | undefined, pickIssue = currentIssue): Held {
   const issue = state && pickIssue(state.issues);
   if (!state || !issue) throw EpsErrors.prescriptionNotFound(message.shortId);
   if (state.prescription.patientNhsNumber !== message.patientNhsNumber) throw EpsErrors.failureToProcess(`the NHS number does not match prescription ${message.shortId}'s`);
   if (ods !== undefined && issue.dispensingOds !== null && issue.dispensingOds !== ods) {
     throw EpsErrors.withAnotherDispenser({ resourceType: 'Organization', id: 'dispenser', identifier: [{ system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: issue.dispensingOds }] });
   }
-  return { prescription: state.prescription, issue, items: state.items.get(issue.issueNumber) ?? [] };
+  const next = state.issues.find((candidate) => candidate.issueNumber === issue.issueNumber + 1);
+  return { prescription: state.prescription, issue, items: state.items.get(issue.issueNumber) ?? [], next };
 }
-
-/** The next issue of a repeat-dispensing prescription, if it has one. */
-const nextIssue = (state: DispensingState, issue: IssueRow): IssueRow | undefined => state.issues.find((candidate) => candidate.issueNumber === issue.issueNumber + 1);
 
 export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, actor: Actor | undefined): Promise<Answer> {
   const notification = readMessage(() => readDispenseNotification(bundle));
@@ -49,7 +52,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
   const ods = pharmacyOf(actor, deps.sandbox, undefined);
   const answer = accepted(notification);
   return changeIssues(deps.db, notification.shortId, { bundle: false }, async (state) => {
-    const { prescription, issue, items: held } = heldIssue(state, notification, ods);
+    const { prescription, issue, items: held, next } = heldIssue(state, notification, ods);
     assertRepeatCounts(prescription, stated);
     let status = issue.status;
     let items = held;
@@ -68,8 +71,7 @@ export async function dispenseNotification(deps: DispenseDeps, bundle: Bundle, a
       actorUserId: actor?.userId, actorOds: ods ?? issue.dispensingOds ?? undefined, messageId: notification.messageId, itemsBefore: items, message: { statusBefore: status, replaces: notification.replaces ?? null },
     };
     // Repeat dispensing: once an issue is dispensed (or not), the next one becomes available.
-    const next = state && DISPENSING_COMPLETE.includes(notification.status) ? nextIssue(state, issue) : undefined;
-    const opened = next?.status === STATUS.futureIssue ? [next] : [];
+    const opened = next && DISPENSING_COMPLETE.includes(notification.status) && next.status === STATUS.futureIssue ? [next] : [];
     return {
       result: answer,
       change: {
@@ -162,7 +164,7 @@ function returned(state: DispensingState | undefined, task: TaskMessage, ods: st
 
 /** Withdrawal: the last dispense notification is taken back, and the issue is as it was before it. */
 async function withdrawn(db: Database, state: DispensingState | undefined, task: TaskMessage, ods: string | undefined, actor: Actor | undefined, stated: number[]): Promise<Updates> {
-  const { prescription, issue } = heldIssue(state, task, ods, withdrawableIssue);
+  const { prescription, issue, next } = heldIssue(state, task, ods, withdrawableIssue);
   assertRepeatCounts(prescription, stated);
   if (![STATUS.withDispenserActive, ...DISPENSING_COMPLETE].includes(issue.status)) {
     throw EpsErrors.invalidStateTransition(`A prescription at ${describe(issue.status)} has no dispense notification to withdraw`);
@@ -173,7 +175,7 @@ async function withdrawn(db: Database, state: DispensingState | undefined, task:
     throw EpsErrors.invalidStateTransition(`Only the last dispense notification ('${last.messageId}') can be withdrawn, not '${task.withdraws}'`);
   }
   const event = { shortId: issue.shortId, issueNumber: issue.issueNumber, event: 'withdrawn', status: last.statusBefore, actorUserId: actor?.userId, actorOds: ods, messageId: task.messageId, message: { reason: task.reason, withdrawn: last.messageId } };
-  return { updates: [{ issue, status: last.statusBefore, items: last.itemsBefore }, ...closedNextIssue(state, issue)], events: [event] };
+  return { updates: [{ issue, status: last.statusBefore, items: last.itemsBefore }, ...closedNextIssue(issue, next)], events: [event] };
 }
 
 /** A withdrawal acts on the latest issue that has been dispensed from and is not yet claimed. */
@@ -182,9 +184,8 @@ function withdrawableIssue(issues: IssueRow[]): IssueRow | undefined {
 }
 
 /** Undoing a completed repeat-dispensing issue puts the next issue back in the future, if no one has it yet. */
-function closedNextIssue(state: DispensingState | undefined, issue: IssueRow): IssueUpdate[] {
-  const next = state && DISPENSING_COMPLETE.includes(issue.status) ? nextIssue(state, issue) : undefined;
-  if (!next || next.status === STATUS.futureIssue) return [];
+function closedNextIssue(issue: IssueRow, next: IssueRow | undefined): IssueUpdate[] {
+  if (!next || !DISPENSING_COMPLETE.includes(issue.status) || next.status === STATUS.futureIssue) return [];
   if (next.status !== STATUS.toBeDispensed) throw EpsErrors.invalidStateTransition(`Issue ${next.issueNumber} is already at ${describe(next.status)}; the dispense notification of issue ${issue.issueNumber} can no longer be withdrawn`);
   return [{ issue: next, status: STATUS.futureIssue }];
 }

@@ -21,7 +21,9 @@ export function taskMessage(body: unknown): TaskConversion {
   const messageId = required(task.identifier?.[0]?.value, 'Task.identifier');
   const { role, pharmacy } = pharmacistOf(task.requester?.reference, task.contained, 'Task.requester');
   const reason = required(task.statusReason?.coding?.[0], 'Task.statusReason');
+  const reasonCode = required(reason.code, 'Task.statusReason');
   const focus = required(task.focus?.identifier?.value, 'Task.focus.identifier');
+  const effectiveTime = timestamp('effectiveTime', required(task.authoredOn, 'Task.authoredOn'), 'Task.authoredOn');
   const repeatsIssued = extensionOf(extensionOf(task, REPEAT_INFORMATION), 'numberOfRepeatsIssued')?.valueInteger;
   const common = { messageId, patientNhsNumber };
   if (kind === 'return') {
@@ -30,11 +32,11 @@ export function taskMessage(body: unknown): TaskConversion {
       interaction: RETURN_INTERACTION,
       payload: el('DispenseProposalReturn', { classCode: 'INFO', moodCode: 'EVN' }, [
         uuidId(messageId),
-        timestamp('effectiveTime', required(task.authoredOn, 'Task.authoredOn'), 'Task.authoredOn'),
+        effectiveTime,
         el('author', { typeCode: 'AUT' }, [dispenser(role, pharmacy, 'Task.contained.ofType(PractitionerRole)')]),
         prescriptionIdObservation('pertinentInformation1', shortId),
         repeatsIssued !== undefined && repeatInstance(repeatsIssued, 'pertinentInformation2'),
-        observation('pertinentInformation3', false, 'pertinentReturnReason', 'RR', code(required(reason.code, 'Task.statusReason'), '2.16.840.1.113883.2.1.3.2.4.16.28', reason.display, 'value'), { contextConductionInd: 'false' }),
+        observation('pertinentInformation3', false, 'pertinentReturnReason', 'RR', code(reasonCode, '2.16.840.1.113883.2.1.3.2.4.16.28', reason.display, 'value'), { contextConductionInd: 'false' }),
         el('reversalOf', { inversionInd: 'true', negationInd: 'false', typeCode: 'REV' }, [
           seperatableInd(true),
           el('priorPrescriptionReleaseResponseRef', { classCode: 'INFO', moodCode: 'EVN' }, [uuidId(focus)]),
@@ -47,7 +49,7 @@ export function taskMessage(body: unknown): TaskConversion {
     interaction: WITHDRAW_INTERACTION,
     payload: el('ETPWithdraw', { classCode: 'ALRT', moodCode: 'EVN' }, [
       uuidId(messageId),
-      timestamp('effectiveTime', required(task.authoredOn, 'Task.authoredOn'), 'Task.authoredOn'),
+      effectiveTime,
       el('recordTarget', { typeCode: 'RCT' }, [el('patient', { classCode: 'PAT' }, [id(OID.nhsNumber, patientNhsNumber)])]),
       el('author', { typeCode: 'AUT' }, [
         el('AgentPersonSDS', { classCode: 'AGNT' }, [
@@ -60,7 +62,7 @@ export function taskMessage(body: unknown): TaskConversion {
       observation('pertinentInformation3', false, 'pertinentWithdrawID', 'WID', id(OID.shortFormPrescriptionId, shortId, 'value'), { contextConductionInd: 'false' }),
       // The only withdrawal type EPS sends: the last dispense (LD) is withdrawn.
       observation('pertinentInformation2', false, 'pertinentWithdrawType', 'PWT', code('LD', '2.16.840.1.113883.2.1.3.2.4.17.109', 'Last Dispense', 'value')),
-      observation('pertinentInformation5', false, 'pertinentWithdrawReason', 'PWR', code(required(reason.code, 'Task.statusReason'), '2.16.840.1.113883.2.1.3.2.4.17.110', reason.display, 'value')),
+      observation('pertinentInformation5', false, 'pertinentWithdrawReason', 'PWR', code(reasonCode, '2.16.840.1.113883.2.1.3.2.4.17.110', reason.display, 'value')),
       el('pertinentInformation4', { inversionInd: 'false', negationInd: 'false', typeCode: 'PERT' }, [
         seperatableInd(true),
         el('pertinentDispenseNotificationRef', { classCode: 'INFO', moodCode: 'EVN' }, [uuidId(focus)]),
