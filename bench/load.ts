@@ -3,7 +3,11 @@
 import autocannon from 'autocannon';
 import { latencyHistogram, summary } from './latency.ts';
 import { FHIR_JSON } from './seed.ts';
-import type { BenchRequest } from './scenarios.ts';
+import type { BenchRequest, Scenario } from './scenarios.ts';
+import type { BenchServer } from './server.ts';
+
+/** Requests of each scenario checked one by one before its run. */
+const PREFLIGHT_REQUESTS = 3;
 
 export type LoadOptions = {
   url: string;
@@ -63,4 +67,18 @@ export function driveLoad(options: LoadOptions): Promise<LoadResult> {
       latencies.recordValue(Math.max(1, Math.round(responseTimeMs * 1000)));
     });
   });
+}
+
+/** Sends a few of the scenario's requests one at a time and checks each answer, so a fast wrong answer is never measured. */
+export async function preflight(server: BenchServer, scenario: Scenario): Promise<void> {
+  for (let count = 0; count < PREFLIGHT_REQUESTS; count++) {
+    const request = scenario.next();
+    const response = await fetch(`${server.url}${request.path}`, {
+      method: request.method,
+      headers: { authorization: `Bearer ${server.tokens[scenario.caller]}`, ...request.headers, ...(request.body === undefined ? {} : { 'content-type': FHIR_JSON }) },
+      ...(request.body === undefined ? {} : { body: request.body }),
+    });
+    const problem = scenario.problemWith(request, response.status, await response.text());
+    if (problem) throw new Error(`${scenario.name}: ${request.method} ${request.path} answered wrongly: ${problem}`);
+  }
 }

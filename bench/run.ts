@@ -5,20 +5,17 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { measureCpu } from './cpu.ts';
-import { driveLoad } from './load.ts';
+import { benchData } from './data.ts';
+import { driveLoad, preflight } from './load.ts';
+import { runAgainstUnsecured } from './paired.ts';
 import { checkTargets, cpuLine, fileStamp, tableHeader, tableLine, writeReport, type ScenarioReport } from './report.ts';
-import { loadPatients, samplePatients } from './pds.ts';
 import { describeEpsScenario, epsReportLines, epsRunHealthy, runEpsScenario } from './eps.ts';
 import { describeMeshScenario, meshReportLines, meshRunHealthy, runMeshScenario } from './mesh.ts';
-import { buildScenario, dataNeeded, isEpsScenario, isMeshScenario, SCENARIO_NAMES, type BenchData, type Scenario, type ScenarioName } from './scenarios.ts';
-import { FHIR_JSON, seedOrganisations } from './seed.ts';
+import { buildScenario, dataNeeded, isEpsScenario, isMeshScenario, SCENARIO_NAMES, type Scenario, type ScenarioName } from './scenarios.ts';
 import { startServer, type BenchServer } from './server.ts';
 import { openStatementsProbe, STATEMENTS_SETTINGS, type StatementsProbe } from './statements.ts';
 
-type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number; statements?: boolean; cpuProf?: string };
-
-/** Requests of each scenario checked one by one before its run. */
-const PREFLIGHT_REQUESTS = 3;
+type Options = { connections: number; duration: number; warmup: number; seedCount: number; patients: number; databaseUrl?: string; dataDir?: string; out: string; unsecured?: boolean; bulkMib: number; statements?: boolean; cpuProf?: string; againstUnsecured?: boolean; rounds: number };
 
 function wholeNumber(min: number): (value: string) => number {
   return (value) => {
@@ -49,16 +46,28 @@ const program = new Command('bench')
   .option('--unsecured', 'run OpenSpine in sandbox mode with audit off, to measure what authentication and audit cost')
   .option('--statements', 'also count what each scenario asks of PostgreSQL (statements and transactions per request, message or lifecycle; the costliest statements), from pg_stat_statements, which the embedded PostgreSQL then loads')
   .option('--cpu-prof <folder>', 'write a V8 CPU profile of the server (.cpuprofile, for Chrome DevTools) into this folder when it stops')
+  .option('--against-unsecured', 'measure what authentication and audit cost: an unsecured server runs beside the audited one, and measured windows of --duration alternate between them for --rounds rounds (read, search-token, create and pds-* only)')
+  .option('--rounds <count>', 'rounds of --against-unsecured (a window on each server)', wholeNumber(1), 6)
   .option('--bulk-mib <MiB>', 'size of mesh-bulk\'s chunked message (the target is for 1024)', wholeNumber(1), 1024)
   .showHelpAfterError()
   .action(async (given: string[], options: Options) => {
     try {
-      process.exitCode = (await runBench(scenarioNames(given), options)) ? 0 : 1;
+      const names = scenarioNames(given);
+      process.exitCode = (await (options.againstUnsecured ? runPaired(names, options) : runBench(names, options))) ? 0 : 1;
     } catch (error) {
       console.error('bench failed:', error);
       process.exitCode = 1;
     }
   });
+
+/** The scenarios against their unsecured twins (bench/paired.ts): HTTP scenarios only, each server on a fresh embedded database. */
+function runPaired(names: ScenarioName[], options: Options): Promise<boolean> {
+  const unfit = names.filter((name) => isMeshScenario(name) || isEpsScenario(name));
+  if (unfit.length > 0) program.error(`bench: --against-unsecured measures the HTTP scenarios only, not ${unfit.join(', ')}`);
+  const clash = (['unsecured', 'statements', 'cpuProf', 'dataDir', 'databaseUrl'] as const).filter((option) => options[option] !== undefined);
+  if (clash.length > 0) program.error(`bench: --against-unsecured starts its own two servers; it cannot be combined with ${clash.map((option) => `--${option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`).join(', ')}`);
+  return runAgainstUnsecured(names.filter((name) => !isMeshScenario(name) && !isEpsScenario(name)), options);
+}
 
 /** Runs the scenarios; false when something broke (an error answer, a failed request, the server gone). */
 async function runBench(names: ScenarioName[], options: Options): Promise<boolean> {
@@ -77,10 +86,7 @@ async function runBench(names: ScenarioName[], options: Options): Promise<boolea
     const probe = statements;
     const onMeasuredRun = probe ? { onMeasuredRun: () => probe.reset() } : {};
     console.log(`OpenSpine ${server.url} (pid ${server.pid})${options.unsecured ? ' UNSECURED (sandbox, audit off)' : ''}, ${options.databaseUrl ? 'external PostgreSQL' : `embedded PostgreSQL in ${server.dataDir}`}; log: ${logFile}`);
-    const data: BenchData = {
-      organisations: names.some((name) => dataNeeded(name) === 'organisations') ? await seedOrganisations({ url: server.url, token: server.tokens.admin }, options.seedCount) : [],
-      patients: names.some((name) => dataNeeded(name) === 'patients') ? (options.dataDir ? await samplePatients(server) : (await loadPatients(server, options.patients)).sample) : [],
-    };
+    const data = await benchData(server, names, options);
     const reports: ScenarioReport[] = [];
 
     /** Runs one scenario: what to print and record, whether every request went as it should, and if not what to say. */
@@ -155,20 +161,6 @@ async function runScenario(server: BenchServer, scenario: Scenario, options: Opt
     targets: checkTargets(scenario.target, result),
     cpuPercentOfOneCore: cpu(),
   };
-}
-
-/** Sends a few of the scenario's requests one at a time and checks each answer, so a fast wrong answer is never measured. */
-async function preflight(server: BenchServer, scenario: Scenario): Promise<void> {
-  for (let count = 0; count < PREFLIGHT_REQUESTS; count++) {
-    const request = scenario.next();
-    const response = await fetch(`${server.url}${request.path}`, {
-      method: request.method,
-      headers: { authorization: `Bearer ${server.tokens[scenario.caller]}`, ...request.headers, ...(request.body === undefined ? {} : { 'content-type': FHIR_JSON }) },
-      ...(request.body === undefined ? {} : { body: request.body }),
-    });
-    const problem = scenario.problemWith(request, response.status, await response.text());
-    if (problem) throw new Error(`${scenario.name}: ${request.method} ${request.path} answered wrongly: ${problem}`);
-  }
 }
 
 await program.parseAsync();
