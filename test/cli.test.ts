@@ -2,12 +2,14 @@
 // and read-only switched from another process while a server runs.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
+import { packRecords, unpackRecords } from '../src/audit/packing.ts';
 import { buildTestApp } from './support/app.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -16,7 +18,7 @@ const CLI = new URL('../src/cli/main.ts', import.meta.url).pathname;
 const openspine = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: { ...process.env, OPENSPINE_LOG_LEVEL: 'warn' } });
 
 test('every command has --help', async () => {
-  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-person'], ['identity', 'add-role'], ['identity', 'add-app'], ['audit', 'verify'], ['audit', 'head']]) {
+  for (const command of [[], ['start'], ['migrate'], ['seed'], ['read-only'], ['token'], ['keys', 'rotate'], ['identity', 'list'], ['identity', 'add-person'], ['identity', 'add-role'], ['identity', 'add-app'], ['audit', 'verify'], ['audit', 'head'], ['audit', 'records']]) {
     const { stdout } = await openspine(...command, '--help');
     assert.match(stdout, /^Usage: openspine/m, command.join(' '));
   }
@@ -87,7 +89,10 @@ test('audit verify names a tampered record and exits 1', async () => {
   await t.app.inject({ ...AUDITED_REQUEST, headers: await t.adminHeaders() });
   await t.db.begin(async (tx) => {
     await tx`alter table audit_block disable trigger audit_block_append_only`;
-    await tx`update audit_block set records = replace(records, ',404,', ',500,') where first_sequence = 1`;
+    const [block] = await tx<{ packed: Buffer }[]>`select packed from audit_block where first_sequence = 1`;
+    const records = block ? await unpackRecords(block.packed) : undefined;
+    assert.ok(records !== undefined && records.includes(',404,'));
+    await tx`update audit_block set packed = ${await packRecords(records.replace(',404,', ',500,'))} where first_sequence = 1`;
     await tx`alter table audit_block enable trigger audit_block_append_only`;
   });
   await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl), (error: { code: number; stdout: string }) => {
@@ -95,6 +100,15 @@ test('audit verify names a tampered record and exits 1', async () => {
     assert.match(error.stdout, /record 1: edited/);
     return true;
   });
+});
+
+test('audit records prints the trail a record a line, in chain order, from where it is asked to', async () => {
+  const t = await buildTestApp();
+  const requestIds = [randomUUID(), randomUUID(), randomUUID()];
+  for (const requestId of requestIds) await t.app.inject({ ...AUDITED_REQUEST, headers: { ...(await t.adminHeaders()), 'x-request-id': requestId } });
+  const { stdout } = await openspine('audit', 'records', '--database-url', t.databaseUrl, '--after', '1', '--limit', '5');
+  const printed = stdout.trim().split('\n').map((line) => JSON.parse(line) as { sequence: number; requestId: string; status: number });
+  assert.deepEqual(printed.map((record) => [record.sequence, record.requestId, record.status]), [[2, requestIds[1], 404], [3, requestIds[2], 404]]);
 });
 
 test('audit head prints an anchor that verify --anchor checks the trail still passes through', async () => {

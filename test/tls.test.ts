@@ -17,6 +17,7 @@ import { MESH_BASE } from '../src/mesh/index.ts';
 import { ConfigError, loadConfig } from '../src/platform/config.ts';
 import { listenTls, type TlsListener } from '../src/platform/http/tls.ts';
 import { buildTestApp } from './support/app.ts';
+import { auditRecords } from './support/audit.ts';
 import { meshTester } from './support/mesh.ts';
 import { freePort } from './support/ports.ts';
 import { createServerSite, disposeSite, startServer, type ServerProcess } from './support/server-process.ts';
@@ -124,8 +125,8 @@ test('over mutual TLS, a mailbox signs in only with a certificate naming it, <ma
   const requestId = randomUUID();
   const refused = await signIn(b, forA, { 'x-request-id': requestId });
   assert.deepEqual(refused, badPassword, 'A\'s certificate signing in as B: refused as a bad token is');
-  const [audited] = await t.db<{ outcome: string; detail: string }[]>`select outcome, detail from audit_record where request_id = ${requestId}`;
-  assert.deepEqual(audited, { outcome: 'denied', detail: '403: Invalid Authentication Token' });
+  const audited = (await auditRecords(t.db)).find((record) => record.requestId === requestId);
+  assert.deepEqual(audited && [audited.outcome, audited.detail], ['denied', '403: Invalid Authentication Token']);
   for (const [index, certificate] of misnamedClients.entries()) assert.deepEqual(await signIn(a, certificate), badPassword, misnamed[index]);
 
   // Without a client certificate (no CA, or the plain port) there is no name to check.

@@ -9,7 +9,7 @@ import { chainBlock } from './blocks.ts';
 import { auditFields, GENESIS_HASH } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { parseAuditSearch } from './search.ts';
-import { searchRecords } from './store.ts';
+import { readRecords, searchRecords } from './store.ts';
 import { verifyAuditTrail } from './verify.ts';
 
 const log = pino({ level: 'silent' });
@@ -38,13 +38,14 @@ test('records written a row each before 0024 are blocks after it, chain intact, 
   await db`update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash} where id = 1`;
 
   assert.equal((await migrate(db, log))[0], '0024_audit_blocks.sql');
+  const [text] = await db<{ packed: number }[]>`select count(*)::int as packed from audit_block where packed is not null`;
+  assert.equal(text?.packed, 0, 'blocks moved by 0024 keep their text');
 
   const blocks = await db<{ first: bigint; last: bigint }[]>`select first_sequence as first, last_sequence as last from audit_block order by 1`;
   assert.deepEqual(blocks.map((block) => [Number(block.first), Number(block.last)]), [[1, 500], [501, 1000], [1001, 1234]]);
   assert.deepEqual(await verifyAuditTrail(db), { checked: RECORDS, problems: [] }, 'every record, its hash and its block\'s keys as written');
-  const [viewed] = await db<{ request_id: string; patient_nhs_numbers: string[]; user_id: string | null }[]>`
-    select request_id, patient_nhs_numbers, user_id from audit_record where sequence = 779`;
-  assert.deepEqual(viewed, { request_id: 'before-0024-779', patient_nhs_numbers: ['9000000009'], user_id: '555555555555' });
+  const [read] = await readRecords(db, { after: 778, limit: 1 });
+  assert.deepEqual(read && [read.sequence, read.requestId, read.patientNhsNumbers, read.userId], [779, 'before-0024-779', ['9000000009'], '555555555555'], 'read back from its block\'s text, which 0027 leaves as it was');
   const found = await searchRecords(db, parseAuditSearch({ patient: '9000000009' }));
   assert.deepEqual(found.records.map((record) => record.requestId), ['before-0024-779']);
 });

@@ -9,7 +9,7 @@ export { AUDIT_TRAIL_DEFAULTS, createAuditTrail, type AuditTrail, type AuditTrai
 export { verifyAuditTrail } from './verify.ts';
 export type { AuditProblem, AuditProblemKind, AuditVerification } from './problems.ts';
 export { anchorsInLog, formatAnchor, parseAnchor } from './anchors.ts';
-export { readChainHead } from './store.ts';
+export { readChainHead, readRecords } from './store.ts';
 
 export const auditService: ServiceModule = {
   name: 'audit',

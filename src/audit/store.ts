@@ -4,6 +4,7 @@ import type postgres from 'postgres';
 import type { Queryable, Transaction } from '../platform/db/connect.ts';
 import { blockRecords, type AuditBlock, type BlockKeys } from './blocks.ts';
 import type { AuditRecord, ChainHead } from './chain.ts';
+import { packRecords, unpackRecords } from './packing.ts';
 import { recordMatches, searchSpan, type AuditQuery, type Span } from './record-match.ts';
 
 type BlockRow = {
@@ -14,13 +15,16 @@ type BlockRow = {
   patients: string[];
   users: string[];
   organisations: string[];
-  records: string;
+  /** The records' JSON text, in blocks written before they were packed (migrations/0027_audit_packed_blocks.sql). */
+  records: string | null;
+  /** The records' JSON text compressed (packing.ts). */
+  packed: Buffer | null;
 };
 
 /** A block as read back: `records` is undefined when its JSON is not records as the trail writes them. */
 export type StoredBlock = BlockKeys & { firstSequence: number; lastSequence: number; records: AuditRecord[] | undefined };
 
-const toStoredBlock = (row: BlockRow): StoredBlock => ({
+const toStoredBlock = async (row: BlockRow): Promise<StoredBlock> => ({
   firstSequence: Number(row.first_sequence),
   lastSequence: Number(row.last_sequence),
   occurredFrom: row.occurred_from,
@@ -28,8 +32,14 @@ const toStoredBlock = (row: BlockRow): StoredBlock => ({
   patients: row.patients,
   users: row.users,
   organisations: row.organisations,
-  records: blockRecords(row.records),
+  records: await recordsOf(row),
 });
+
+/** A block's records, from its text or its packed text; undefined when neither is records as the trail writes them. */
+async function recordsOf(row: BlockRow): Promise<AuditRecord[] | undefined> {
+  const json = row.records ?? (row.packed ? await unpackRecords(row.packed) : undefined);
+  return json === undefined ? undefined : blockRecords(json);
+}
 
 /**
  * Locks the chain head until the transaction ends: appends from every process queue here. Waiting
@@ -57,14 +67,15 @@ export async function readChainHead(db: Queryable): Promise<ChainHead> {
  * Under the head's lock (lockChainHead) the head is `after` by construction.
  */
 export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: ChainHead, head: ChainHead): Promise<boolean> {
+  const packed = await packRecords(block.records);
   const [row] = await db<{ moved: number }[]>`
     with moved as (
       update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}
       where id = 1 and sequence = ${after.sequence} and hash = ${after.hash} returning 1
     ), appended as (
-      insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records)
+      insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, packed)
       select ${block.firstSequence}, ${block.lastSequence}, ${block.occurredFrom}::timestamptz, ${block.occurredTo}::timestamptz,
-        ${block.patients}::text[], ${block.users}::text[], ${block.organisations}::text[], ${block.records}
+        ${block.patients}::text[], ${block.users}::text[], ${block.organisations}::text[], ${packed}
       where exists (select 1 from moved)
     )
     select count(*)::int as moved from moved`;
@@ -77,12 +88,26 @@ export async function readBlocks(db: Queryable, page: { after: number; upTo: num
     select * from audit_block
     where first_sequence > ${page.after} and first_sequence <= ${page.upTo}
     order by first_sequence limit ${page.limit}`;
-  return rows.map(toStoredBlock);
+  return Promise.all(rows.map(toStoredBlock));
+}
+
+/**
+ * Up to `limit` records after `after`, in chain order: the trail a record at a time, as the view
+ * `audit_record` gave it before blocks were packed (`openspine audit records`). Each block holds at
+ * least one record, so `limit` blocks from the one holding `after` hold enough.
+ */
+export async function readRecords(db: Queryable, page: { after: number; limit: number }): Promise<AuditRecord[]> {
+  const rows = await db<BlockRow[]>`
+    select * from audit_block
+    where first_sequence >= coalesce((select max(first_sequence) from audit_block where first_sequence <= ${page.after}), 0)
+    order by first_sequence limit ${page.limit + 1}`;
+  const blocks = await Promise.all(rows.map(recordsOf));
+  return blocks.flatMap((records) => records ?? []).filter((record) => record.sequence > page.after).slice(0, page.limit);
 }
 
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
   const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
-  return row && blockRecords(row.records)?.find((record) => record.sequence === sequence);
+  return row && (await recordsOf(row))?.find((record) => record.sequence === sequence);
 }
 
 /** Blocks read by a search's first round, newest first; each further round reads twice as many, up to the most. */
@@ -101,8 +126,9 @@ export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{
   let before = Number.MAX_SAFE_INTEGER;
   for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
     const rows = await matchingBlocks(db, query, span, { before, blocks });
-    for (const row of rows) {
-      const records = blockRecords(row.records) ?? [];
+    const unpacked = await Promise.all(rows.map(recordsOf));
+    for (const [index, row] of rows.entries()) {
+      const records = unpacked[index] ?? [];
       for (let index = records.length - 1; index >= 0 && matches.length < wanted; index--) {
         const record = records[index];
         if (record && recordMatches(record, query)) matches.push(record);

@@ -38,7 +38,16 @@ export type AuditTrailOptions = {
 // The lock wait matches the 5 s after which the platform tells a refused client to retry.
 export const AUDIT_TRAIL_DEFAULTS = { maxBatch: 500, maxDelayMs: 0, gatherMs: 5, lockTimeoutMs: 5_000 } as const;
 
-type Waiting = { fields: AuditFields; awaited: boolean; resolve(): void; reject(error: unknown): void };
+/**
+ * A pending record: one that a response waits for, with its promise's settlers, or one already
+ * answered. The latter holds nothing but its fields, so that nothing of its request (a graph of
+ * objects as big as the request) outlives the response while it is gathered; V8 would copy it at
+ * each young-generation collection and promote it, a cost measured per request.
+ */
+type Waiting = { fields: AuditFields; awaited: true; resolve(): void; reject(error: unknown): void } | { fields: AuditFields; awaited: false };
+
+/** What record() gives for a record nobody waits for. */
+const ANSWERED = Promise.resolve();
 
 export function createAuditTrail(db: Database, log: Logger, options: AuditTrailOptions = {}): AuditTrail {
   const maxBatch = options.maxBatch ?? AUDIT_TRAIL_DEFAULTS.maxBatch;
@@ -96,11 +105,12 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
     } catch (error) {
       observer?.failed(batch.length);
       lastHead = undefined;
-      log.error({ err: error, records: batch.length }, 'the audit trail could not append a batch; its requests get 503');
-      for (const waiting of batch) waiting.reject(error);
+      const answered = batch.filter((waiting) => !waiting.awaited).length;
+      log.error({ err: error, records: batch.length, answered }, 'the audit trail could not append a batch: the requests waiting for it get 503; the records of those already answered are lost');
+      for (const waiting of batch) if (waiting.awaited) waiting.reject(error);
       return;
     }
-    for (const waiting of batch) waiting.resolve();
+    for (const waiting of batch) if (waiting.awaited) waiting.resolve();
   };
 
   const flush = (): void => {
@@ -138,13 +148,24 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   };
 
   return {
-    async record(entry: AuditEntry, options = {}): Promise<void> {
-      if (closed) throw new Error('The audit trail is closed');
-      const fields = auditFields(entry);
-      const awaited = options.awaited ?? true;
+    record(entry: AuditEntry, options = {}): Promise<void> {
+      if (options.awaited === false) {
+        // Never rejects (AuditSink): what cannot be written is logged here.
+        try {
+          if (closed) throw new Error('The audit trail is closed');
+          pending.push({ fields: auditFields(entry), awaited: false });
+          schedule();
+        } catch (error) {
+          observer?.failed(1);
+          log.error({ err: error, requestId: entry.requestId }, 'the audit trail could not take the record of a request already answered');
+        }
+        return ANSWERED;
+      }
+      // What the executor throws (closed, or an entry refused by auditFields) rejects this record alone.
       return new Promise<void>((resolve, reject) => {
-        pending.push({ fields, awaited, resolve, reject });
-        if (awaited) awaitedPending += 1;
+        if (closed) throw new Error('The audit trail is closed');
+        pending.push({ fields: auditFields(entry), awaited: true, resolve, reject });
+        awaitedPending += 1;
         schedule();
       });
     },

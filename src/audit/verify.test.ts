@@ -8,6 +8,7 @@ import { createTestDatabase } from '../../test/support/database.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
+import { packRecords, unpackRecords } from './packing.ts';
 import { readRecord } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import type { AuditProblem } from './problems.ts';
@@ -19,6 +20,7 @@ const tampered = await createTestDatabase();
 const rehashed = await createTestDatabase();
 const lastRehashed = await createTestDatabase();
 const overwritten = await createTestDatabase();
+const garbled = await createTestDatabase();
 
 async function writeChain(db: Database, length: number): Promise<void> {
   const trail = createAuditTrail(db, pino({ level: 'silent' }), { maxBatch: 7 });
@@ -36,26 +38,36 @@ async function withoutGuard(db: Database, change: () => Promise<unknown>): Promi
   }
 }
 
-/** The block holding a record (by its sequence, as written), and the record as stored there. */
-async function locate(db: Database, sequence: number): Promise<{ first: number; index: number; element: unknown[] }> {
-  const [row] = await db<{ first: bigint; element: string }[]>`
-    select first_sequence as first, (records::jsonb -> (${sequence}::bigint - first_sequence)::int)::text as element
-    from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
+/** The block holding a record (by its sequence, as written): its first sequence, its stored records, and the record's place among them. */
+async function locate(db: Database, sequence: number): Promise<{ first: number; index: number; elements: unknown[][] }> {
+  const [row] = await db<{ first: bigint; packed: Buffer }[]>`
+    select first_sequence as first, packed from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
   assert.ok(row, `record ${sequence} is in a block`);
-  return { first: Number(row.first), index: sequence - Number(row.first), element: JSON.parse(row.element) as unknown[] };
+  const json = await unpackRecords(row.packed);
+  assert.ok(json !== undefined, `the block of record ${sequence} unpacks`);
+  return { first: Number(row.first), index: sequence - Number(row.first), elements: JSON.parse(json) as unknown[][] };
+}
+
+/** Rewrites the stored records of the block holding `sequence`, packed as the trail packs them. */
+async function rewriteBlock(db: Database, sequence: number, change: (elements: unknown[][], index: number) => unknown[][]): Promise<void> {
+  const { first, index, elements } = await locate(db, sequence);
+  await db`update audit_block set packed = ${await packRecords(JSON.stringify(change(elements, index)))} where first_sequence = ${first}`;
+}
+
+/** The record at `sequence` as stored: [sequence, fields of the canonical form..., hash] (src/audit/blocks.ts). */
+async function element(db: Database, sequence: number): Promise<unknown[]> {
+  const { index, elements } = await locate(db, sequence);
+  return elements[index] ?? [];
 }
 
 /** Writes a record over the one at `sequence`, in place in its block. */
-async function overwrite(db: Database, sequence: number, element: unknown[]): Promise<void> {
-  const { first, index } = await locate(db, sequence);
-  await db`update audit_block set records = jsonb_set(records::jsonb, array[${index}::text], ${JSON.stringify(element)}::text::jsonb)::text where first_sequence = ${first}`;
+async function overwrite(db: Database, sequence: number, replacement: unknown[]): Promise<void> {
+  await rewriteBlock(db, sequence, (elements, index) => elements.with(index, replacement));
 }
 
 /** Sets a field of a stored record ([sequence, fields of the canonical form..., hash], src/audit/blocks.ts). */
 async function editField(db: Database, sequence: number, position: number, value: unknown): Promise<void> {
-  const { element } = await locate(db, sequence);
-  element[position] = value;
-  await overwrite(db, sequence, element);
+  await overwrite(db, sequence, (await element(db, sequence)).with(position, value));
 }
 
 /** Sets a record's hash to what its (changed) content hashes to, as a careful attacker would. */
@@ -92,10 +104,9 @@ test('an edited, a removed and two swapped records, and a block that hides its p
   assert.deepEqual(await verifyAuditTrail(db), { checked: 100, problems: [] });
   await withoutGuard(db, async () => {
     await editField(db, 10, USER_ID, '999999999999');
-    const { first, index } = await locate(db, 30);
-    await db`update audit_block set records = (records::jsonb - ${index}::int)::text where first_sequence = ${first}`;
+    await rewriteBlock(db, 30, (elements, index) => elements.toSpliced(index, 1));
     // Records 50 and 51 change places.
-    const [fifty, fiftyOne] = [(await locate(db, 50)).element, (await locate(db, 51)).element];
+    const [fifty, fiftyOne] = [await element(db, 50), await element(db, 51)];
     await overwrite(db, 50, [50, ...fiftyOne.slice(1)]);
     await overwrite(db, 51, [51, ...fifty.slice(1)]);
     await db`update audit_block set patients = '{}' where first_sequence = 71`;
@@ -146,11 +157,16 @@ test('the newest record edited and re-hashed no longer matches the chain head', 
   assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), [{ sequence: 10, problem: 'edited' }]);
 });
 
-test('a block overwritten with something other than records is named whole, and its records are missing', async () => {
-  const { db } = overwritten;
-  await writeChain(db, 14);
-  await withoutGuard(db, () => db`update audit_block set records = '{"nothing": "here"}' where first_sequence = 8`);
-  const report = await verifyAuditTrail(db);
-  assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'missing' }, { sequence: 8, problem: 'edited' }]);
-  assert.match(report.problems[1]?.detail ?? '', /records 8 to 14 does not hold records/);
+test('a block overwritten with something other than records, packed or not, is named whole, and its records are missing', async () => {
+  const overwrites = [
+    { db: overwritten.db, packed: await packRecords('{"nothing": "here"}') },
+    { db: garbled.db, packed: Buffer.from('not compressed at all') },
+  ];
+  for (const { db, packed } of overwrites) {
+    await writeChain(db, 14);
+    await withoutGuard(db, () => db`update audit_block set packed = ${packed} where first_sequence = 8`);
+    const report = await verifyAuditTrail(db);
+    assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'missing' }, { sequence: 8, problem: 'edited' }]);
+    assert.match(report.problems[1]?.detail ?? '', /records 8 to 14 does not hold records/);
+  }
 });

@@ -1,13 +1,15 @@
 // `openspine audit verify` checks the hash chain of the audit trail, and against anchors published
 // before, naming every record that was edited, removed, moved or rewritten; `audit head` prints
-// the current anchor to keep somewhere the database's administrators cannot reach.
+// the current anchor to keep somewhere the database's administrators cannot reach; `audit records`
+// prints records as JSON lines (the blocks store them compressed, so SQL alone cannot read them).
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { anchorsInLog, formatAnchor, parseAnchor, readChainHead, verifyAuditTrail } from '../audit/index.ts';
+import { anchorsInLog, formatAnchor, parseAnchor, readChainHead, readRecords, verifyAuditTrail } from '../audit/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
-import { databaseOptions, withDatabase } from './shared.ts';
+import { databaseOptions, withDatabase, wholeNumber } from './shared.ts';
 
 type VerifyOptions = ConfigInput & { anchor?: string[]; anchorsFrom?: string[] };
+type RecordsOptions = ConfigInput & { after: number; limit: number };
 
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
@@ -32,4 +34,12 @@ export function registerAuditCommands(program: Command): void {
   const head = databaseOptions(audit.command('head'))
     .description('print the audit chain head as an anchor (sequence:hash), to keep outside the database and give to `audit verify --anchor` later');
   head.action(async (options: ConfigInput) => withDatabase(head, options, async (db) => console.log(formatAnchor(await readChainHead(db)))));
+  const records = databaseOptions(audit.command('records'))
+    .description('print audit records in chain order, one JSON object a line')
+    .option('--after <sequence>', 'start after this record', wholeNumber, 0)
+    .option('--limit <count>', 'the most records printed', wholeNumber, 1000);
+  records.action(async (options: RecordsOptions) =>
+    withDatabase(records, options, async (db) => {
+      for (const record of await readRecords(db, { after: options.after, limit: options.limit })) console.log(JSON.stringify(record));
+    }));
 }

@@ -11,17 +11,11 @@ import type { ConfigInput } from '../platform/config.ts';
 import { exportPatients, importPatients, PatientImportError, type BulkProgress } from '../pds/bulk.ts';
 import { FIRST_NHS_PREFIX, generatePatients } from '../pds/population.ts';
 import { isValidOdsCode } from '../platform/identifiers/ods-code.ts';
-import { databaseOptions, withDatabase } from './shared.ts';
+import { databaseOptions, withDatabase, wholeNumber } from './shared.ts';
 
 /** Patients written between progress lines. */
 const PROGRESS_EVERY = 10_000;
 const BAR_WIDTH = 30;
-
-function wholeNumber(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('a whole number is needed');
-  return parsed;
-}
 
 function nineDigits(value: string): number {
   if (!/^[1-9]\d{8}$/.test(value)) throw new InvalidArgumentError('nine digits are needed, the first not 0');

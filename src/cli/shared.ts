@@ -1,6 +1,6 @@
 // What the commands share: the database options, reading the configuration, and running work
 // against the database (embedded or external) with migrations applied.
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, DEFAULTS, environmentName, loadConfig, type Config, type ConfigInput } from '../platform/config.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -15,6 +15,13 @@ export function databaseOptions(command: Command): Command {
     .addOption(new Option('--database-url <url>', 'use this PostgreSQL instead of the embedded one').env(environmentName('databaseUrl')))
     .addOption(new Option('--embedded-postgres-port <port>', 'port of the embedded PostgreSQL').env(environmentName('embeddedPostgresPort')).default(String(DEFAULTS.embeddedPostgresPort)))
     .addOption(new Option('--log-level <level>', 'fatal, error, warn, info, debug or trace').env(environmentName('logLevel')).default(DEFAULTS.logLevel));
+}
+
+/** Parses an option that must be a whole number, zero or more. */
+export function wholeNumber(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0) throw new InvalidArgumentError('a whole number is needed');
+  return parsed;
 }
 
 export function configFrom(command: Command, options: ConfigInput): Config {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateKeyPair } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
+import { auditRecords } from '../../test/support/audit.ts';
 import { clientCredentialsForm, registerTestApplication } from '../../test/support/applications.ts';
 
 const t = await buildTestApp();
@@ -54,11 +55,10 @@ test('each wrong assertion gets the platform error body', async () => {
 test('every token request is audited: issued, with the application; refused, with the reason', async () => {
   await requestToken(clientCredentialsForm(await system.assertion()));
   await requestToken(clientCredentialsForm(await system.assertion({ claims: { exp: undefined } })));
-  const rows = await t.db<{ outcome: string; application_id: string | null; detail: string | null }[]>`
-    select outcome, application_id, detail from audit_record where interaction = 'token' order by sequence desc limit 2`;
-  assert.deepEqual(rows.map((row) => row.outcome), ['failure', 'success']);
-  assert.equal(rows[1]?.application_id, system.applicationId);
-  assert.equal(rows[0]?.detail, "invalid_request: Missing 'exp' claim in client_assertion JWT");
+  const rows = (await auditRecords(t.db)).filter((record) => record.interaction === 'token').slice(-2);
+  assert.deepEqual(rows.map((row) => row.outcome), ['success', 'failure']);
+  assert.equal(rows[0]?.applicationId, system.applicationId);
+  assert.equal(rows[1]?.detail, "invalid_request: Missing 'exp' claim in client_assertion JWT");
 });
 
 test('a jti can be used once: a replayed assertion is refused', async () => {

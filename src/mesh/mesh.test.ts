@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { test } from 'node:test';
 import { buildTestApp } from '../../test/support/app.ts';
+import { auditRecords } from '../../test/support/audit.ts';
 import { MESH, V2, meshTester } from '../../test/support/mesh.ts';
 import { MESSAGE_ID } from './message-id.ts';
 
@@ -224,13 +225,13 @@ test('each call is audited with the mailbox that made it and the message it touc
   const requestId = randomUUID();
   const sent = await mesh.call({ method: 'POST', path: `/${sender}/outbox`, headers: { 'mex-to': recipient, 'mex-workflowid': workflowId, 'x-request-id': requestId }, payload: 'audited' });
   const messageId = sent.json<{ messageID: string }>().messageID;
-  const [row] = await t.db<{ actor_mode: string; application_id: string; resource_ids: string[]; outcome: string }[]>`
-    select actor_mode, application_id, resource_ids, outcome from audit_record where request_id = ${requestId}`;
-  assert.deepEqual(row, { actor_mode: 'mesh-mailbox', application_id: sender, resource_ids: [`MeshMessage/${messageId}`], outcome: 'success' });
+  const record = (await auditRecords(t.db)).find((candidate) => candidate.requestId === requestId);
+  assert.deepEqual(record && { actorMode: record.actorMode, applicationId: record.applicationId, resourceIds: record.resourceIds, outcome: record.outcome },
+    { actorMode: 'mesh-mailbox', applicationId: sender, resourceIds: [`MeshMessage/${messageId}`], outcome: 'success' });
 
   const refusedId = randomUUID();
   await mesh.call({ path: `/${recipient}/inbox`, as: sender, headers: { 'x-request-id': refusedId } });
-  const [refused] = await t.db<{ outcome: string; detail: string }[]>`select outcome, detail from audit_record where request_id = ${refusedId}`;
+  const refused = (await auditRecords(t.db)).find((candidate) => candidate.requestId === refusedId);
   assert.equal(refused?.outcome, 'denied');
   assert.match(refused?.detail ?? '', /Mailbox id does not match token/);
 });

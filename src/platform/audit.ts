@@ -28,8 +28,9 @@ export type AuditEntry = {
 /**
  * `record` records an entry and resolves only when the entry is durable, so a response can wait for
  * it; `awaited: false` says that nothing waits (a response without patient data, already on its
- * way), so the sink may gather it with others a while before writing. `registerMetrics`, when there
- * is one, puts the sink's own figures on the platform's /metrics.
+ * way): the sink may gather it with others a while before writing, resolves at once, and logs
+ * itself what it could not write. `registerMetrics`, when there is one, puts the sink's own figures
+ * on the platform's /metrics.
  */
 export type AuditSink = { record(entry: AuditEntry, options?: { awaited?: boolean }): Promise<void>; registerMetrics?(registry: Registry): void };
 
