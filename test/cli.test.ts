@@ -90,9 +90,9 @@ test('audit verify names a tampered record and exits 1', async () => {
   await t.db.begin(async (tx) => {
     await tx`alter table audit_block disable trigger audit_block_append_only`;
     const [block] = await tx<{ packed: Buffer }[]>`select packed from audit_block where first_sequence = 1`;
-    const records = block ? await unpackRecords(block.packed) : undefined;
+    const records = block ? unpackRecords(block.packed) : undefined;
     assert.ok(records !== undefined && records.includes(',404,'));
-    await tx`update audit_block set packed = ${await packRecords(records.replace(',404,', ',500,'))} where first_sequence = 1`;
+    await tx`update audit_block set packed = ${packRecords(records.replace(',404,', ',500,'))} where first_sequence = 1`;
     await tx`alter table audit_block enable trigger audit_block_append_only`;
   });
   await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl), (error: { code: number; stdout: string }) => {

@@ -24,7 +24,7 @@ type BlockRow = {
 /** A block as read back: `records` is undefined when its JSON is not records as the trail writes them. */
 export type StoredBlock = BlockKeys & { firstSequence: number; lastSequence: number; records: AuditRecord[] | undefined };
 
-const toStoredBlock = async (row: BlockRow): Promise<StoredBlock> => ({
+const toStoredBlock = (row: BlockRow): StoredBlock => ({
   firstSequence: Number(row.first_sequence),
   lastSequence: Number(row.last_sequence),
   occurredFrom: row.occurred_from,
@@ -32,12 +32,12 @@ const toStoredBlock = async (row: BlockRow): Promise<StoredBlock> => ({
   patients: row.patients,
   users: row.users,
   organisations: row.organisations,
-  records: await recordsOf(row),
+  records: recordsOf(row),
 });
 
 /** A block's records, from its text or its packed text; undefined when neither is records as the trail writes them. */
-async function recordsOf(row: BlockRow): Promise<AuditRecord[] | undefined> {
-  const json = row.records ?? (row.packed ? await unpackRecords(row.packed) : undefined);
+function recordsOf(row: BlockRow): AuditRecord[] | undefined {
+  const json = row.records ?? (row.packed ? unpackRecords(row.packed) : undefined);
   return json === undefined ? undefined : blockRecords(json);
 }
 
@@ -67,7 +67,7 @@ export async function readChainHead(db: Queryable): Promise<ChainHead> {
  * Under the head's lock (lockChainHead) the head is `after` by construction.
  */
 export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: ChainHead, head: ChainHead): Promise<boolean> {
-  const packed = await packRecords(block.records);
+  const packed = packRecords(block.records);
   const [row] = await db<{ moved: number }[]>`
     with moved as (
       update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}
@@ -88,7 +88,7 @@ export async function readBlocks(db: Queryable, page: { after: number; upTo: num
     select * from audit_block
     where first_sequence > ${page.after} and first_sequence <= ${page.upTo}
     order by first_sequence limit ${page.limit}`;
-  return Promise.all(rows.map(toStoredBlock));
+  return rows.map(toStoredBlock);
 }
 
 /**
@@ -101,13 +101,12 @@ export async function readRecords(db: Queryable, page: { after: number; limit: n
     select * from audit_block
     where first_sequence >= coalesce((select max(first_sequence) from audit_block where first_sequence <= ${page.after}), 0)
     order by first_sequence limit ${page.limit + 1}`;
-  const blocks = await Promise.all(rows.map(recordsOf));
-  return blocks.flatMap((records) => records ?? []).filter((record) => record.sequence > page.after).slice(0, page.limit);
+  return rows.flatMap((row) => recordsOf(row) ?? []).filter((record) => record.sequence > page.after).slice(0, page.limit);
 }
 
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
   const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
-  return row && (await recordsOf(row))?.find((record) => record.sequence === sequence);
+  return row && recordsOf(row)?.find((record) => record.sequence === sequence);
 }
 
 /** Blocks read by a search's first round, newest first; each further round reads twice as many, up to the most. */
@@ -126,9 +125,8 @@ export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{
   let before = Number.MAX_SAFE_INTEGER;
   for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
     const rows = await matchingBlocks(db, query, span, { before, blocks });
-    const unpacked = await Promise.all(rows.map(recordsOf));
-    for (const [index, row] of rows.entries()) {
-      const records = unpacked[index] ?? [];
+    for (const row of rows) {
+      const records = recordsOf(row) ?? [];
       for (let index = records.length - 1; index >= 0 && matches.length < wanted; index--) {
         const record = records[index];
         if (record && recordMatches(record, query)) matches.push(record);

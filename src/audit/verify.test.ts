@@ -43,7 +43,7 @@ async function locate(db: Database, sequence: number): Promise<{ first: number; 
   const [row] = await db<{ first: bigint; packed: Buffer }[]>`
     select first_sequence as first, packed from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
   assert.ok(row, `record ${sequence} is in a block`);
-  const json = await unpackRecords(row.packed);
+  const json = unpackRecords(row.packed);
   assert.ok(json !== undefined, `the block of record ${sequence} unpacks`);
   return { first: Number(row.first), index: sequence - Number(row.first), elements: JSON.parse(json) as unknown[][] };
 }
@@ -51,7 +51,7 @@ async function locate(db: Database, sequence: number): Promise<{ first: number; 
 /** Rewrites the stored records of the block holding `sequence`, packed as the trail packs them. */
 async function rewriteBlock(db: Database, sequence: number, change: (elements: unknown[][], index: number) => unknown[][]): Promise<void> {
   const { first, index, elements } = await locate(db, sequence);
-  await db`update audit_block set packed = ${await packRecords(JSON.stringify(change(elements, index)))} where first_sequence = ${first}`;
+  await db`update audit_block set packed = ${packRecords(JSON.stringify(change(elements, index)))} where first_sequence = ${first}`;
 }
 
 /** The record at `sequence` as stored: [sequence, fields of the canonical form..., hash] (src/audit/blocks.ts). */
@@ -159,7 +159,7 @@ test('the newest record edited and re-hashed no longer matches the chain head', 
 
 test('a block overwritten with something other than records, packed or not, is named whole, and its records are missing', async () => {
   const overwrites = [
-    { db: overwritten.db, packed: await packRecords('{"nothing": "here"}') },
+    { db: overwritten.db, packed: packRecords('{"nothing": "here"}') },
     { db: garbled.db, packed: Buffer.from('not compressed at all') },
   ];
   for (const { db, packed } of overwrites) {
