@@ -111,6 +111,17 @@ test('gathered records are written after gatherMs without anything else, and by 
   assert.deepEqual(await requestIdsAfter(before.sequence), ['closing']);
 });
 
+test('a record nobody waits for that cannot be taken is counted as failed, and its caller is not thrown at', async () => {
+  const registry = new Registry();
+  const trail = createAuditTrail(db, log);
+  trail.registerMetrics?.(registry);
+  await trail.record(auditEntry({ requestId: 'bad-status', status: 200.5 }), { awaited: false });
+  await trail.close();
+  await trail.record(auditEntry({ requestId: 'after-close' }), { awaited: false });
+  assert.match(await registry.metrics(), /openspine_audit_records_total\{outcome="failed"\} 2\n/);
+  assert.ok(!(await auditRecords(db)).some((record) => record.requestId === 'after-close'));
+});
+
 test('close() writes what is pending, then refuses further records', async () => {
   const trail = createAuditTrail(db, log, { maxDelayMs: 60_000 });
   const entry = auditEntry({ requestId: 'written-on-close' });
