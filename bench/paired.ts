@@ -5,6 +5,7 @@
 // each on a fresh database loaded with the same kind of data, and short measured windows alternate
 // between them, in the order ABBA so that a steady drift falls on both alike. Each round (a window
 // of each) gives one overhead figure; the median of the rounds is the one reported.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { measureCpu, type CpuShare } from './cpu.ts';
 import { benchData } from './data.ts';
@@ -40,6 +41,7 @@ export async function runAgainstUnsecured(names: HttpScenarioName[], options: Pa
   const runStarted = new Date();
   const logFile = (label: string) => path.resolve(options.out, `${fileStamp(runStarted)}-${label}-server.log`);
   const servers: BenchServer[] = [];
+  await mkdir(options.out, { recursive: true });
   try {
     const audited = await startServer({ databaseUrl: undefined, logFile: logFile('audited'), unsecured: false });
     servers.push(audited);

@@ -86,13 +86,10 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
     await stopOrphanedPostgres(dataDir);
     log.end();
     if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
-    for (const signal of INTERRUPTS) process.off(signal, interrupted);
+    running.delete(stop);
   })());
-  const interrupted = (signal: NodeJS.Signals) => {
-    console.error(`\n${signal}: stopping OpenSpine`);
-    void stop().finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-  };
-  for (const signal of INTERRUPTS) process.once(signal, interrupted);
+  running.add(stop);
+  stopAllOnInterrupt();
 
   try {
     const url = await waitForBanner(child, exited, () => exitReason);
@@ -102,6 +99,21 @@ export async function startServer(options: { databaseUrl: string | undefined; lo
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** The stop of every server started and not yet stopped: an interrupt stops them all before the bench exits. */
+const running = new Set<() => Promise<void>>();
+let interruptHandled = false;
+
+function stopAllOnInterrupt(): void {
+  if (interruptHandled) return;
+  interruptHandled = true;
+  for (const signal of INTERRUPTS) {
+    process.once(signal, (received: NodeJS.Signals) => {
+      console.error(`\n${received}: stopping OpenSpine`);
+      void Promise.allSettled([...running].map((stop) => stop())).finally(() => process.exit(received === 'SIGINT' ? 130 : 143));
+    });
   }
 }
 

@@ -91,17 +91,31 @@ export async function readBlocks(db: Queryable, page: { after: number; upTo: num
   return rows.map(toStoredBlock);
 }
 
+/** Blocks read at a time by readRecords. */
+const RECORD_PAGE_BLOCKS = 8;
+
 /**
  * Up to `limit` records after `after`, in chain order: the trail a record at a time, as the view
- * `audit_record` gave it before blocks were packed (`openspine audit records`). Each block holds at
- * least one record, so `limit` blocks from the one holding `after` hold enough.
+ * `audit_record` gave it before blocks were packed (`openspine audit records`). Blocks are read a
+ * few at a time from the one holding `after`, until enough records are read. A block that cannot
+ * be read stops it, naming the block: leaving its records out would hide them.
  */
 export async function readRecords(db: Queryable, page: { after: number; limit: number }): Promise<AuditRecord[]> {
-  const rows = await db<BlockRow[]>`
-    select * from audit_block
-    where first_sequence >= coalesce((select max(first_sequence) from audit_block where first_sequence <= ${page.after}), 0)
-    order by first_sequence limit ${page.limit + 1}`;
-  return rows.flatMap((row) => recordsOf(row) ?? []).filter((record) => record.sequence > page.after).slice(0, page.limit);
+  const records: AuditRecord[] = [];
+  const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence <= ${page.after}`;
+  let from = Number(start?.first ?? 0);
+  while (records.length < page.limit) {
+    const rows = await db<BlockRow[]>`select * from audit_block where first_sequence >= ${from} order by first_sequence limit ${RECORD_PAGE_BLOCKS}`;
+    for (const row of rows) {
+      const read = recordsOf(row);
+      if (!read) throw new Error(`The audit block of records ${row.first_sequence} to ${row.last_sequence} cannot be read: run \`openspine audit verify\``);
+      records.push(...read.filter((record) => record.sequence > page.after));
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < RECORD_PAGE_BLOCKS) break;
+    from = Number(last.first_sequence) + 1;
+  }
+  return records.slice(0, page.limit);
 }
 
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {

@@ -1,6 +1,7 @@
 // What an operator watches of the audit trail on /metrics: how fast batches commit (every audited
 // response waits for one), how big they are, how many records wait, how often another process held
-// the chain head, and failures (each is a 503 to a client).
+// the chain head, and failures (a 503 to a client that waits for its record, a lost record of one
+// already answered).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export type TrailObserver = {
@@ -24,7 +25,7 @@ export function trailMetrics(registry: Registry, pendingRecords: () => number): 
   });
   const records = new Counter({
     name: 'openspine_audit_records_total',
-    help: 'Audit records, by outcome (failed: the append failed and its requests got 503)',
+    help: 'Audit records, by outcome (failed: not written; a request waiting for it got 503, one already answered has no record)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });

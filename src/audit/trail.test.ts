@@ -9,7 +9,7 @@ import { createTestDatabase } from '../../test/support/database.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { connectDatabase } from '../platform/db/connect.ts';
 import { auditEntry } from './fixtures.ts';
-import { readChainHead } from './store.ts';
+import { readChainHead, readRecords } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import { verifyAuditTrail } from './verify.ts';
 
@@ -86,11 +86,10 @@ test('a batch reaching maxBatch is written at once, without waiting for the dela
 test('records nobody waits for are gathered and written together, at once when an awaited record comes', async () => {
   const trail = createAuditTrail(db, log, { gatherMs: 60_000 });
   const before = await readChainHead(db);
-  const unawaited = Array.from({ length: 5 }, (_, index) => trail.record(auditEntry({ requestId: `gathered-${index}` }), { awaited: false }));
+  for (let index = 0; index < 5; index++) await trail.record(auditEntry({ requestId: `gathered-${index}` }), { awaited: false }); // resolved at once
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal((await readChainHead(db)).sequence, before.sequence, 'still gathering');
   await trail.record(auditEntry({ requestId: 'awaited' }));
-  await Promise.all(unawaited); // resolved from the start: nothing waits for them
   const [blocks] = await db<{ count: number }[]>`select count(*)::int as count from audit_block where first_sequence > ${before.sequence}`;
   assert.equal(blocks?.count, 1, 'one append for all six');
   assert.deepEqual(await requestIdsAfter(before.sequence), ['gathered-0', 'gathered-1', 'gathered-2', 'gathered-3', 'gathered-4', 'awaited']);
@@ -105,9 +104,8 @@ test('gathered records are written after gatherMs without anything else, and by 
   await soon.close();
   const trail = createAuditTrail(db, log, { gatherMs: 60_000 });
   const before = await readChainHead(db);
-  const gathered = trail.record(auditEntry({ requestId: 'closing' }), { awaited: false });
+  await trail.record(auditEntry({ requestId: 'closing' }), { awaited: false });
   await trail.close();
-  await gathered;
   assert.deepEqual(await requestIdsAfter(before.sequence), ['closing']);
 });
 
@@ -120,6 +118,17 @@ test('a record nobody waits for that cannot be taken is counted as failed, and i
   await trail.record(auditEntry({ requestId: 'after-close' }), { awaited: false });
   assert.match(await registry.metrics(), /openspine_audit_records_total\{outcome="failed"\} 2\n/);
   assert.ok(!(await auditRecords(db)).some((record) => record.requestId === 'after-close'));
+});
+
+test('records are read back a page at a time from any point of the chain, across blocks', async () => {
+  const trail = createAuditTrail(db, log, { maxBatch: 7 });
+  const before = await readChainHead(db);
+  await Promise.all(Array.from({ length: 20 }, (_, index) => trail.record(auditEntry({ requestId: `paged-${index + 1}` }))));
+  await trail.close();
+  // Blocks of 7: the page starts inside the second block and ends inside the third.
+  const page = await readRecords(db, { after: before.sequence + 9, limit: 8 });
+  assert.deepEqual(page.map((record) => record.requestId), Array.from({ length: 8 }, (_, index) => `paged-${index + 10}`));
+  assert.deepEqual(await readRecords(db, { after: before.sequence + 20, limit: 5 }), [], 'nothing after the head');
 });
 
 test('close() writes what is pending, then refuses further records', async () => {

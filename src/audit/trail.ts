@@ -1,6 +1,7 @@
 // The audit trail's writer: group commit. Each record() joins a batch, and resolves once the
 // transaction that appends its batch to the chain has committed, so a response waits for its own
-// record to be durable while thousands of records a second share a few commits.
+// record to be durable while thousands of records a second share a few commits. A record nobody
+// waits for (`awaited: false`) resolves at once, and is written with the next batch.
 import type { Logger } from 'pino';
 import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -105,8 +106,8 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
     } catch (error) {
       observer?.failed(batch.length);
       lastHead = undefined;
-      const answered = batch.filter((waiting) => !waiting.awaited).length;
-      log.error({ err: error, records: batch.length, answered }, 'the audit trail could not append a batch: the requests waiting for it get 503; the records of those already answered are lost');
+      const lost = batch.filter((waiting) => !waiting.awaited).map((waiting) => waiting.fields.requestId);
+      log.error({ err: error, records: batch.length, lostRequestIds: lost }, 'the audit trail could not append a batch: the requests waiting for it get 503; the records of those already answered (lostRequestIds) are lost');
       for (const waiting of batch) if (waiting.awaited) waiting.reject(error);
       return;
     }

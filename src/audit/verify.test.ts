@@ -9,7 +9,7 @@ import type { Database } from '../platform/db/connect.ts';
 import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { packRecords, unpackRecords } from './packing.ts';
-import { readRecord } from './store.ts';
+import { readRecord, readRecords } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import type { AuditProblem } from './problems.ts';
 import { verifyAuditTrail } from './verify.ts';
@@ -168,5 +168,6 @@ test('a block overwritten with something other than records, packed or not, is n
     const report = await verifyAuditTrail(db);
     assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'missing' }, { sequence: 8, problem: 'edited' }]);
     assert.match(report.problems[1]?.detail ?? '', /records 8 to 14 does not hold records/);
+    await assert.rejects(readRecords(db, { after: 0, limit: 100 }), /block of records 8 to 14 cannot be read/, 'records are not listed with a block left out');
   }
 });

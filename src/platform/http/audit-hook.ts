@@ -9,6 +9,9 @@ import { currentContext } from '../context.ts';
 import { Errors } from '../errors.ts';
 import { FHIR_JSON } from './errors.ts';
 
+/** What becomes of a failure to record a request already answered: the sink has logged it (AuditSink). */
+const LOGGED_BY_THE_SINK = (): void => undefined;
+
 /** Seconds a client is told to wait when the audit trail cannot record its request. */
 const AUDIT_RETRY_AFTER = 5;
 
@@ -31,8 +34,10 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
         resourceIds: [...(context?.subjects.resourceIds ?? [])],
         detail: context?.refusal,
       }, { awaited: held });
-      // Not held: the sink resolves at once and logs a failure itself (AuditSink), so nothing here keeps the request alive.
+      // Not held: the sink resolves at once and logs a failure itself (AuditSink). The catch is a
+      // guard against a sink that rejects anyway, and keeps nothing of the request alive.
       if (held) await recorded;
+      else recorded.catch(LOGGED_BY_THE_SINK);
       return payload;
     } catch (error) {
       request.log.error({ err: error }, 'the audit trail could not record a request; its response is withheld');
