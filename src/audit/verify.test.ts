@@ -97,6 +97,15 @@ test('the database refuses UPDATE, DELETE and TRUNCATE of audit blocks, and movi
   assert.deepEqual(await verifyAuditTrail(db), { checked: 5, problems: [] });
 });
 
+test('verification reports its progress after each page of blocks, up to the head it started from', async () => {
+  const { db } = guarded;
+  await writeChain(db, 16); // after the first test's 5: blocks of 5, 7, 7 and 2 records
+  const reports: [number, number][] = [];
+  const { checked } = await verifyAuditTrail(db, { pageSize: 1, onProgress: (done, upTo) => reports.push([done, upTo]) });
+  assert.equal(checked, 21);
+  assert.deepEqual(reports, [[5, 21], [12, 21], [19, 21], [21, 21]], 'one report a page');
+});
+
 test('an edited, a removed and two swapped records, and a block that hides its patients, are each named, on any page size', async () => {
   const { db } = tampered;
   // Blocks of 7 (1-7, 8-14...): the records are recorded together and the trail takes 7 at a time.

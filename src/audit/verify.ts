@@ -13,12 +13,15 @@ const DEFAULT_PAGE_SIZE = 100;
 /** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
 const REORDER_WINDOW = 10_000;
 
+/** After each page of blocks: the records checked so far, of the `upTo` the chain head held when the walk began. */
+export type VerifyProgress = (checked: number, upTo: number) => void;
+
 /**
  * Checks every record up to the chain head as it is now (records appended meanwhile are left for
  * the next run). Memory stays bounded, whatever the length of the trail: a page of blocks, and the
  * hashes of the last REORDER_WINDOW records.
  */
-export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[] } = {}): Promise<AuditVerification> {
+export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[]; onProgress?: VerifyProgress } = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const head = await readChainHead(db);
   const walk = chainWalk(REORDER_WINDOW);
@@ -33,6 +36,7 @@ export async function verifyAuditTrail(db: Queryable, options: { pageSize?: numb
       if (problem) blockProblems.push(problem);
       for (const record of block.records ?? []) walk.check(record);
     }
+    options.onProgress?.(walk.checked(), head.sequence);
     page = await next;
   }
   const { checked, problems } = walk.finish(head);
@@ -65,7 +69,7 @@ function keyText(keys: BlockKeys) {
 }
 
 /** The checks, one record at a time in sequence order, remembering only the last `window` hashes. */
-function chainWalk(window: number): { check(record: AuditRecord): void; finish(head: ChainHead): AuditVerification } {
+function chainWalk(window: number): { check(record: AuditRecord): void; checked(): number; finish(head: ChainHead): AuditVerification } {
   const problems: AuditProblem[] = [];
   let checked = 0;
   let previous: ChainHead = { sequence: 0, hash: GENESIS_HASH };
@@ -112,6 +116,8 @@ function chainWalk(window: number): { check(record: AuditRecord): void; finish(h
       }
       previous = record;
     },
+
+    checked: () => checked,
 
     finish(head) {
       for (const sequence of unexplained.values()) problems.push(brokenLink(sequence));

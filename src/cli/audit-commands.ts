@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { anchorsInLog, formatAnchor, parseAnchor, readChainHead, readRecords, verifyAuditTrail } from '../audit/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
-import { databaseOptions, withDatabase, wholeNumber } from './shared.ts';
+import { databaseOptions, progressReporter, withDatabase, wholeNumber } from './shared.ts';
 
 type VerifyOptions = ConfigInput & { anchor?: string[]; anchorsFrom?: string[] };
 type RecordsOptions = ConfigInput & { after: number; limit: number };
@@ -14,13 +14,16 @@ type RecordsOptions = ConfigInput & { after: number; limit: number };
 export function registerAuditCommands(program: Command): void {
   const audit = program.command('audit').description('the tamper-evident audit trail');
   const verify = databaseOptions(audit.command('verify'))
-    .description('check the hash chain of the audit trail: names every record edited, removed, moved or rewritten; exits 1 if any')
+    .description('check the hash chain of the audit trail: names every record edited, removed, moved or rewritten; exits 1 if any (progress and rate on stderr)')
     .option('--anchor <sequence:hash...>', 'an anchor published earlier (the server logs one a minute as "audit anchor"; `audit head` prints one): the trail must still pass through it')
     .option('--anchors-from <log file...>', 'check every anchor found in these server logs (JSON lines)');
   verify.action(async (options: VerifyOptions) => {
     const anchors = [...(options.anchor ?? []).map(parseAnchor), ...(options.anchorsFrom ?? []).flatMap((file) => anchorsInLog(readFileSync(file, 'utf8')))];
     await withDatabase(verify, options, async (db) => {
-      const { checked, problems } = await verifyAuditTrail(db, { anchors });
+      let progress: ReturnType<typeof progressReporter> | undefined;
+      const onProgress = (checked: number, upTo: number) => (progress ??= progressReporter('records verified', { records: upTo }))({ records: checked });
+      const { checked, problems } = await verifyAuditTrail(db, { anchors, onProgress });
+      progress?.({ records: checked }, true);
       for (const { sequence, problem, detail } of problems) console.log(`record ${sequence}: ${problem}: ${detail}`);
       const against = anchors.length === 0 ? '' : ` and ${anchors.length === 1 ? '1 anchor' : `${anchors.length} anchors`}`;
       if (problems.length === 0) {

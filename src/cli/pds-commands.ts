@@ -11,11 +11,10 @@ import type { ConfigInput } from '../platform/config.ts';
 import { exportPatients, importPatients, PatientImportError, type BulkProgress } from '../pds/bulk.ts';
 import { FIRST_NHS_PREFIX, generatePatients } from '../pds/population.ts';
 import { isValidOdsCode } from '../platform/identifiers/ods-code.ts';
-import { databaseOptions, withDatabase, wholeNumber } from './shared.ts';
+import { databaseOptions, progressReporter, withDatabase, wholeNumber, type Progress } from './shared.ts';
 
 /** Patients written between progress lines. */
 const PROGRESS_EVERY = 10_000;
-const BAR_WIDTH = 30;
 
 function nineDigits(value: string): number {
   if (!/^[1-9]\d{8}$/.test(value)) throw new InvalidArgumentError('nine digits are needed, the first not 0');
@@ -47,7 +46,7 @@ export function registerPdsCommands(program: Command): void {
     // Logs go to stdout: with the records there too, only errors may be logged.
     const practices = practicesFromDirectory ? await directoryPractices(population, out ? databaseSettings : { ...databaseSettings, logLevel: 'error' }) : given;
     const output = out ? createWriteStream(out) : process.stdout;
-    const progress = progressReporter('generated', patients);
+    const progress = progressReporter('patients generated', { records: patients });
     let chunk = '';
     let written = 0;
     const settings = { count: patients, seed, firstNineDigits: firstNhsDigits, ...(practices ? { practices } : {}) };
@@ -56,11 +55,11 @@ export function registerPdsCommands(program: Command): void {
       if (++written % PROGRESS_EVERY === 0) {
         if (!output.write(chunk)) await once(output, 'drain');
         chunk = '';
-        progress({ records: written, bytes: 0 });
+        progress({ records: written });
       }
     }
     await endOutput(output, chunk);
-    progress({ records: written, bytes: 0 }, true);
+    progress({ records: written }, true);
   });
 
   const load = databaseOptions(program.command('import'))
@@ -73,8 +72,8 @@ export function registerPdsCommands(program: Command): void {
       const { lockTable = false, ...settings } = options;
       await withDatabase(load, settings, async (db) => {
         const started = performance.now();
-        const progress = progressReporter('loaded', undefined, size);
-        const summary = await importPatients(db, createReadStream(file), { lockTable, onProgress: (report) => progress(report) });
+        const progress = progressReporter('patients loaded', { bytes: size });
+        const summary = await importPatients(db, createReadStream(file), { lockTable, onProgress: (report) => progress(bulkProgress(report)) });
         const seconds = (performance.now() - started) / 1000;
         if (process.stderr.isTTY) process.stderr.write('\n');
         console.log(`Loaded ${summary.records} patients in ${seconds.toFixed(1)} s (${Math.round(summary.records / seconds)}/s). Verified: the table holds them all, checksum ${summary.checksum} as read from the file.`);
@@ -94,10 +93,10 @@ export function registerPdsCommands(program: Command): void {
     const settings = options.out ? options : { ...options, logLevel: 'error' };
     await withDatabase(exportCommand, settings, async (db) => {
       const output = options.out ? createWriteStream(options.out) : process.stdout;
-      const progress = progressReporter('exported');
-      const summary = await exportPatients(db, output, { onProgress: (report) => progress(report) });
+      const progress = progressReporter('patients exported');
+      const summary = await exportPatients(db, output, { onProgress: (report) => progress(bulkProgress(report)) });
       await endOutput(output, '');
-      progress({ records: summary.records, bytes: 0 }, true);
+      progress({ records: summary.records }, true);
       console.error(`Checksum ${summary.checksum} (the same as \`openspine import\` reports on loading it).`);
     });
   });
@@ -121,24 +120,7 @@ async function endOutput(output: Writable, last: string): Promise<void> {
   await finished(output);
 }
 
-/**
- * A progress line on stderr with the rate: redrawn in place on a terminal (a bar when the total is
- * known), otherwise one line per tenth of a million records, so logs stay short.
- */
-function progressReporter(verb: string, totalRecords?: number, totalBytes?: number): (progress: Pick<BulkProgress, 'records' | 'bytes'> & { phase?: BulkProgress['phase'] }, last?: boolean) => void {
-  const started = performance.now();
-  let lastLogged = 0;
-  return (progress, last = false) => {
-    const seconds = (performance.now() - started) / 1000;
-    const rate = Math.round(progress.records / Math.max(seconds, 0.001));
-    const share = totalRecords ? progress.records / totalRecords : totalBytes ? progress.bytes / totalBytes : undefined;
-    const bar = share === undefined ? '' : `[${'#'.repeat(Math.round(share * BAR_WIDTH)).padEnd(BAR_WIDTH, '.')}] ${Math.floor(share * 100)}% `;
-    const phase = progress.phase && progress.phase !== 'loading' && progress.phase !== 'exporting' ? ` (${progress.phase})` : '';
-    const text = `${bar}${progress.records} patients ${verb}, ${seconds.toFixed(1)} s, ${rate}/s${phase}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}${last ? '\n' : ''}`);
-    else if ((last && progress.records !== lastLogged) || phase || progress.records - lastLogged >= 100_000) {
-      lastLogged = progress.records;
-      process.stderr.write(`${text}\n`);
-    }
-  };
+/** A bulk report as a progress line shows it: a stage other than the loading or exporting itself is named. */
+function bulkProgress(report: BulkProgress): Progress {
+  return { records: report.records, bytes: report.bytes, ...(report.phase === 'loading' || report.phase === 'exporting' ? {} : { phase: report.phase }) };
 }

@@ -50,3 +50,31 @@ export async function withDatabase<T>(
     await database.close();
   }
 }
+
+/** How far a long command has gone: records done, bytes read (when the total is in bytes), and the stage when it is not the main one. */
+export type Progress = { records: number; bytes?: number; phase?: string };
+
+const BAR_WIDTH = 30;
+
+/**
+ * A progress line on stderr with the rate, `label` saying what the records are (`patients loaded`):
+ * redrawn in place on a terminal (a bar when a total is known), otherwise one line per tenth of a
+ * million records, so logs stay short.
+ */
+export function progressReporter(label: string, totals: { records?: number; bytes?: number } = {}): (progress: Progress, last?: boolean) => void {
+  const started = performance.now();
+  let lastLogged = 0;
+  return (progress, last = false) => {
+    const seconds = (performance.now() - started) / 1000;
+    const rate = Math.round(progress.records / Math.max(seconds, 0.001));
+    const share = totals.records ? progress.records / totals.records : totals.bytes ? (progress.bytes ?? 0) / totals.bytes : undefined;
+    const bar = share === undefined ? '' : `[${'#'.repeat(Math.round(share * BAR_WIDTH)).padEnd(BAR_WIDTH, '.')}] ${Math.floor(share * 100)}% `;
+    const phase = progress.phase ? ` (${progress.phase})` : '';
+    const text = `${bar}${progress.records} ${label}, ${seconds.toFixed(1)} s, ${rate}/s${phase}`;
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}${last ? '\n' : ''}`);
+    else if ((last && progress.records !== lastLogged) || phase || progress.records - lastLogged >= 100_000) {
+      lastLogged = progress.records;
+      process.stderr.write(`${text}\n`);
+    }
+  };
+}
