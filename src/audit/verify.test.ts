@@ -21,6 +21,7 @@ const rehashed = await createTestDatabase();
 const lastRehashed = await createTestDatabase();
 const overwritten = await createTestDatabase();
 const garbled = await createTestDatabase();
+const distant = await createTestDatabase();
 
 async function writeChain(db: Database, length: number): Promise<void> {
   const trail = createAuditTrail(db, pino({ level: 'silent' }), { maxBatch: 7 });
@@ -180,3 +181,18 @@ test('a block overwritten with something other than records, packed or not, is n
     await assert.rejects(readRecords(db, { after: 0, limit: 100 }), /block of records 8 to 14 cannot be read/, 'records are not listed with a block left out');
   }
 });
+
+test('two records swapped further apart than the reorder window are broken links; within it, moved', async () => {
+  const { db } = distant;
+  await writeChain(db, 30);
+  await withoutGuard(db, async () => {
+    const [five, twenty] = [await element(db, 5), await element(db, 20)];
+    await overwrite(db, 5, [5, ...twenty.slice(1)]);
+    await overwrite(db, 20, [20, ...five.slice(1)]);
+  });
+  // Each swapped record, and the one after each (chained after the record that was there).
+  const at = (problem: string) => [5, 6, 20, 21].map((sequence) => ({ sequence, problem }));
+  assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), at('reordered'));
+  assert.deepEqual(kinds((await verifyAuditTrail(db, { reorderWindow: 4 })).problems), at('broken link'));
+});
+
