@@ -13,19 +13,22 @@ const DEFAULT_PAGE_SIZE = 100;
 /** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
 const REORDER_WINDOW = 10_000;
 
-/** After each page of blocks: the records checked so far, of the `upTo` the chain head held when the walk began. */
+/** Once before the first page of blocks and after each: the records checked so far, of the `upTo` the chain head held when the walk began. */
 export type VerifyProgress = (checked: number, upTo: number) => void;
 
 /**
  * Checks every record up to the chain head as it is now (records appended meanwhile are left for
  * the next run). Memory stays bounded, whatever the length of the trail: a page of blocks, and the
- * hashes of the last REORDER_WINDOW records.
+ * hashes of the last `reorderWindow` records: how many records back and ahead a moved record is
+ * recognised as moved (default REORDER_WINDOW).
  */
-/** `reorderWindow`: how many records back and ahead a moved record is recognised as moved (default 10,000). */
 export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[]; onProgress?: VerifyProgress; reorderWindow?: number } = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const window = options.reorderWindow ?? REORDER_WINDOW;
+  if (!Number.isInteger(window) || window < 1) throw new RangeError(`reorderWindow must be a positive whole number, not ${window}`);
   const head = await readChainHead(db);
-  const walk = chainWalk(options.reorderWindow ?? REORDER_WINDOW);
+  const walk = chainWalk(window);
+  options.onProgress?.(0, head.sequence);
   const blockProblems: AuditProblem[] = [];
   let page = await readBlocks(db, { after: 0, upTo: head.sequence, limit });
   while (page.length > 0) {
@@ -113,7 +116,8 @@ function chainWalk(window: number): { check(record: AuditRecord): void; checked(
         problems.push(reordered(waiting, record.sequence));
       }
       const oldest = recentOrder[oldestAt];
-      // Unless a later record with the same hash (a copy) took its place.
+      // Unless a later record with the same hash (a copy) took its place: a hash is remembered
+      // until the last record that carries it leaves the window.
       if (oldest !== undefined && recent.get(oldest.hash) === oldest.sequence) recent.delete(oldest.hash);
       recentOrder[oldestAt] = { hash: record.hash, sequence: record.sequence };
       oldestAt = (oldestAt + 1) % window;

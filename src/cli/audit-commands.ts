@@ -20,6 +20,7 @@ export function registerAuditCommands(program: Command): void {
   verify.action(async (options: VerifyOptions) => {
     const anchors = [...(options.anchor ?? []).map(parseAnchor), ...(options.anchorsFrom ?? []).flatMap((file) => anchorsInLog(readFileSync(file, 'utf8')))];
     await withDatabase(verify, options, async (db) => {
+      // Made at the first report, before the first page: the chain head read then is the total.
       let progress: ReturnType<typeof progressReporter> | undefined;
       const onProgress = (checked: number, upTo: number) => (progress ??= progressReporter('records verified', { records: upTo }))({ records: checked });
       const { checked, problems } = await verifyAuditTrail(db, { anchors, onProgress });
