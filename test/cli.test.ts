@@ -74,7 +74,7 @@ test('identity add-app registers an application from a JWKS file, and identity l
     assert.match(listed.stdout, /555000000099 {2}NEW Person Ms\n {4}role profile 555000000199 at FCG71 {2}S8000:G8000:R8003 {2}B0570 B0572/);
     assert.match(listed.stdout, /application cli-registered-app {2}CLI app {2}modes: application-restricted {2}20\/s {2}keys: 1/);
     assert.match(listed.stdout, /555000000001 {2}PATEL Asha Dr\n {4}role profile 555000000101 at A83008/);
-    assert.match((await openspine('audit', 'verify', '--database-url', url)).stdout, /The audit trail is intact: \d+ records checked/);
+    assert.match((await openspine('audit', 'verify', '--database-url', url)).stdout, /The audit trail is intact: \d+ records? checked/);
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
@@ -111,12 +111,15 @@ test('audit records prints the trail a record a line, in chain order, from where
   assert.deepEqual(printed.map((record) => [record.sequence, record.requestId, record.status]), [[2, requestIds[1], 404], [3, requestIds[2], 404]]);
 });
 
-test('audit head prints an anchor that verify --anchor checks the trail still passes through', async () => {
+test('audit head prints an anchor that verify --anchor checks the trail still passes through, and verify --from walks only what came after it', async () => {
   const t = await buildTestApp();
   await t.app.inject({ ...AUDITED_REQUEST, headers: await t.adminHeaders() });
   const anchor = (await openspine('audit', 'head', '--database-url', t.databaseUrl)).stdout.trim();
   assert.match(anchor, /^\d+:[0-9a-f]{64}$/);
-  assert.match((await openspine('audit', 'verify', '--database-url', t.databaseUrl, '--anchor', anchor)).stdout, /intact: \d+ records and 1 anchor checked/);
+  assert.match((await openspine('audit', 'verify', '--database-url', t.databaseUrl, '--anchor', anchor)).stdout, /intact: \d+ records? and 1 anchor checked/);
+  // From that anchor, only what came after it: here one more request's record.
+  await t.app.inject({ ...AUDITED_REQUEST, headers: await t.adminHeaders() });
+  assert.match((await openspine('audit', 'verify', '--database-url', t.databaseUrl, '--from', anchor)).stdout, new RegExp(`intact: 1 record after ${anchor.split(':')[0]} checked`));
   const forged = anchor.replace(/:.*/, `:${'0'.repeat(64)}`);
   await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl, '--anchor', forged), (error: { code: number; stdout: string }) => {
     assert.equal(error.code, 1);

@@ -91,6 +91,12 @@ export async function readBlocks(db: Queryable, page: { after: number; upTo: num
   return rows.map(toStoredBlock);
 }
 
+/** The first sequence of the block that holds `sequence` (or would: the last block starting at or before it); 0 when none does. */
+export async function blockHolding(db: Queryable, sequence: number): Promise<number> {
+  const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence <= ${sequence}`;
+  return Number(start?.first ?? 0);
+}
+
 /** Blocks read at a time by readRecords. */
 const RECORD_PAGE_BLOCKS = 8;
 
@@ -102,8 +108,7 @@ const RECORD_PAGE_BLOCKS = 8;
  */
 export async function readRecords(db: Queryable, page: { after: number; limit: number }): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
-  const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence <= ${page.after}`;
-  let from = Number(start?.first ?? 0);
+  let from = await blockHolding(db, page.after);
   while (records.length < page.limit) {
     const rows = await db<BlockRow[]>`select * from audit_block where first_sequence >= ${from} order by first_sequence limit ${RECORD_PAGE_BLOCKS}`;
     for (const row of rows) {

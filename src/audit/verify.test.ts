@@ -23,6 +23,7 @@ const overwritten = await createTestDatabase();
 const garbled = await createTestDatabase();
 const distant = await createTestDatabase();
 const paged = await createTestDatabase();
+const since = await createTestDatabase();
 
 async function writeChain(db: Database, length: number): Promise<void> {
   const trail = createAuditTrail(db, pino({ level: 'silent' }), { maxBatch: 7 });
@@ -196,3 +197,27 @@ test('two records swapped further apart than the reorder window are broken links
   assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), at('reordered'));
   assert.deepEqual(kinds((await verifyAuditTrail(db, { reorderWindow: 4 })).problems), at('broken link'));
 });
+
+test('from an anchor verified before, only the records after it are walked, chained onto it', async () => {
+  const { db } = since;
+  await writeChain(db, 30); // blocks of 7: the anchor at 10 is inside the block of 8 to 14
+  const ten = await readRecord(db, 10);
+  assert.ok(ten);
+  const anchor = { sequence: 10, hash: ten.hash };
+  await withoutGuard(db, async () => {
+    await editField(db, 5, OUTCOME, 'failure');
+    await editField(db, 20, OUTCOME, 'failure');
+  });
+  assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), [{ sequence: 5, problem: 'edited' }, { sequence: 20, problem: 'edited' }]);
+  const report = await verifyAuditTrail(db, { from: anchor, pageSize: 1 });
+  assert.equal(report.checked, 20);
+  assert.deepEqual(kinds(report.problems), [{ sequence: 20, problem: 'edited' }]);
+  // An anchor whose hash the trail does not hold: named, and the record after it does not chain onto it.
+  const forged = { sequence: 10, hash: 'f'.repeat(64) };
+  assert.deepEqual(kinds((await verifyAuditTrail(db, { from: forged })).problems), [
+    { sequence: 10, problem: 'rewritten' }, { sequence: 11, problem: 'broken link' }, { sequence: 20, problem: 'edited' },
+  ]);
+  // Nothing after the head: an anchor past it says the trail was cut short.
+  assert.deepEqual(kinds((await verifyAuditTrail(db, { from: { sequence: 31, hash: ten.hash } })).problems), [{ sequence: 31, problem: 'missing' }]);
+});
+

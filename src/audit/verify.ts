@@ -6,7 +6,7 @@ import { blockKeys, type BlockKeys } from './blocks.ts';
 import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainHead } from './chain.ts';
 import { checkAnchors } from './anchors.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { readBlocks, readChainHead, type StoredBlock } from './store.ts';
+import { blockHolding, readBlocks, readChainHead, type StoredBlock } from './store.ts';
 
 /** Blocks read at a time: a block holds at most one append's records (500 by default). */
 const DEFAULT_PAGE_SIZE = 100;
@@ -16,21 +16,35 @@ const REORDER_WINDOW = 10_000;
 /** Once before the first page of blocks and after each: the records checked so far, of the `upTo` the chain head held when the walk began. */
 export type VerifyProgress = (checked: number, upTo: number) => void;
 
+export type VerifyOptions = {
+  pageSize?: number;
+  anchors?: ChainHead[];
+  /** An anchor a run before verified up to: only the records after it are walked, chained onto it (it is checked as an anchor too). */
+  from?: ChainHead;
+  onProgress?: VerifyProgress;
+  /** How many records back and ahead a moved record is recognised as moved (default REORDER_WINDOW). */
+  reorderWindow?: number;
+};
+
 /**
  * Checks every record up to the chain head as it is now (records appended meanwhile are left for
- * the next run). Memory stays bounded, whatever the length of the trail: a page of blocks, and the
- * hashes of the last `reorderWindow` records: how many records back and ahead a moved record is
- * recognised as moved (default REORDER_WINDOW).
+ * the next run), or those after `from`. Memory stays bounded, whatever the length of the trail: a
+ * page of blocks, and the hashes of the last `reorderWindow` records.
  */
-export async function verifyAuditTrail(db: Queryable, options: { pageSize?: number; anchors?: ChainHead[]; onProgress?: VerifyProgress; reorderWindow?: number } = {}): Promise<AuditVerification> {
+export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const window = options.reorderWindow ?? REORDER_WINDOW;
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`reorderWindow must be a positive whole number, not ${window}`);
+  const from = options.from ?? { sequence: 0, hash: GENESIS_HASH };
+  const anchors = [...(options.anchors ?? []), ...(options.from ? [options.from] : [])];
   const head = await readChainHead(db);
-  const walk = chainWalk(window);
-  options.onProgress?.(0, head.sequence);
+  // An anchor past the head: the trail was cut short since, which checking it as an anchor says.
+  if (from.sequence > head.sequence) return { checked: 0, problems: await checkAnchors(db, anchors) };
+  const walk = chainWalk(window, from);
+  options.onProgress?.(0, head.sequence - from.sequence);
   const blockProblems: AuditProblem[] = [];
-  let page = await readBlocks(db, { after: 0, upTo: head.sequence, limit });
+  const firstBlock = from.sequence === 0 ? 1 : await blockHolding(db, from.sequence + 1);
+  let page = await readBlocks(db, { after: firstBlock - 1, upTo: head.sequence, limit });
   while (page.length > 0) {
     const last = page.at(-1);
     // The next page is read while this one is hashed.
@@ -40,11 +54,11 @@ export async function verifyAuditTrail(db: Queryable, options: { pageSize?: numb
       if (problem) blockProblems.push(problem);
       for (const record of block.records ?? []) walk.check(record);
     }
-    options.onProgress?.(walk.checked(), head.sequence);
+    options.onProgress?.(walk.checked(), head.sequence - from.sequence);
     page = await next;
   }
   const { checked, problems } = walk.finish(head);
-  problems.push(...blockProblems, ...(await checkAnchors(db, options.anchors ?? [])));
+  problems.push(...blockProblems, ...(await checkAnchors(db, anchors)));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
@@ -72,11 +86,14 @@ function keyText(keys: BlockKeys) {
   };
 }
 
-/** The checks, one record at a time in sequence order, remembering only the last `window` hashes. */
-function chainWalk(window: number): { check(record: AuditRecord): void; checked(): number; finish(head: ChainHead): AuditVerification } {
+/**
+ * The checks, one record at a time in sequence order, of the records after `start` (the genesis, or
+ * an anchor verified before), remembering only the last `window` hashes.
+ */
+function chainWalk(window: number, start: ChainHead): { check(record: AuditRecord): void; checked(): number; finish(head: ChainHead): AuditVerification } {
   const problems: AuditProblem[] = [];
   let checked = 0;
-  let previous: ChainHead = { sequence: 0, hash: GENESIS_HASH };
+  let previous: ChainHead = start;
   /** Hash → sequence of recent records, to recognise a record chained after one nearby. */
   const recent = new Map<string, number>();
   /**
@@ -97,6 +114,7 @@ function chainWalk(window: number): { check(record: AuditRecord): void; checked(
 
   return {
     check(record) {
+      if (record.sequence <= start.sequence) return; // in the first block, before where this walk starts
       checked += 1;
       if (hashRecord(record, record.prevHash) !== record.hash) {
         problems.push({ sequence: record.sequence, problem: 'edited', detail: 'its content does not match its hash' });

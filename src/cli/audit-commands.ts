@@ -8,7 +8,7 @@ import { anchorsInLog, formatAnchor, parseAnchor, readChainHead, readRecords, ve
 import type { ConfigInput } from '../platform/config.ts';
 import { databaseOptions, progressReporter, withDatabase, wholeNumber } from './shared.ts';
 
-type VerifyOptions = ConfigInput & { anchor?: string[]; anchorsFrom?: string[] };
+type VerifyOptions = ConfigInput & { anchor?: string[]; anchorsFrom?: string[]; from?: string };
 type RecordsOptions = ConfigInput & { after: number; limit: number };
 
 export function registerAuditCommands(program: Command): void {
@@ -16,21 +16,24 @@ export function registerAuditCommands(program: Command): void {
   const verify = databaseOptions(audit.command('verify'))
     .description('check the hash chain of the audit trail: names every record edited, removed, moved or rewritten; exits 1 if any (progress and rate on stderr)')
     .option('--anchor <sequence:hash...>', 'an anchor published earlier (the server logs one a minute as "audit anchor"; `audit head` prints one): the trail must still pass through it')
-    .option('--anchors-from <log file...>', 'check every anchor found in these server logs (JSON lines)');
+    .option('--anchors-from <log file...>', 'check every anchor found in these server logs (JSON lines)')
+    .option('--from <sequence:hash>', 'walk only the records after this anchor, one an earlier run verified the trail up to: what was added since, not the whole trail');
   verify.action(async (options: VerifyOptions) => {
     const anchors = [...(options.anchor ?? []).map(parseAnchor), ...(options.anchorsFrom ?? []).flatMap((file) => anchorsInLog(readFileSync(file, 'utf8')))];
     await withDatabase(verify, options, async (db) => {
       // Made at the first report, before the first page: the chain head read then is the total.
       let progress: ReturnType<typeof progressReporter> | undefined;
       const onProgress = (checked: number, upTo: number) => (progress ??= progressReporter('records verified', { records: upTo }))({ records: checked });
-      const { checked, problems } = await verifyAuditTrail(db, { anchors, onProgress });
+      const from = options.from === undefined ? undefined : parseAnchor(options.from);
+      const { checked, problems } = await verifyAuditTrail(db, { anchors, onProgress, ...(from ? { from } : {}) });
       progress?.({ records: checked }, true);
       for (const { sequence, problem, detail } of problems) console.log(`record ${sequence}: ${problem}: ${detail}`);
+      const walked = `${checked} ${checked === 1 ? 'record' : 'records'}${from === undefined ? '' : ` after ${from.sequence}`}`;
       const against = anchors.length === 0 ? '' : ` and ${anchors.length === 1 ? '1 anchor' : `${anchors.length} anchors`}`;
       if (problems.length === 0) {
-        console.log(`The audit trail is intact: ${checked} records${against} checked.`);
+        console.log(`The audit trail is intact: ${walked}${against} checked.`);
       } else {
-        console.log(`The audit trail has been tampered with: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${checked} records${against} checked.`);
+        console.log(`The audit trail has been tampered with: ${problems.length === 1 ? '1 problem' : `${problems.length} problems`} in ${walked}${against} checked.`);
         process.exitCode = 1;
       }
     });
