@@ -220,4 +220,3 @@ test('from an anchor verified before, only the records after it are walked, chai
   // Nothing after the head: an anchor past it says the trail was cut short.
   assert.deepEqual(kinds((await verifyAuditTrail(db, { from: { sequence: 31, hash: ten.hash } })).problems), [{ sequence: 31, problem: 'missing' }]);
 });
-
