@@ -82,11 +82,11 @@ export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: 
   return row?.moved === 1;
 }
 
-/** Blocks that start after `after` and no later than `upTo`, in chain order: a keyset page of the primary key. */
-export async function readBlocks(db: Queryable, page: { after: number; upTo: number; limit: number }): Promise<StoredBlock[]> {
+/** Blocks that start after `after` (and no later than `upTo`, when given), in chain order: a keyset page of the primary key. */
+export async function readBlocks(db: Queryable, page: { after: number; upTo?: number; limit: number }): Promise<StoredBlock[]> {
   const rows = await db<BlockRow[]>`
     select * from audit_block
-    where first_sequence > ${page.after} and first_sequence <= ${page.upTo}
+    where first_sequence > ${page.after} ${page.upTo === undefined ? db`` : db`and first_sequence <= ${page.upTo}`}
     order by first_sequence limit ${page.limit}`;
   return rows.map(toStoredBlock);
 }
@@ -108,17 +108,16 @@ const RECORD_PAGE_BLOCKS = 8;
  */
 export async function readRecords(db: Queryable, page: { after: number; limit: number }): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
-  let from = await blockHolding(db, page.after);
+  let after = (await blockHolding(db, page.after)) - 1;
   while (records.length < page.limit) {
-    const rows = await db<BlockRow[]>`select * from audit_block where first_sequence >= ${from} order by first_sequence limit ${RECORD_PAGE_BLOCKS}`;
-    for (const row of rows) {
-      const read = recordsOf(row);
-      if (!read) throw new Error(`The audit block of records ${row.first_sequence} to ${row.last_sequence} cannot be read: run \`openspine audit verify\``);
-      records.push(...read.filter((record) => record.sequence > page.after));
+    const blocks = await readBlocks(db, { after, limit: RECORD_PAGE_BLOCKS });
+    for (const block of blocks) {
+      if (!block.records) throw new Error(`The audit block of records ${block.firstSequence} to ${block.lastSequence} cannot be read: run \`openspine audit verify\``);
+      records.push(...block.records.filter((record) => record.sequence > page.after));
     }
-    const last = rows.at(-1);
-    if (!last || rows.length < RECORD_PAGE_BLOCKS) break;
-    from = Number(last.first_sequence) + 1;
+    const last = blocks.at(-1);
+    if (!last || blocks.length < RECORD_PAGE_BLOCKS) break;
+    after = last.firstSequence;
   }
   return records.slice(0, page.limit);
 }
