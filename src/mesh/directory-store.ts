@@ -142,8 +142,16 @@ export function withNonce(db: Queryable, nonce: UsedNonce | undefined) {
   return nonce === undefined ? db`` : db`with ${nonceItem(db, nonce)}`;
 }
 
-/** Whether a statement failed because the nonce its nonceItem records was used before. */
+/** The failure of a call of a batch whose nonce was used before: the batch went on without it (nonce-batch.ts). */
+export class NonceUsedBefore extends Error {
+  constructor() {
+    super('The nonce and count of this token were used before');
+  }
+}
+
+/** Whether a statement failed because the nonce its nonceItem records was used before, or a batch refused its call for that. */
 export function isReplayedNonce(error: unknown): boolean {
+  if (error instanceof NonceUsedBefore) return true;
   const failure = error as { code?: unknown; constraint_name?: unknown } | null;
   return typeof failure === 'object' && failure?.code === '23505' && failure.constraint_name === 'mesh_auth_nonce_pkey';
 }

@@ -8,7 +8,8 @@ import type { PendingNonce } from './authenticate.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import { MESSAGE_ID } from './message-id.ts';
-import { countInbox, listInbox, markAcknowledged, readDownload, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
+import { acknowledgeTogether, downloadTogether, listTogether } from './batches.ts';
+import { countInbox, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
 
 export const DEFAULT_MAX_RESULTS = 500;
 const MIN_MAX_RESULTS = 10;
@@ -26,7 +27,7 @@ export async function listInboxPage(db: Database, mailbox: Mailbox, query: Inbox
   const after = query.continue_from === undefined ? undefined : decodeContinueFrom(query.continue_from);
   const filter = query.workflow_filter === undefined ? undefined : parseWorkflowFilter(query.workflow_filter);
   // One more than asked for tells whether there is a next page.
-  const { messageIds: ids, count: approxInboxCount } = await nonce.within((used) => listInbox(db, mailbox.mailboxId, { after, limit: maxResults + 1, filter, nonce: used }));
+  const { messageIds: ids, count: approxInboxCount } = await nonce.within((used) => listTogether(db, { recipientId: mailbox.mailboxId, after, limit: maxResults + 1, filter, nonce: used }));
   const messageIds = ids.slice(0, maxResults);
   const continueAfter = ids.length > maxResults ? messageIds.at(-1) : undefined;
   return { messageIds, maxResults, workflowFilter: query.workflow_filter, continueAfter, approxInboxCount };
@@ -88,7 +89,7 @@ export type Download = { message: MeshMessage; chunkNumber: number; chunk: Chunk
  */
 export async function openDownload(db: Database, mailbox: Mailbox, messageId: string, chunkNumber: number, withBody: boolean, nonce: PendingNonce): Promise<Download> {
   const onlyPart = withBody ? { recipientId: mailbox.mailboxId, below: COPY_FROM_BYTES } : undefined;
-  const found = await nonce.within((used) => readDownload(db, messageId, chunkNumber, onlyPart, used));
+  const found = await nonce.within((used) => downloadTogether(db, { messageId, chunkNumber, onlyPart, nonce: used }));
   const message = inboxMessage(found?.message, mailbox);
   if (message.messageType === 'REPORT') return { message, chunkNumber, chunk: undefined, body: undefined, partial: false };
   if (!Number.isInteger(chunkNumber) || chunkNumber < 1 || chunkNumber > message.chunkCount) throw MeshErrors.messageNotFound();
@@ -103,7 +104,7 @@ export async function openDownload(db: Database, mailbox: Mailbox, messageId: st
 /** Acknowledges a message of this mailbox's inbox; again is harmless (`acknowledgedNow` is false then). */
 export async function acknowledge(db: Database, mailbox: Mailbox, messageId: string, now: Date, nonce: PendingNonce): Promise<{ message: MeshMessage; acknowledgedNow: boolean }> {
   // The usual case in one statement, the nonce's record with it; what else it was, only when it was not that.
-  const acknowledged = await nonce.within((used) => markAcknowledged(db, mailbox.mailboxId, messageId, now, used));
+  const acknowledged = await nonce.within((used) => acknowledgeTogether(db, { recipientId: mailbox.mailboxId, messageId, at: now, nonce: used }));
   if (acknowledged !== undefined) return { message: acknowledged, acknowledgedNow: true };
   const message = await readMessage(db, messageId);
   if (message === undefined || message.status === 'uploading') throw MeshErrors.messageNotFound();

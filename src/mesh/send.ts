@@ -4,6 +4,7 @@
 // "Send chunked message").
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/connect.ts';
+import { sendTogether } from './batches.ts';
 import { deleteUpload } from './body-store.ts';
 import type { PendingNonce } from './authenticate.ts';
 import type { MeshDirectory } from './directory-cache.ts';
@@ -11,7 +12,7 @@ import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import type { MeshCounters } from './metrics.ts';
 import { newMessageId } from './message-id.ts';
-import { addChunk, deleteMessage, insertMessage, insertMessageInOnePart, markAccepted, readMessage, type MeshMessage } from './store.ts';
+import { addChunk, deleteMessage, insertMessage, markAccepted, readMessage, type MeshMessage } from './store.ts';
 import { readSmallBody, storeUpload, type StoredUpload } from './upload.ts';
 
 /**
@@ -104,7 +105,7 @@ async function sendInOnePart(deps: MeshDeps, message: MeshMessage, data: Buffer,
     ? { ...message, status: 'accepted', acceptedAt: now, inboxExpiresAt: new Date(now.getTime() + INBOX_LIFETIME_MS), fileSize: data.length }
     : message;
   const chunk = { messageId: message.messageId, chunkNumber: 1, uploadId: randomUUID(), size: data.length, partCount: 1, sha1: createHash('sha1').update(data).digest('hex'), receivedAt: now };
-  await nonce.within((used) => insertMessageInOnePart(deps.db, sent, chunk, data, used));
+  await nonce.within((used) => sendTogether(deps.db, { message: sent, chunk, data, nonce: used }));
   if (delivered) deps.counters?.accepted(message.workflowId);
 }
 

@@ -112,6 +112,19 @@ const LAST_INTEGER = 2 ** 31 - 1;
 
 export type DownloadRecord = { message: MeshMessage; chunk: ChunkRecord | undefined; onlyPart: Buffer | undefined };
 
+/** A message's row with the chunk asked for (its columns null when there is no such chunk) and, maybe, its bytes. */
+export type DownloadRow = MessageRow & { upload_id: string | null; size: bigint | number | null; part_count: number | null; sha1: string | null; received_at: Date | null; data: Buffer | null };
+
+/** The chunk number to look for: an impossible one (0, no chunk) for anything no chunk can have. */
+export const chunkToFind = (chunkNumber: number): number => (Number.isInteger(chunkNumber) && chunkNumber >= 1 && chunkNumber <= LAST_INTEGER ? chunkNumber : 0);
+
+export function toDownload(row: DownloadRow, chunkNumber: number): DownloadRecord {
+  const chunk = row.upload_id === null ? undefined : {
+    messageId: row.message_id, chunkNumber, uploadId: row.upload_id, size: Number(row.size), partCount: row.part_count ?? 0, sha1: row.sha1 ?? '', receivedAt: row.received_at ?? new Date(0),
+  };
+  return { message: toMessage(row), chunk, onlyPart: row.data ?? undefined };
+}
+
 /**
  * A message with one of its chunks, in one round trip; and with that chunk's bytes too when they
  * are one part smaller than `onlyPartBelow` and the message is in `recipientId`'s inbox (a small
@@ -120,8 +133,8 @@ export type DownloadRecord = { message: MeshMessage; chunk: ChunkRecord | undefi
 export async function readDownload(
   db: Queryable, messageId: string, chunkNumber: number, onlyPart: { recipientId: string; below: number } | undefined, nonce: UsedNonce | undefined,
 ): Promise<DownloadRecord | undefined> {
-  const chunkAsked = Number.isInteger(chunkNumber) && chunkNumber >= 1 && chunkNumber <= LAST_INTEGER ? chunkNumber : 0;
-  const [row] = await db<(MessageRow & { upload_id: string | null; size: bigint | number | null; part_count: number | null; sha1: string | null; received_at: Date | null; data: Buffer | null })[]>`
+  const chunkAsked = chunkToFind(chunkNumber);
+  const [row] = await db<DownloadRow[]>`
     ${withNonce(db, nonce)}
     select m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
       ${onlyPart === undefined ? db`null::bytea` : db`
@@ -130,11 +143,7 @@ export async function readDownload(
         end`} as data
     from mesh_message m left join mesh_message_chunk c on c.message_id = m.message_id and c.chunk_number = ${chunkAsked}
     where m.message_id = ${messageId}`;
-  if (row === undefined) return undefined;
-  const chunk = row.upload_id === null ? undefined : {
-    messageId, chunkNumber: chunkAsked, uploadId: row.upload_id, size: Number(row.size), partCount: row.part_count ?? 0, sha1: row.sha1 ?? '', receivedAt: row.received_at ?? new Date(0),
-  };
-  return { message: toMessage(row), chunk, onlyPart: row.data ?? undefined };
+  return row && toDownload(row, chunkAsked);
 }
 
 /** Records a chunk as received; false when that chunk was received already. */

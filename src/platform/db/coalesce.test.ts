@@ -1,7 +1,8 @@
 // Lookups made in the same turn of the event loop share one fetch; each caller gets its own row.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { coalescedLookup } from './coalesce.ts';
+import postgres from 'postgres';
+import { batchedEach, coalescedLookup, type Settled } from './coalesce.ts';
 
 /** A fetch that records the keys of each call, and finds rows for keys starting with 'k'. */
 function recordingFetch(fail = false) {
@@ -51,4 +52,42 @@ test('a failed fetch fails every lookup it carried, and the next lookup fetches 
   fail = false;
   assert.equal(await lookup('k1'), 'k1');
   assert.equal(calls.length, 2);
+});
+
+/** Calls of `many` and `one` recorded; `many` fails as told, `one` refuses the item 'bad'. */
+function recordingRuns(manyFails: Error | undefined) {
+  const runs: string[][] = [];
+  const many = async (items: string[]): Promise<Settled<string>[]> => {
+    runs.push(items);
+    if (manyFails) throw manyFails;
+    return items.map((item) => (item === 'mine' ? { error: new Error('refused in the batch') } : { value: `many ${item}` }));
+  };
+  const one = async (item: string): Promise<string> => {
+    runs.push([`alone ${item}`]);
+    if (item === 'bad') throw new Error('refused alone');
+    return `one ${item}`;
+  };
+  return { runs, call: batchedEach(many, one) };
+}
+
+test('calls made together run as one batch that settles each; a call by itself runs alone', async () => {
+  const { runs, call } = recordingRuns(undefined);
+  const answers = await Promise.allSettled(['a', 'mine', 'b'].map(call));
+  assert.deepEqual(answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : (answer.reason as Error).message)), ['many a', 'refused in the batch', 'many b']);
+  assert.equal(await call('c'), 'one c');
+  assert.deepEqual(runs, [['a', 'mine', 'b'], ['alone c']]);
+});
+
+test('a batch that PostgreSQL refuses is run again a call at a time, so that only the call refused fails', async () => {
+  const { runs, call } = recordingRuns(new postgres.PostgresError({ message: 'violates a constraint', code: '23514' } as never));
+  const answers = await Promise.allSettled(['a', 'bad', 'b'].map(call));
+  assert.deepEqual(answers.map((answer) => answer.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(runs, [['a', 'bad', 'b'], ['alone a'], ['alone bad'], ['alone b']]);
+});
+
+test('a batch that failed otherwise (it may have committed) fails every call, none run twice', async () => {
+  const { runs, call } = recordingRuns(new Error('the connection was lost'));
+  const answers = await Promise.allSettled(['a', 'b'].map(call));
+  assert.deepEqual(answers.map((answer) => (answer.status === 'rejected' ? (answer.reason as Error).message : answer.value)), ['the connection was lost', 'the connection was lost']);
+  assert.deepEqual(runs, [['a', 'b']]);
 });

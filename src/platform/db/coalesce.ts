@@ -3,6 +3,7 @@
 // wakes a PostgreSQL backend (a fifth of its CPU on the machine of ../shared/performance.md), and
 // PostgreSQL a round of its protocol and, for a write, a commit: one statement for all of them
 // costs about as much as one.
+import postgres from 'postgres';
 import type { Database, Queryable } from './connect.ts';
 
 /** Runs the items together, answering each in the order given; throws to fail them all. */
@@ -34,6 +35,34 @@ export function batched<I, R>(run: RunBatch<I, R>, maxItems = 500): (item: I) =>
     new Promise<R>((resolve, reject) => {
       if (waiting.push({ item, resolve, reject }) === 1) setImmediate(flush);
     });
+}
+
+/** What one call of a batch came to: its result, or what it failed with. */
+export type Settled<R> = { value: R } | { error: unknown };
+
+/**
+ * Calls run together as `batched` runs them, by `many` when there are several, which settles each
+ * call; a call alone is run by `one`. Should PostgreSQL refuse the statement of `many` (so that it
+ * did nothing), each of its calls is run again alone, so that a call the database refuses fails
+ * only itself. Any other failure (the connection lost, say, when the statement may have
+ * committed) fails them all rather than run them twice.
+ */
+export function batchedEach<I, R>(many: (items: I[]) => Promise<Settled<R>[]>, one: (item: I) => Promise<R>, maxItems = 500): (item: I) => Promise<R> {
+  const alone = (item: I): Promise<Settled<R>> => one(item).then((value) => ({ value }), (error: unknown) => ({ error }));
+  const call = batched<I, Settled<R>>(async (items) => {
+    if (items.length === 1) return [await alone(items[0] as I)];
+    try {
+      return await many(items);
+    } catch (error) {
+      if (!(error instanceof postgres.PostgresError)) throw error;
+      return Promise.all(items.map(alone));
+    }
+  }, maxItems);
+  return async (item) => {
+    const settled = await call(item);
+    if ('error' in settled) throw settled.error;
+    return settled.value;
+  };
 }
 
 export type Lookup<V> = (key: string) => Promise<V | undefined>;

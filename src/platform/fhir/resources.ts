@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Resource } from '@medplum/fhirtypes';
 import type { Operation } from 'fast-json-patch';
-import { batched, isPool, perDatabase } from '../db/coalesce.ts';
+import { batchedEach, isPool, perDatabase } from '../db/coalesce.ts';
 import type { Database, Queryable, Transaction } from '../db/connect.ts';
 import { Errors } from '../errors.ts';
 import { RESOURCE_ID_PATTERN, type ResourceDefinition } from './definitions.ts';
@@ -147,8 +147,7 @@ async function writeNewVersion(db: Queryable, definition: ResourceDefinition, re
   const version = { resourceType: definition.resourceType, id: content.id as string, versionId, lastUpdated, deleted: false, json: JSON.stringify(content) };
   const index = extractIndexRows(definition, content);
   if (isNew && isPool(db)) {
-    const failure = await newVersionWriter(db)({ version, index });
-    if (failure) throw failure;
+    await newVersionWriter(db)({ version, index });
   } else await store.writeVersion(db, version, index, isNew);
   return version;
 }
@@ -159,20 +158,14 @@ async function writeNewVersion(db: Queryable, definition: ResourceDefinition, re
  * each is written alone, so that a create the database refuses fails only itself.
  */
 const newVersionWriter = perDatabase((db) =>
-  batched<store.VersionWrite, Error | undefined>(async (writes) => {
-    try {
+  batchedEach<store.VersionWrite, void>(
+    async (writes) => {
       await store.writeNewVersions(db, writes);
-      return writes.map(() => undefined);
-    } catch (error) {
-      if (writes.length === 1) throw error;
-      return Promise.all(writes.map((write) => store.writeNewVersions(db, [write]).then(() => undefined, (failure: unknown) => asError(failure))));
-    }
-  }),
+      return writes.map(() => ({ value: undefined }));
+    },
+    (write) => store.writeNewVersions(db, [write]),
+  ),
 );
-
-function asError(failure: unknown): Error {
-  return failure instanceof Error ? failure : new Error(String(failure));
-}
 
 function expectResource(body: unknown, resourceType: string): Resource {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
