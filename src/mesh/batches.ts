@@ -95,13 +95,16 @@ const downloadBatch = perDatabase((db) => nonceBatched<DownloadCall, DownloadRec
         message_id: call.messageId, chunk_number: chunkToFind(call.chunkNumber), part_recipient: call.onlyPart?.recipientId ?? null, part_below: call.onlyPart?.below ?? null,
       }))}::jsonb) as i(${nonceColumns(db)}, message_id text, chunk_number int, part_recipient text, part_below bigint)),
       ${freshCalls(db)}
-    select ${callOutcome(db)}, f.chunk_number as chunk_asked, m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
-      case when c.part_count = 1 and c.size < f.part_below and m.recipient_id = f.part_recipient and m.status = 'accepted' then
-        (select p.data from mesh_message_part p where p.message_id = c.message_id and p.chunk_number = c.chunk_number and p.upload_id = c.upload_id and p.part_number = 0)
-      end as data
+    select ${callOutcome(db)}, f.chunk_number as chunk_asked, d.*
     from input i left join fresh f on f.ord = i.ord
-      left join mesh_message m on m.message_id = f.message_id
-      left join mesh_message_chunk c on c.message_id = m.message_id and c.chunk_number = f.chunk_number
+      left join lateral (
+        select m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
+          case when c.part_count = 1 and c.size < f.part_below and m.recipient_id = f.part_recipient and m.status = 'accepted' then
+            (select p.data from mesh_message_part p where p.message_id = c.message_id and p.chunk_number = c.chunk_number and p.upload_id = c.upload_id and p.part_number = 0)
+          end as data
+        from mesh_message m left join mesh_message_chunk c on c.message_id = m.message_id and c.chunk_number = f.chunk_number
+        where m.message_id = f.message_id
+        limit 1) d on true
     order by i.ord`,
   (row) => (row.message_id === null ? undefined : toDownload(row, row.chunk_asked)),
   (call) => readDownload(db, call.messageId, call.chunkNumber, call.onlyPart, call.nonce),
@@ -124,7 +127,7 @@ const acknowledgeBatch = perDatabase((db) => nonceBatched<AcknowledgeCall, MeshM
       acknowledged as (
         update mesh_message m set status = 'acknowledged', status_at = f.at, acknowledged_at = f.at
         from (select distinct on (message_id) * from fresh order by message_id, ord) f
-        where m.message_id = f.message_id and m.recipient_id = f.recipient_id and m.status = 'accepted'
+        where m.message_id = any(array(select message_id from fresh)) and m.message_id = f.message_id and m.recipient_id = f.recipient_id and m.status = 'accepted'
         returning f.ord as acknowledged_ord, m.*)
     select ${callOutcome(db)}, a.* from input i left join acknowledged a on a.acknowledged_ord = i.ord order by i.ord`,
   (row) => (row.message_id == null ? undefined : toMessage(row as MessageRow)),
