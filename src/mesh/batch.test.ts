@@ -30,6 +30,7 @@ const nonceRecorded = async (used: UsedNonce) =>
 const transactionsWriting = async (messageIds: string[]) =>
   Number((await t.db<{ count: bigint }[]>`select count(distinct xmin::text) from mesh_message where message_id = any(${messageIds})`)[0]?.count);
 /** What each call came to: its value, 'replayed' for a replay's refusal, or the error. */
+// Every call of a test is made in one turn of the event loop, so that they share one batch.
 const outcomes = async <T>(calls: Promise<T>[]): Promise<unknown[]> =>
   (await Promise.allSettled(calls)).map((settled) => (settled.status === 'fulfilled' ? settled.value : isReplayedNonce(settled.reason) ? 'replayed' : (settled.reason as unknown)));
 
@@ -45,7 +46,8 @@ test('sends made together: each message stored whole; a replay stores nothing; a
   const template = await readMessage(t.db, await mesh.send(sender, recipient, workflowId, 'template'));
   assert.ok(template);
   const fresh = [nonceOf(sender), nonceOf(sender)];
-  const calls = [sendCall(template, recipient, 'one', fresh[0]), sendCall(template, other, 'two', fresh[1]), sendCall(template, recipient, 'replayed', await usedBefore(sender)), sendCall(template, recipient, 'again', fresh[0])];
+  const replayed = await usedBefore(sender);
+  const calls = [sendCall(template, recipient, 'one', fresh[0]), sendCall(template, other, 'two', fresh[1]), sendCall(template, recipient, 'replayed', replayed), sendCall(template, recipient, 'again', fresh[0])];
   assert.deepEqual(await outcomes(calls.map((call) => sendTogether(t.db, call))), [undefined, undefined, 'replayed', 'replayed']);
   for (const [index, call] of calls.entries()) {
     const stored = await readDownload(t.db, call.message.messageId, 1, { recipientId: call.message.recipientId, below: 1e6 }, undefined);
@@ -67,11 +69,12 @@ test('listings made together: each its own inbox, page and filter; a replay is r
   // In id order, as an inbox lists them.
   const sent = (await Promise.all(['a', 'b', 'c'].map((text) => mesh.send(sender, recipient, workflowId, text)))).sort();
   const mine = { recipientId: recipient, limit: 10, filter: undefined };
+  const replayed = await usedBefore(other);
   const answers = await outcomes([
     listTogether(t.db, { ...mine, after: undefined, nonce: nonceOf(recipient) }),
     listTogether(t.db, { ...mine, after: sent[0], nonce: nonceOf(recipient) }),
     listTogether(t.db, { ...mine, after: undefined, limit: 1, filter: { match: 'begins', value: workflowId.slice(0, 4), negate: true }, nonce: undefined }),
-    listTogether(t.db, { ...mine, recipientId: other, after: undefined, nonce: await usedBefore(other) }),
+    listTogether(t.db, { ...mine, recipientId: other, after: undefined, nonce: replayed }),
   ]);
   const [all, afterFirst, filteredOut] = answers as { messageIds: string[]; count: number }[];
   assert.deepEqual(all?.messageIds.filter((id) => sent.includes(id)), sent);
@@ -84,12 +87,13 @@ test('listings made together: each its own inbox, page and filter; a replay is r
 test('downloads made together: each its own message and bytes, none of an unknown id; a replay is refused', async () => {
   const [a, b] = await Promise.all(['first', 'second'].map((text) => mesh.send(sender, recipient, workflowId, text)));
   const onlyPart = { recipientId: recipient, below: 1e6 };
+  const replayed = await usedBefore(recipient);
   const answers = await outcomes([
     downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart, nonce: nonceOf(recipient) }),
     downloadTogether(t.db, { messageId: b!, chunkNumber: 1, onlyPart, nonce: nonceOf(recipient) }),
     downloadTogether(t.db, { messageId: b!, chunkNumber: 2, onlyPart: undefined, nonce: undefined }),
     downloadTogether(t.db, { messageId: 'NO-SUCH-MESSAGE', chunkNumber: 1, onlyPart, nonce: undefined }),
-    downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart, nonce: await usedBefore(recipient) }),
+    downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart, nonce: replayed }),
   ]);
   const [first, second, noChunk] = answers as { message: MeshMessage; chunk?: { chunkNumber: number }; onlyPart?: Buffer }[];
   assert.equal(first?.onlyPart?.toString(), 'first');
@@ -102,10 +106,11 @@ test('downloads made together: each its own message and bytes, none of an unknow
 test('acknowledgements made together: each answered as alone; a replayed nonce, earlier or in the batch, refuses its call only and it does nothing', async () => {
   const [first, second, third] = await Promise.all(['1', '2', '3'].map((text) => mesh.send(sender, recipient, workflowId, text)));
   const fresh = [nonceOf(recipient), nonceOf(recipient), nonceOf(recipient)];
+  const replayed = await usedBefore(recipient);
   const at = new Date();
   const ack = (recipientId: string, messageId: string | undefined, nonce: UsedNonce | undefined) => acknowledgeTogether(t.db, { recipientId, messageId: messageId!, at, nonce });
   const answers = await outcomes([
-    ack(recipient, first, fresh[0]), ack(recipient, second, fresh[1]), ack(recipient, first, fresh[2]), ack(recipient, third, await usedBefore(recipient)), ack(recipient, third, fresh[0]), ack(other, second, undefined),
+    ack(recipient, first, fresh[0]), ack(recipient, second, fresh[1]), ack(recipient, first, fresh[2]), ack(recipient, third, replayed), ack(recipient, third, fresh[0]), ack(other, second, undefined),
   ]);
   const [firstTaken, secondTaken] = answers as MeshMessage[];
   assert.deepEqual([firstTaken?.messageId, firstTaken?.status, secondTaken?.messageId], [first, 'acknowledged', second]);
