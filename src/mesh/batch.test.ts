@@ -1,4 +1,4 @@
-// MESH calls made together run as one statement of each kind (batches.ts, nonce-batch.ts): each
+// MESH calls made together run as one statement of each kind (batch-store.ts, nonce-batch.ts): each
 // still gets the answer it would get alone, a nonce used before (earlier, or by an earlier call of
 // the same batch) refuses its own call only and that call does nothing, and a call the database
 // refuses fails alone.
@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { buildTestApp } from '../../test/support/app.ts';
 import { meshTester } from '../../test/support/mesh.ts';
-import { acknowledgeTogether, downloadTogether, listTogether, sendTogether, type SendCall } from './batches.ts';
+import { acknowledgeTogether, downloadTogether, listTogether, sendTogether, type SendCall } from './batch-store.ts';
 import { isReplayedNonce, useNonce, type UsedNonce } from './directory-store.ts';
 import { newMessageId } from './message-id.ts';
 import { readDownload, readMessage, type MeshMessage } from './store.ts';
@@ -29,8 +29,10 @@ const nonceRecorded = async (used: UsedNonce) =>
 /** How many transactions wrote these messages' rows as they are now. */
 const transactionsWriting = async (messageIds: string[]) =>
   Number((await t.db<{ count: bigint }[]>`select count(distinct xmin::text) from mesh_message where message_id = any(${messageIds})`)[0]?.count);
-/** What each call came to: its value, 'replayed' for a replay's refusal, or the error. */
-// Every call of a test is made in one turn of the event loop, so that they share one batch.
+/**
+ * What each call came to: its value, 'replayed' for a replay's refusal, or the error. Every call of
+ * a test is made in one turn of the event loop, so that they share one batch.
+ */
 const outcomes = async <T>(calls: Promise<T>[]): Promise<unknown[]> =>
   (await Promise.allSettled(calls)).map((settled) => (settled.status === 'fulfilled' ? settled.value : isReplayedNonce(settled.reason) ? 'replayed' : (settled.reason as unknown)));
 
@@ -65,57 +67,79 @@ test('sends made together: each message stored whole; a replay stores nothing; a
   assert.equal((await readMessage(t.db, beside.message.messageId))?.localId, 'beside');
 });
 
-test('listings made together: each its own inbox, page and filter; a replay is refused', async () => {
+test('listings made together: each its own inbox, page, limit and filter; a replay is refused', async () => {
   // In id order, as an inbox lists them.
   const sent = (await Promise.all(['a', 'b', 'c'].map((text) => mesh.send(sender, recipient, workflowId, text)))).sort();
-  const mine = { recipientId: recipient, limit: 10, filter: undefined };
+  const theirs = await mesh.send(sender, other, workflowId, 'theirs');
+  const mine = { recipientId: recipient, after: undefined, limit: 10, filter: undefined };
   const replayed = await usedBefore(other);
   const answers = await outcomes([
-    listTogether(t.db, { ...mine, after: undefined, nonce: nonceOf(recipient) }),
+    listTogether(t.db, { ...mine, nonce: nonceOf(recipient) }),
     listTogether(t.db, { ...mine, after: sent[0], nonce: nonceOf(recipient) }),
-    listTogether(t.db, { ...mine, after: undefined, limit: 1, filter: { match: 'begins', value: workflowId.slice(0, 4), negate: true }, nonce: undefined }),
-    listTogether(t.db, { ...mine, recipientId: other, after: undefined, nonce: replayed }),
+    listTogether(t.db, { ...mine, limit: 1, nonce: undefined }),
+    listTogether(t.db, { ...mine, filter: { match: 'equals', value: workflowId, negate: false }, nonce: undefined }),
+    listTogether(t.db, { ...mine, filter: { match: 'begins', value: workflowId.slice(0, 4), negate: true }, nonce: undefined }),
+    listTogether(t.db, { ...mine, recipientId: other, nonce: nonceOf(other) }),
+    listTogether(t.db, { ...mine, recipientId: other, nonce: replayed }),
   ]);
-  const [all, afterFirst, filteredOut] = answers as { messageIds: string[]; count: number }[];
-  assert.deepEqual(all?.messageIds.filter((id) => sent.includes(id)), sent);
-  assert.equal(all?.count, all?.messageIds.length);
-  assert.deepEqual(afterFirst?.messageIds.filter((id) => sent.includes(id)), sent.slice(1));
-  assert.deepEqual(filteredOut?.messageIds, [], 'a negated filter of its own workflow leaves nothing');
-  assert.equal(answers[3], 'replayed');
+  const [all, afterFirst, one, sameWorkflow, filteredOut, others] = answers as { messageIds: string[]; count: number }[];
+  assert.ok(all && afterFirst && one && sameWorkflow && filteredOut && others);
+  assert.deepEqual(all.messageIds.filter((id) => sent.includes(id)), sent);
+  assert.equal(all.count, all.messageIds.length);
+  assert.ok(!all.messageIds.includes(theirs), "another mailbox's message is not listed");
+  assert.deepEqual(afterFirst.messageIds, all.messageIds.slice(all.messageIds.indexOf(sent[0]!) + 1));
+  assert.deepEqual(one.messageIds, all.messageIds.slice(0, 1));
+  assert.deepEqual(sameWorkflow.messageIds, all.messageIds, 'every message of the inbox is of this workflow');
+  assert.deepEqual(filteredOut.messageIds, [], 'a negated filter of its own workflow leaves nothing');
+  assert.ok(others.messageIds.includes(theirs) && !others.messageIds.some((id) => sent.includes(id)), 'the other mailbox lists its own');
+  assert.equal(answers[6], 'replayed');
 });
 
-test('downloads made together: each its own message and bytes, none of an unknown id; a replay is refused', async () => {
-  const [a, b] = await Promise.all(['first', 'second'].map((text) => mesh.send(sender, recipient, workflowId, text)));
+test('downloads made together: each its own message and bytes, the bytes only to its recipient while in the inbox; a replay is refused', async () => {
+  const [a, b, gone] = await Promise.all(['first', 'second', 'gone'].map((text) => mesh.send(sender, recipient, workflowId, text)));
+  await acknowledgeTogether(t.db, { recipientId: recipient, messageId: gone!, at: new Date(), nonce: undefined });
   const onlyPart = { recipientId: recipient, below: 1e6 };
   const replayed = await usedBefore(recipient);
   const answers = await outcomes([
     downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart, nonce: nonceOf(recipient) }),
     downloadTogether(t.db, { messageId: b!, chunkNumber: 1, onlyPart, nonce: nonceOf(recipient) }),
     downloadTogether(t.db, { messageId: b!, chunkNumber: 2, onlyPart: undefined, nonce: undefined }),
+    downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart: { ...onlyPart, recipientId: other }, nonce: undefined }),
+    downloadTogether(t.db, { messageId: gone!, chunkNumber: 1, onlyPart, nonce: undefined }),
+    downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart: undefined, nonce: undefined }),
     downloadTogether(t.db, { messageId: 'NO-SUCH-MESSAGE', chunkNumber: 1, onlyPart, nonce: undefined }),
     downloadTogether(t.db, { messageId: a!, chunkNumber: 1, onlyPart, nonce: replayed }),
   ]);
-  const [first, second, noChunk] = answers as { message: MeshMessage; chunk?: { chunkNumber: number }; onlyPart?: Buffer }[];
+  type Found = { message: MeshMessage; chunk?: { chunkNumber: number }; onlyPart?: Buffer };
+  const [first, second, noChunk, notTheirs, acknowledged, withoutBytes] = answers as Found[];
   assert.equal(first?.onlyPart?.toString(), 'first');
   assert.equal(second?.onlyPart?.toString(), 'second');
   assert.equal(second?.chunk?.chunkNumber, 1);
   assert.deepEqual([noChunk?.message.messageId, noChunk?.chunk, noChunk?.onlyPart], [b, undefined, undefined]);
-  assert.deepEqual(answers.slice(3), [undefined, 'replayed']);
+  for (const [found, what] of [[notTheirs, 'to another mailbox'], [acknowledged, 'once acknowledged'], [withoutBytes, 'when not asked for']] as const) {
+    assert.ok(found?.chunk, what);
+    assert.equal(found.onlyPart, undefined, `no bytes ${what}`);
+  }
+  assert.equal(acknowledged?.message.status, 'acknowledged');
+  assert.deepEqual(answers.slice(6), [undefined, 'replayed']);
 });
 
-test('acknowledgements made together: each answered as alone; a replayed nonce, earlier or in the batch, refuses its call only and it does nothing', async () => {
-  const [first, second, third] = await Promise.all(['1', '2', '3'].map((text) => mesh.send(sender, recipient, workflowId, text)));
+test("acknowledgements made together: each answered as alone; someone else's takes nothing; a replayed nonce, earlier or in the batch, refuses its call only and it does nothing", async () => {
+  const [first, second, third, fourth] = await Promise.all(['1', '2', '3', '4'].map((text) => mesh.send(sender, recipient, workflowId, text)));
   const fresh = [nonceOf(recipient), nonceOf(recipient), nonceOf(recipient)];
   const replayed = await usedBefore(recipient);
   const at = new Date();
   const ack = (recipientId: string, messageId: string | undefined, nonce: UsedNonce | undefined) => acknowledgeTogether(t.db, { recipientId, messageId: messageId!, at, nonce });
   const answers = await outcomes([
-    ack(recipient, first, fresh[0]), ack(recipient, second, fresh[1]), ack(recipient, first, fresh[2]), ack(recipient, third, replayed), ack(recipient, third, fresh[0]), ack(other, second, undefined),
+    ack(other, first, undefined), ack(recipient, first, fresh[0]), ack(recipient, second, fresh[1]), ack(recipient, first, fresh[2]),
+    ack(recipient, third, replayed), ack(recipient, third, fresh[0]), ack(other, fourth, undefined),
   ]);
-  const [firstTaken, secondTaken] = answers as MeshMessage[];
-  assert.deepEqual([firstTaken?.messageId, firstTaken?.status, secondTaken?.messageId], [first, 'acknowledged', second]);
-  assert.deepEqual(answers.slice(2), [undefined, 'replayed', 'replayed', undefined], "the first of the batch took the message; replays refused; someone else's message not taken");
+  const [, firstTaken, secondTaken] = answers as MeshMessage[];
+  assert.equal(answers[0], undefined, "someone else's acknowledgement, first in the batch, takes nothing");
+  assert.deepEqual([firstTaken?.messageId, firstTaken?.status, secondTaken?.messageId], [first, 'acknowledged', second], 'the recipient takes its message all the same');
+  assert.deepEqual(answers.slice(3), [undefined, 'replayed', 'replayed', undefined], 'the first of the batch took the message; replays refused; someone else\'s not taken');
   assert.equal((await readMessage(t.db, third!))?.status, 'accepted', 'a refused call did nothing');
+  assert.equal((await readMessage(t.db, fourth!))?.status, 'accepted', "someone else's acknowledgement did nothing");
   for (const used of fresh) assert.ok(await nonceRecorded(used));
   assert.equal(await transactionsWriting([first!, second!]), 1, 'one statement acknowledged both');
 });

@@ -8,7 +8,7 @@ import type { PendingNonce } from './authenticate.ts';
 import type { Mailbox } from './directory-store.ts';
 import { MeshErrors } from './errors.ts';
 import { MESSAGE_ID } from './message-id.ts';
-import { acknowledgeTogether, downloadTogether, listTogether } from './batches.ts';
+import { acknowledgeTogether, downloadTogether, listTogether } from './batch-store.ts';
 import { countInbox, readMessage, type ChunkRecord, type MeshMessage, type WorkflowFilter } from './store.ts';
 
 export const DEFAULT_MAX_RESULTS = 500;

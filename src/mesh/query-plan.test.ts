@@ -1,9 +1,11 @@
 // MESH's queries stay index lookups as mailboxes fill: with 60,000 messages over 600 mailboxes,
-// no plan of the inbox listing, count, tracking or download reads scans a whole table.
+// no plan of the inbox listing, count, tracking, download or acknowledgement, alone or made
+// together with others, scans a whole table.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createTestDatabase } from '../../test/support/database.ts';
 import { recordQueryPlans } from '../../test/support/query-plans.ts';
+import { acknowledgeTogether, downloadTogether, listTogether } from './batch-store.ts';
 import { COPY_FROM_BYTES, readPart } from './body-store.ts';
 import { receivingMailboxes } from './directory-store.ts';
 import { countInbox, listInbox, messagesByLocalId, readDownload, readMessage } from './store.ts';
@@ -26,6 +28,7 @@ for (const table of ['mesh_mailbox', 'mesh_workflow_member', 'mesh_message', 'me
 
 const { connection, planOf } = recordQueryPlans(url, db);
 const MESSAGE = `${'1234'.padStart(20, '0')}_ABCDEF`;
+const OTHER_MESSAGE = `${'4321'.padStart(20, '0')}_ABCDEF`;
 
 const QUERIES: Record<string, () => Promise<unknown>> = {
   'the inbox listing': () => listInbox(connection, 'MB42', { limit: 501 }),
@@ -37,6 +40,10 @@ const QUERIES: Record<string, () => Promise<unknown>> = {
   'a download: the message, its chunk and its one part': () => readDownload(connection, MESSAGE, 1, { recipientId: 'MB239', below: COPY_FROM_BYTES }, undefined),
   'a part': () => readPart(connection, { messageId: MESSAGE, chunkNumber: 1, uploadId: '00000000-0000-0000-0000-000000000000' }, 0),
   'endpoint lookup': () => receivingMailboxes(connection, 'WF7', 'O7'),
+  // Calls made together, as one statement (batch-store.ts; a batch of sends only inserts).
+  'inbox listings together': () => Promise.all(['MB42', 'MB43'].map((recipientId) => listTogether(connection, { recipientId, after: MESSAGE, limit: 501, filter: undefined, nonce: undefined }))),
+  'downloads together': () => Promise.all([MESSAGE, OTHER_MESSAGE].map((messageId) => downloadTogether(connection, { messageId, chunkNumber: 1, onlyPart: { recipientId: 'MB239', below: COPY_FROM_BYTES }, nonce: undefined }))),
+  'acknowledgements together': () => Promise.all([MESSAGE, OTHER_MESSAGE].map((messageId) => acknowledgeTogether(connection, { recipientId: 'MB1', messageId, at: new Date(), nonce: undefined }))),
 };
 
 for (const [name, query] of Object.entries(QUERIES)) {

@@ -4,7 +4,7 @@
 // "Send chunked message").
 import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from '../platform/db/connect.ts';
-import { sendTogether } from './batches.ts';
+import { sendTogether } from './batch-store.ts';
 import { deleteUpload } from './body-store.ts';
 import type { PendingNonce } from './authenticate.ts';
 import type { MeshDirectory } from './directory-cache.ts';

@@ -1,6 +1,12 @@
 // MESH's busiest calls (send a small message, list an inbox, download, acknowledge) made together,
-// from any mailboxes, as one statement of each kind (nonce-batch.ts); each call alone as its own
+// from any mailboxes, as one statement of each kind (nonce-batch.ts); a call alone runs its own
 // statement (store.ts), which answers the same.
+//
+// PostgreSQL expects 100 rows of a batch's jsonb_to_recordset, whatever it holds: a plain join of
+// the calls with a table is planned as a hash join over a scan of the whole table while the table
+// is small, and that plan lasts as the table grows (mesh-small's download batch took 2.8 ms at 15 s
+// and 7.1 ms at 45 s). So each call's rows are looked up by key (`lateral (... limit 1)`, or
+// `= any(array(...))`), which no size of table makes a scan.
 import type { Database } from '../platform/db/connect.ts';
 import { perDatabase } from '../platform/db/coalesce.ts';
 import { callOutcome, callsInput, freshCalls, nonceBatched, nonceColumns, type CallRow, type NonceCall } from './nonce-batch.ts';
@@ -10,21 +16,27 @@ import {
 } from './store.ts';
 
 /**
- * The largest message whose bytes go into a batch (as base64 in its JSON), and the most messages a
- * batch takes: a batch holds at most 4 MiB of bodies. A larger message is sent in a statement of
- * its own.
+ * The most messages one send batch takes: their bodies are under COPY_FROM_BYTES (body-store.ts; send.ts sends only
+ * those in one part), carried as base64 in its JSON, so a batch holds at most 4 MiB of them.
  */
-const BATCHED_BODY_BYTES = 64 * 1024;
 const MAX_SENDS_BATCHED = 64;
+/** The most downloads one batch takes: each may bring a body of up to COPY_FROM_BYTES back. */
+const MAX_DOWNLOADS_BATCHED = 64;
+
+/**
+ * The columns of a message's row (store.ts, messageRow), each set from the batch's JSON as the
+ * single insert sets it (and only those: a column left out keeps its default). Names of our own
+ * table, written into the SQL as they are; the client's identifier helper would shape them as
+ * an insert's values after `insert into`.
+ */
+const MESSAGE_COLUMNS = Object.keys(messageRow({} as MeshMessage));
 
 export type SendCall = NonceCall & { message: MeshMessage; chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>; data: Buffer };
 
-/** A message in one part, its chunk and the part (store.ts, insertMessageInOnePart). */
+/** A message in one part under COPY_FROM_BYTES, its chunk and the part (store.ts, insertMessageInOnePart). */
 export function sendTogether(db: Database, call: SendCall): Promise<void> {
-  return call.data.length <= BATCHED_BODY_BYTES ? sendBatch(db)(call) : insertOne(db, call);
+  return sendBatch(db)(call);
 }
-
-const insertOne = (db: Database, call: SendCall) => insertMessageInOnePart(db, call.message, call.chunk, call.data, call.nonce);
 
 const sendBatch = perDatabase((db) => nonceBatched<SendCall, void, CallRow>(
   (calls) => db`
@@ -34,7 +46,8 @@ const sendBatch = perDatabase((db) => nonceBatched<SendCall, void, CallRow>(
       }))}::jsonb) as i(${nonceColumns(db)}, message jsonb, upload_id uuid, size bigint, sha1 text, received_at timestamptz, data text)),
       ${freshCalls(db)},
       message as (
-        insert into mesh_message select r.* from fresh f, jsonb_populate_record(null::mesh_message, f.message) r
+        insert into mesh_message (${db.unsafe(MESSAGE_COLUMNS.join(', '))})
+        select ${db.unsafe(MESSAGE_COLUMNS.map((column) => `r.${column}`).join(', '))} from fresh f, jsonb_populate_record(null::mesh_message, f.message) r
         returning message_id),
       sent as (select f.*, m.message_id from fresh f join message m on m.message_id = f.message ->> 'message_id'),
       chunk as (
@@ -45,7 +58,7 @@ const sendBatch = perDatabase((db) => nonceBatched<SendCall, void, CallRow>(
         select message_id, 1, upload_id, 0, decode(data, 'base64') from sent)
     select ${callOutcome(db)} from input i order by i.ord`,
   () => undefined,
-  (call) => insertOne(db, call),
+  (call) => insertMessageInOnePart(db, call.message, call.chunk, call.data, call.nonce),
   MAX_SENDS_BATCHED,
 ));
 
@@ -108,6 +121,7 @@ const downloadBatch = perDatabase((db) => nonceBatched<DownloadCall, DownloadRec
     order by i.ord`,
   (row) => (row.message_id === null ? undefined : toDownload(row, row.chunk_asked)),
   (call) => readDownload(db, call.messageId, call.chunkNumber, call.onlyPart, call.nonce),
+  MAX_DOWNLOADS_BATCHED,
 ));
 
 export type AcknowledgeCall = NonceCall & { recipientId: string; messageId: string; at: Date };
@@ -117,7 +131,11 @@ export function acknowledgeTogether(db: Database, call: AcknowledgeCall): Promis
   return acknowledgeBatch(db)(call);
 }
 
-/** Two acknowledgements of one message in a batch: the first takes it, the other finds it taken, as one after the other would. */
+/**
+ * Two acknowledgements of one message by its recipient in a batch: the first takes it, the other
+ * finds it taken, as one after the other would. Someone else's acknowledgement of it is kept apart
+ * (by recipient) and takes nothing.
+ */
 const acknowledgeBatch = perDatabase((db) => nonceBatched<AcknowledgeCall, MeshMessage | undefined, CallRow & Partial<MessageRow>>(
   (calls) => db`
     with input as (
@@ -126,7 +144,7 @@ const acknowledgeBatch = perDatabase((db) => nonceBatched<AcknowledgeCall, MeshM
       ${freshCalls(db)},
       acknowledged as (
         update mesh_message m set status = 'acknowledged', status_at = f.at, acknowledged_at = f.at
-        from (select distinct on (message_id) * from fresh order by message_id, ord) f
+        from (select distinct on (message_id, recipient_id) * from fresh order by message_id, recipient_id, ord) f
         where m.message_id = any(array(select message_id from fresh)) and m.message_id = f.message_id and m.recipient_id = f.recipient_id and m.status = 'accepted'
         returning f.ord as acknowledged_ord, m.*)
     select ${callOutcome(db)}, a.* from input i left join acknowledged a on a.acknowledged_ord = i.ord order by i.ord`,
