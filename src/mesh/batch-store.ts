@@ -16,8 +16,9 @@ import {
 } from './store.ts';
 
 /**
- * The most messages one send batch takes: their bodies are under COPY_FROM_BYTES (body-store.ts; send.ts sends only
- * those in one part), carried as base64 in its JSON, so a batch holds at most 4 MiB of them.
+ * The most messages one send batch takes: their bodies are under COPY_FROM_BYTES (body-store.ts;
+ * send.ts sends only those in one part), carried as base64 in its JSON, so a batch holds at most
+ * 4 MiB of them.
  */
 const MAX_SENDS_BATCHED = 64;
 /** The most downloads one batch takes: each may bring a body of up to COPY_FROM_BYTES back. */
