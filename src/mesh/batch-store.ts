@@ -1,6 +1,6 @@
 // MESH's busiest calls (send a small message, list an inbox, download, acknowledge) made together,
-// from any mailboxes, as one statement of each kind (nonce-batch.ts); a call alone runs its own
-// statement (store.ts), which answers the same.
+// from any mailboxes, as one statement of each kind (nonce-batch.ts); a call alone runs the same
+// statement for itself.
 //
 // PostgreSQL expects 100 rows of a batch's jsonb_to_recordset, whatever it holds: a plain join of
 // the calls with a table is planned as a hash join over a scan of the whole table while the table
@@ -11,8 +11,7 @@ import type { Database } from '../platform/db/connect.ts';
 import { perDatabase } from '../platform/db/coalesce.ts';
 import { callOutcome, callsInput, freshCalls, nonceBatched, nonceColumns, type CallRow, type NonceCall } from './nonce-batch.ts';
 import {
-  chunkToFind, insertMessageInOnePart, listInbox, markAcknowledged, messageRow, readDownload, toDownload, toMessage,
-  type ChunkRecord, type DownloadRecord, type DownloadRow, type MeshMessage, type MessageRow, type WorkflowFilter,
+  chunkToFind, messageRow, toDownload, toMessage, type ChunkRecord, type DownloadRecord, type DownloadRow, type MeshMessage, type MessageRow, type WorkflowFilter,
 } from './store.ts';
 
 /**
@@ -34,7 +33,11 @@ const MESSAGE_COLUMNS = Object.keys(messageRow({} as MeshMessage));
 
 export type SendCall = NonceCall & { message: MeshMessage; chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>; data: Buffer };
 
-/** A message in one part under COPY_FROM_BYTES, its chunk and the part (store.ts, insertMessageInOnePart). */
+/**
+ * A message in one part under COPY_FROM_BYTES, its chunk and the part, in one statement (so one
+ * round trip and one commit). The parts of larger chunks are written as they arrive instead
+ * (upload.ts), and their chunk committed after (store.ts, addChunk).
+ */
 export function sendTogether(db: Database, call: SendCall): Promise<void> {
   return sendBatch(db)(call);
 }
@@ -59,13 +62,15 @@ const sendBatch = perDatabase((db) => nonceBatched<SendCall, void, CallRow>(
         select message_id, 1, upload_id, 0, decode(data, 'base64') from sent)
     select ${callOutcome(db)} from input i order by i.ord`,
   () => undefined,
-  (call) => insertMessageInOnePart(db, call.message, call.chunk, call.data, call.nonce),
   MAX_SENDS_BATCHED,
 ));
 
 export type ListCall = NonceCall & { recipientId: string; after: string | undefined; limit: number; filter: WorkflowFilter | undefined };
 
-/** A recipient's inbox in id order, after `after`, at most `limit`, and how many it holds (store.ts, listInbox). */
+/**
+ * A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`, and
+ * how many messages the whole inbox holds.
+ */
 export function listTogether(db: Database, call: ListCall): Promise<{ messageIds: string[]; count: number }> {
   return listBatch(db)(call);
 }
@@ -92,12 +97,15 @@ const listBatch = perDatabase((db) => nonceBatched<ListCall, { messageIds: strin
     from input i left join fresh f on f.ord = i.ord
     order by i.ord`,
   (row) => ({ messageIds: row.message_ids ?? [], count: row.count ?? 0 }),
-  (call) => listInbox(db, call.recipientId, call),
 ));
 
 export type DownloadCall = NonceCall & { messageId: string; chunkNumber: number; onlyPart: { recipientId: string; below: number } | undefined };
 
-/** A message with one of its chunks and, when small and in the recipient's inbox, its bytes (store.ts, readDownload). */
+/**
+ * A message with one of its chunks; and with that chunk's bytes too when they are one part smaller
+ * than `onlyPart.below` and the message is in `onlyPart.recipientId`'s inbox (a small message's
+ * download then takes this one statement).
+ */
 export function downloadTogether(db: Database, call: DownloadCall): Promise<DownloadRecord | undefined> {
   return downloadBatch(db)(call);
 }
@@ -121,13 +129,12 @@ const downloadBatch = perDatabase((db) => nonceBatched<DownloadCall, DownloadRec
         limit 1) d on true
     order by i.ord`,
   (row) => (row.message_id === null ? undefined : toDownload(row, row.chunk_asked)),
-  (call) => readDownload(db, call.messageId, call.chunkNumber, call.onlyPart, call.nonce),
   MAX_DOWNLOADS_BATCHED,
 ));
 
 export type AcknowledgeCall = NonceCall & { recipientId: string; messageId: string; at: Date };
 
-/** Takes an accepted message out of its recipient's inbox as acknowledged; undefined when it was not there to take (store.ts, markAcknowledged). */
+/** Takes an accepted message out of its recipient's inbox as acknowledged; undefined when it was not there to take. */
 export function acknowledgeTogether(db: Database, call: AcknowledgeCall): Promise<MeshMessage | undefined> {
   return acknowledgeBatch(db)(call);
 }
@@ -150,5 +157,4 @@ const acknowledgeBatch = perDatabase((db) => nonceBatched<AcknowledgeCall, MeshM
         returning f.ord as acknowledged_ord, m.*)
     select ${callOutcome(db)}, a.* from input i left join acknowledged a on a.acknowledged_ord = i.ord order by i.ord`,
   (row) => (row.message_id == null ? undefined : toMessage(row as MessageRow)),
-  (call) => markAcknowledged(db, call.recipientId, call.messageId, call.at, call.nonce),
 ));

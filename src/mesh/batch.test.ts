@@ -10,7 +10,7 @@ import { meshTester } from '../../test/support/mesh.ts';
 import { acknowledgeTogether, downloadTogether, listTogether, sendTogether, type SendCall } from './batch-store.ts';
 import { isReplayedNonce, useNonce, type UsedNonce } from './directory-store.ts';
 import { newMessageId } from './message-id.ts';
-import { readDownload, readMessage, type MeshMessage } from './store.ts';
+import { readMessage, type MeshMessage } from './store.ts';
 
 const t = await buildTestApp();
 const mesh = meshTester(t);
@@ -52,7 +52,7 @@ test('sends made together: each message stored whole; a replay stores nothing; a
   const calls = [sendCall(template, recipient, 'one', fresh[0]), sendCall(template, other, 'two', fresh[1]), sendCall(template, recipient, 'replayed', replayed), sendCall(template, recipient, 'again', fresh[0])];
   assert.deepEqual(await outcomes(calls.map((call) => sendTogether(t.db, call))), [undefined, undefined, 'replayed', 'replayed']);
   for (const [index, call] of calls.entries()) {
-    const stored = await readDownload(t.db, call.message.messageId, 1, { recipientId: call.message.recipientId, below: 1e6 }, undefined);
+    const stored = await downloadTogether(t.db, { messageId: call.message.messageId, chunkNumber: 1, onlyPart: { recipientId: call.message.recipientId, below: 1e6 }, nonce: undefined });
     assert.equal(stored?.onlyPart?.toString(), index < 2 ? call.data.toString() : undefined, call.message.localId ?? '');
   }
   assert.equal(await transactionsWriting(calls.slice(0, 2).map((call) => call.message.messageId)), 1, 'one statement stored both');

@@ -125,13 +125,11 @@ export async function useNonce(db: Queryable, used: UsedNonce): Promise<boolean>
 
 /**
  * A WITH item that records a token's nonce as used, for a call's own statement to begin with
- * (`with ${nonceItem(db, used)}, ...`). Unlike useNonce it has no ON CONFLICT: a nonce used before
- * fails the whole statement, which so does nothing at all; isReplayedNonce tells that failure.
- * PostgreSQL runs a data-modifying WITH item to completion whether or not the rest reads it.
- * Put it after any `${db(row)}` insert of the same statement: the `postgres` client shapes such a
- * helper by the last SQL keyword before it, and this item's `values` would make it a VALUES list.
+ * (withNonce). Unlike useNonce it has no ON CONFLICT: a nonce used before fails the whole
+ * statement, which so does nothing at all; isReplayedNonce tells that failure. PostgreSQL runs a
+ * data-modifying WITH item to completion whether or not the rest reads it.
  */
-export function nonceItem(db: Queryable, used: UsedNonce) {
+function nonceItem(db: Queryable, used: UsedNonce) {
   return db`used_nonce as (
     insert into mesh_auth_nonce (mailbox_id, nonce, nonce_count, expires_at)
     values (${used.mailboxId}, ${used.nonce}, ${used.nonceCount}, ${used.expiresAt}))`;

@@ -45,16 +45,23 @@ export const callOutcome = (db: Database) => db`i.ord, not exists (select 1 from
 
 /**
  * Calls made together run as one statement, `many`, which answers a row for each (CallRow) that
- * `result` reads; a call alone runs `one`, its own statement. A call whose nonce an earlier call of
- * the same batch brings is a replay, refused before the statement. At most `maxCalls` go into one
- * statement (500 by default).
+ * `result` reads; a call alone runs the same statement for itself, so that each kind of call has
+ * one SQL whatever the load. A call whose nonce an earlier call of the same batch brings is a
+ * replay, refused before the statement. At most `maxCalls` go into one statement (500 by default).
  */
 export function nonceBatched<C extends NonceCall, R, Row extends CallRow>(
   many: (calls: C[]) => Promise<Row[]>,
   result: (row: Row) => R,
-  one: (call: C) => Promise<R>,
   maxCalls?: number,
 ): (call: C) => Promise<R> {
+  const settle = (row: Row): Settled<R> => (row.replayed ? { error: new NonceUsedBefore() } : { value: result(row) });
+  const alone = async (call: C): Promise<R> => {
+    const [row] = await many([call]);
+    if (row === undefined) throw new Error('A MESH batch statement did not answer its call');
+    const settled = settle(row);
+    if ('error' in settled) throw settled.error;
+    return settled.value;
+  };
   return batchedEach<C, R>(async (calls) => {
     const settled: Settled<R>[] = [];
     const seen = new Set<string>();
@@ -70,10 +77,8 @@ export function nonceBatched<C extends NonceCall, R, Row extends CallRow>(
       places.push(index);
       batch.push(call);
     });
-    for (const row of await many(batch)) {
-      settled[places[row.ord] as number] = row.replayed ? { error: new NonceUsedBefore() } : { value: result(row) };
-    }
+    for (const row of await many(batch)) settled[places[row.ord] as number] = settle(row);
     if (settled.length !== calls.length || settled.includes(undefined as never)) throw new Error('A MESH batch statement did not answer every call');
     return settled;
-  }, one, maxCalls);
+  }, alone, maxCalls);
 }

@@ -8,7 +8,7 @@ import { recordQueryPlans } from '../../test/support/query-plans.ts';
 import { acknowledgeTogether, downloadTogether, listTogether } from './batch-store.ts';
 import { COPY_FROM_BYTES, readPart } from './body-store.ts';
 import { receivingMailboxes } from './directory-store.ts';
-import { countInbox, listInbox, messagesByLocalId, readDownload, readMessage } from './store.ts';
+import { countInbox, messagesByLocalId, readMessage } from './store.ts';
 
 const ROWS = 60_000;
 const { db, url } = await createTestDatabase();
@@ -31,16 +31,16 @@ const MESSAGE = `${'1234'.padStart(20, '0')}_ABCDEF`;
 const OTHER_MESSAGE = `${'4321'.padStart(20, '0')}_ABCDEF`;
 
 const QUERIES: Record<string, () => Promise<unknown>> = {
-  'the inbox listing': () => listInbox(connection, 'MB42', { limit: 501 }),
-  'the inbox listing, continued': () => listInbox(connection, 'MB42', { after: MESSAGE, limit: 501 }),
-  'the inbox listing by workflow': () => listInbox(connection, 'MB42', { limit: 501, filter: { match: 'contains', value: '_ACK', negate: true } }),
+  'the inbox listing': () => listTogether(connection, { recipientId: 'MB42', after: undefined, limit: 501, filter: undefined, nonce: undefined }),
+  'the inbox listing, continued': () => listTogether(connection, { recipientId: 'MB42', after: MESSAGE, limit: 501, filter: undefined, nonce: undefined }),
+  'the inbox listing by workflow': () => listTogether(connection, { recipientId: 'MB42', after: undefined, limit: 501, filter: { match: 'contains', value: '_ACK', negate: true }, nonce: undefined }),
   'the inbox count': () => countInbox(connection, 'MB42'),
   'tracking by local id': () => messagesByLocalId(connection, 'MB42', 'local-41'),
   'a message': () => readMessage(connection, MESSAGE),
-  'a download: the message, its chunk and its one part': () => readDownload(connection, MESSAGE, 1, { recipientId: 'MB239', below: COPY_FROM_BYTES }, undefined),
+  'a download: the message, its chunk and its one part': () => downloadTogether(connection, { messageId: MESSAGE, chunkNumber: 1, onlyPart: { recipientId: 'MB239', below: COPY_FROM_BYTES }, nonce: undefined }),
   'a part': () => readPart(connection, { messageId: MESSAGE, chunkNumber: 1, uploadId: '00000000-0000-0000-0000-000000000000' }, 0),
   'endpoint lookup': () => receivingMailboxes(connection, 'WF7', 'O7'),
-  // Calls made together, as one statement (batch-store.ts; a batch of sends only inserts).
+  // Several calls made together, in one statement (batch-store.ts; a batch of sends only inserts).
   'inbox listings together': () => Promise.all(['MB42', 'MB43'].map((recipientId) => listTogether(connection, { recipientId, after: MESSAGE, limit: 501, filter: undefined, nonce: undefined }))),
   'downloads together': () => Promise.all([MESSAGE, OTHER_MESSAGE].map((messageId) => downloadTogether(connection, { messageId, chunkNumber: 1, onlyPart: { recipientId: 'MB239', below: COPY_FROM_BYTES }, nonce: undefined }))),
   'acknowledgements together': () => Promise.all([MESSAGE, OTHER_MESSAGE].map((messageId) => acknowledgeTogether(connection, { recipientId: 'MB1', messageId, at: new Date(), nonce: undefined }))),

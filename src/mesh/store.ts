@@ -1,6 +1,6 @@
 // The SQL of MESH's messages and their chunks (the bytes are body-store.ts's).
-import type { Database, Queryable } from '../platform/db/connect.ts';
-import { nonceItem, withNonce, type UsedNonce } from './directory-store.ts';
+import type { Queryable } from '../platform/db/connect.ts';
+import { withNonce, type UsedNonce } from './directory-store.ts';
 
 export const MESSAGE_STATUSES = ['uploading', 'accepted', 'acknowledged', 'undeliverable', 'error'] as const;
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
@@ -72,30 +72,13 @@ export async function insertMessage(db: Queryable, message: MeshMessage): Promis
   await db`insert into mesh_message ${db(messageRow(message))}`;
 }
 
-/**
- * A message with its first chunk as its one part, in one statement (so one round trip and one
- * commit): the message row, the chunk's and the part's. The parts of larger chunks are written as
- * they arrive instead (upload.ts), and their chunk committed after (addChunk).
- */
-export async function insertMessageInOnePart(db: Queryable, message: MeshMessage, chunk: Omit<ChunkRecord, 'chunkNumber' | 'partCount'>, data: Buffer, nonce: UsedNonce | undefined): Promise<void> {
-  await db`
-    with message as (insert into mesh_message ${db(messageRow(message))} returning message_id),
-      ${nonce === undefined ? db`` : db`${nonceItem(db, nonce)},`}
-      chunk as (
-        insert into mesh_message_chunk (message_id, chunk_number, upload_id, size, part_count, sha1, received_at)
-        select message_id, 1, ${chunk.uploadId}, ${chunk.size}, 1, ${chunk.sha1}, ${chunk.receivedAt} from message)
-    insert into mesh_message_part (message_id, chunk_number, upload_id, part_number, data)
-    select message_id, 1, ${chunk.uploadId}, 0, ${data} from message`;
-}
-
 /** Adds several messages (a sweep's REPORTs) in one statement. */
 export async function insertMessages(db: Queryable, messages: MeshMessage[]): Promise<void> {
   if (messages.length === 0) return;
   await db`insert into mesh_message ${db(messages.map(messageRow))}`;
 }
 
-/** The message, locked against concurrent changes with `forUpdate` (inside a transaction). */
-/** A message by its id; `nonce`, a token's nonce recorded by the same statement (withNonce). */
+/** A message by its id, locked against concurrent changes with `forUpdate` (inside a transaction); `nonce`, a token's nonce recorded by the same statement (withNonce). */
 export async function readMessage(db: Queryable, messageId: string, options: { forUpdate?: boolean; nonce?: UsedNonce | undefined } = {}): Promise<MeshMessage | undefined> {
   const [row] = await db<MessageRow[]>`
     ${withNonce(db, options.nonce)}
@@ -126,28 +109,6 @@ export function toDownload(row: DownloadRow, chunkNumber: number): DownloadRecor
 }
 
 /**
- * A message with one of its chunks, in one round trip; and with that chunk's bytes too when they
- * are one part smaller than `onlyPartBelow` and the message is in `recipientId`'s inbox (a small
- * message's download then takes this one statement).
- */
-export async function readDownload(
-  db: Queryable, messageId: string, chunkNumber: number, onlyPart: { recipientId: string; below: number } | undefined, nonce: UsedNonce | undefined,
-): Promise<DownloadRecord | undefined> {
-  const chunkAsked = chunkToFind(chunkNumber);
-  const [row] = await db<DownloadRow[]>`
-    ${withNonce(db, nonce)}
-    select m.*, c.upload_id, c.size, c.part_count, c.sha1, c.received_at,
-      ${onlyPart === undefined ? db`null::bytea` : db`
-        case when c.part_count = 1 and c.size < ${onlyPart.below} and m.recipient_id = ${onlyPart.recipientId} and m.status = 'accepted' then
-          (select p.data from mesh_message_part p where p.message_id = c.message_id and p.chunk_number = c.chunk_number and p.upload_id = c.upload_id and p.part_number = 0)
-        end`} as data
-    from mesh_message m left join mesh_message_chunk c on c.message_id = m.message_id and c.chunk_number = ${chunkAsked}
-    where m.message_id = ${messageId}`;
-  return row && toDownload(row, chunkAsked);
-}
-
-/** Records a chunk as received; false when that chunk was received already. */
-/**
  * Records a received chunk, unless that chunk of the message is already recorded, and counts the
  * chunks and bytes received so far with it: one statement.
  */
@@ -174,48 +135,8 @@ export async function markAccepted(db: Queryable, messageId: string, at: Date, i
     where message_id = ${messageId} and status = 'uploading'`;
 }
 
-/** Takes an accepted message out of its recipient's inbox as acknowledged; undefined when it was not there to take. */
-export async function markAcknowledged(db: Queryable, recipientId: string, messageId: string, at: Date, nonce: UsedNonce | undefined): Promise<MeshMessage | undefined> {
-  const [row] = await db<MessageRow[]>`
-    ${withNonce(db, nonce)}
-    update mesh_message set status = 'acknowledged', status_at = ${at}, acknowledged_at = ${at}
-    where message_id = ${messageId} and recipient_id = ${recipientId} and status = 'accepted'
-    returning *`;
-  return row && toMessage(row);
-}
-
 /** How a listing filters by workflow id (the spec's `workflow_filter`). */
 export type WorkflowFilter = { match: 'equals' | 'begins' | 'contains'; value: string; negate: boolean };
-
-/**
- * A recipient's inbox in id order (ids begin with their time), after `after`, at most `limit`, and
- * how many messages the whole inbox holds: one round trip.
- */
-export async function listInbox(
-  db: Database, recipientId: string, options: { after?: string | undefined; limit: number; filter?: WorkflowFilter | undefined; nonce?: UsedNonce | undefined },
-): Promise<{ messageIds: string[]; count: number }> {
-  const [row] = await db<{ message_ids: string[]; count: number }[]>`
-    ${withNonce(db, options.nonce)}
-    select
-      array(
-        select message_id from mesh_message
-        where recipient_id = ${recipientId} and status = 'accepted'
-          ${options.after === undefined ? db`` : db`and message_id > ${options.after}`}
-          ${workflowCondition(db, options.filter)}
-        order by message_id
-        limit ${options.limit}) as message_ids,
-      (select count(*)::int from mesh_message where recipient_id = ${recipientId} and status = 'accepted') as count`;
-  return { messageIds: row?.message_ids ?? [], count: row?.count ?? 0 };
-}
-
-function workflowCondition(db: Database, filter: WorkflowFilter | undefined) {
-  if (filter === undefined) return db``;
-  const condition =
-    filter.match === 'equals' ? db`workflow_id = ${filter.value}`
-    : filter.match === 'begins' ? db`starts_with(workflow_id, ${filter.value})`
-    : db`strpos(workflow_id, ${filter.value}) > 0`;
-  return filter.negate ? db`and not (${condition})` : db`and ${condition}`;
-}
 
 export async function countInbox(db: Queryable, recipientId: string, nonce?: UsedNonce): Promise<number> {
   const [row] = await db<{ count: number }[]>`
