@@ -25,7 +25,8 @@ export function createAuthenticator(db: Database, options: { processes?: () => n
   const limiter = createRateLimiter(options.processes ? { processes: options.processes } : {});
   const tokens = cache<{ token: string; claims: AccessClaims }>();
   const profiles = cache<RoleProfile[]>();
-  const applications = cache<Application | undefined>();
+  /** null: no such application (known for as long as the rest). */
+  const applications = cache<Application | null>();
 
   return async (token, headers) => {
     if (token.length > MAX_TOKEN_LENGTH) throw Errors.unauthenticated('Invalid access token');
@@ -39,12 +40,15 @@ export function createAuthenticator(db: Database, options: { processes?: () => n
     // Kept by the end of the signature: hashing a whole token (some 700 characters) as a map key on
     // every request cost more than the rest of this check. Another token with the same ending (a
     // forgery reusing a signature) is not the one kept, so it is verified in full.
-    const verified = await tokens.get(token.slice(-TOKEN_KEY_LENGTH), async () => ({ token, claims: await verify() }));
+    const tokenKey = token.slice(-TOKEN_KEY_LENGTH);
+    const verified = tokens.fresh(tokenKey) ?? (await tokens.load(tokenKey, async () => ({ token, claims: await verify() })));
     const claims = verified.token === token ? verified.claims : await verify();
     if ((claims.exp ?? 0) * 1000 <= Date.now()) throw Errors.unauthenticated('Access token expired');
     const actor: Actor = { mode: claims.mode, activityCodes: [] };
     if (claims.app) {
-      const application = await applications.get(claims.app, () => findApplication(db, claims.app ?? ''));
+      const appId = claims.app;
+      let application = applications.fresh(appId);
+      if (application === undefined) application = await applications.load(appId, async () => (await findApplication(db, appId)) ?? null);
       if (!application) throw Errors.unauthenticated('The application of this token is no longer registered');
       if (!limiter.take(application.applicationId, application.rateLimitPerSecond)) throw Errors.tooManyRequests(1);
       actor.applicationId = application.applicationId;
@@ -52,7 +56,8 @@ export function createAuthenticator(db: Database, options: { processes?: () => n
     if (claims.mode === 'healthcare-worker' || claims.mode === 'patient') actor.userId = claims.sub ?? '';
     noteActor(actor); // a refusal of the role profile below is audited with who asked
     if (claims.mode === 'healthcare-worker') {
-      const userProfiles = await profiles.get(actor.userId ?? '', () => roleProfilesOf(db, actor.userId ?? ''));
+      const userId = actor.userId ?? '';
+      const userProfiles = profiles.fresh(userId) ?? (await profiles.load(userId, () => roleProfilesOf(db, userId)));
       Object.assign(actor, chooseRoleProfile(userProfiles, headers, claims.rpid));
     }
     const grant: TokenGrant = { actor, scopes: claims.scope?.split(' ') ?? [] };
@@ -77,14 +82,19 @@ function chooseRoleProfile(profiles: RoleProfile[], headers: IncomingHttpHeaders
   return { roleProfileId: profile.roleProfileId, organisationOds: profile.orgCode, activityCodes: profile.activityCodes };
 }
 
-/** A small time-bounded cache; a failed load is not kept. */
-function cache<T>(): { get(key: string, load: () => Promise<T>): Promise<T> } {
+/**
+ * A small time-bounded cache; a failed load is not kept. `fresh` answers at once, without the
+ * turn of the event loop an await costs (three of them a request, each a promise and a microtask).
+ */
+function cache<T>(): { fresh(key: string): T | undefined; load(key: string, loader: () => Promise<T>): Promise<T> } {
   const entries = new Map<string, { value: T; until: number }>();
   return {
-    async get(key, load) {
+    fresh(key) {
       const entry = entries.get(key);
-      if (entry && entry.until > Date.now()) return entry.value;
-      const value = await load();
+      return entry && entry.until > Date.now() ? entry.value : undefined;
+    },
+    async load(key, loader) {
+      const value = await loader();
       if (entries.size >= CACHE_LIMIT) entries.clear();
       entries.set(key, { value, until: Date.now() + CACHE_SECONDS * 1000 });
       return value;

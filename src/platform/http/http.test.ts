@@ -44,8 +44,11 @@ test('no token, a malformed, forged, expired or wrong-audience token gives 401; 
   const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
   const tampered = `${header}.${Buffer.from(JSON.stringify({ mode: 'system', scope: 'openspine:admin', iss: 'openspine', aud: 'openspine-api', exp: 9_999_999_999 })).toString('base64url')}.${genuine.split('.')[2] ?? ''}`;
   // Used first, so that the tampered token, which ends with the same signature, meets its cache entry.
-  assert.equal((await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization: `Bearer ${genuine}` } })).statusCode, 200, 'genuine');
-  for (const authorization of [undefined, 'Bearer', 'Basic abc', 'Bearer not-a-jwt', `Bearer ${forged}`, `Bearer ${unsigned}`, `Bearer ${tampered}`]) {
+  // The scheme in any case, then any whitespace: RFC 6750 section 2.1 (and RFC 9110's case-insensitive schemes).
+  for (const authorization of [`Bearer ${genuine}`, `bearer ${genuine}`, `BEARER   ${genuine}  `, `Bearer\t${genuine}`]) {
+    assert.equal((await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization } })).statusCode, 200, authorization.slice(0, 12));
+  }
+  for (const authorization of [undefined, 'Bearer', 'Bearer   ', `Bearer${genuine}`, `Bearer ${genuine} ${genuine}`, 'Basic abc', 'Bearer not-a-jwt', `Bearer ${forged}`, `Bearer ${unsigned}`, `Bearer ${tampered}`]) {
     const response = await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: authorization ? { authorization } : {} });
     assert.equal(response.statusCode, 401, String(authorization));
     assert.equal(codeOf(response.body), 'ACCESS_DENIED');
