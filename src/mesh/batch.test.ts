@@ -57,14 +57,18 @@ test('sends made together: each message stored whole; a replay stores nothing; a
   }
   assert.equal(await transactionsWriting(calls.slice(0, 2).map((call) => call.message.messageId)), 1, 'one statement stored both');
 
-  // An id already taken: the batch's statement is refused, and each call is run again alone.
+  // An id already taken: the batch's statement is refused, and its calls are run again, in order,
+  // in smaller batches down to one alone. Of two calls bringing one nonce, the first still acts.
   const clash = { ...sendCall(template, recipient, 'clash', nonceOf(sender)) };
   clash.message = { ...clash.message, messageId: template.messageId };
-  const beside = sendCall(template, recipient, 'beside', nonceOf(sender));
-  const [clashed, besideOutcome] = await outcomes([sendTogether(t.db, clash), sendTogether(t.db, beside)]);
+  const shared = nonceOf(sender);
+  const beside = sendCall(template, recipient, 'beside', shared);
+  const twin = sendCall(template, recipient, 'twin', shared);
+  const [clashed, besideOutcome, twinOutcome] = await outcomes([sendTogether(t.db, clash), sendTogether(t.db, beside), sendTogether(t.db, twin)]);
   assert.equal((clashed as { constraint_name?: string }).constraint_name, 'mesh_message_pkey');
-  assert.equal(besideOutcome, undefined);
+  assert.deepEqual([besideOutcome, twinOutcome], [undefined, 'replayed']);
   assert.equal((await readMessage(t.db, beside.message.messageId))?.localId, 'beside');
+  assert.equal(await readMessage(t.db, twin.message.messageId), undefined, 'the replay stored nothing');
 });
 
 test('listings made together: each its own inbox, page, limit and filter; a replay is refused', async () => {

@@ -54,12 +54,13 @@ test('a failed fetch fails every lookup it carried, and the next lookup fetches 
   assert.equal(calls.length, 2);
 });
 
-/** Calls of `many` and `one` recorded; `many` fails as told, `one` refuses the item 'bad'. */
-function recordingRuns(manyFails: Error | undefined) {
+/** Calls of `many` and `one` recorded; `many` fails with what `manyFails` gives for its items, if anything; `one` refuses the item 'bad'. */
+function recordingRuns(manyFails: (items: string[]) => Error | false | undefined) {
   const runs: string[][] = [];
   const many = async (items: string[]): Promise<Settled<string>[]> => {
     runs.push(items);
-    if (manyFails) throw manyFails;
+    const failure = manyFails(items);
+    if (failure) throw failure;
     return items.map((item) => (item === 'mine' ? { error: new Error('refused in the batch') } : { value: `many ${item}` }));
   };
   const one = async (item: string): Promise<string> => {
@@ -71,22 +72,32 @@ function recordingRuns(manyFails: Error | undefined) {
 }
 
 test('calls made together run as one batch that settles each; a call by itself runs alone', async () => {
-  const { runs, call } = recordingRuns(undefined);
+  const { runs, call } = recordingRuns(() => undefined);
   const answers = await Promise.allSettled(['a', 'mine', 'b'].map(call));
   assert.deepEqual(answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : (answer.reason as Error).message)), ['many a', 'refused in the batch', 'many b']);
   assert.equal(await call('c'), 'one c');
   assert.deepEqual(runs, [['a', 'mine', 'b'], ['alone c']]);
 });
 
-test('a batch that PostgreSQL refuses is run again a call at a time, so that only the call refused fails', async () => {
-  const { runs, call } = recordingRuns(new postgres.PostgresError({ message: 'violates a constraint', code: '23514' } as never));
-  const answers = await Promise.allSettled(['a', 'bad', 'b'].map(call));
-  assert.deepEqual(answers.map((answer) => answer.status), ['fulfilled', 'rejected', 'fulfilled']);
-  assert.deepEqual(runs, [['a', 'bad', 'b'], ['alone a'], ['alone bad'], ['alone b']]);
+test('a batch that PostgreSQL refuses is run again in halves, in order, so that only the call refused fails', async () => {
+  const { runs, call } = recordingRuns((items) => items.includes('bad') && new postgres.PostgresError({ message: 'violates a constraint', code: '23514' } as never));
+  const items = ['a', 'b', 'c', 'd', 'bad', 'e', 'f', 'g'];
+  const answers = await Promise.allSettled(items.map(call));
+  assert.deepEqual(answers.map((answer) => answer.status === 'fulfilled'), [true, true, true, true, false, true, true, true]);
+  assert.equal(((answers[4] as PromiseRejectedResult).reason as Error).message, 'refused alone');
+  // Eight calls, one refused: five statements and the call alone, not eight.
+  assert.deepEqual(runs, [items, ['a', 'b', 'c', 'd'], ['bad', 'e', 'f', 'g'], ['bad', 'e'], ['alone bad'], ['alone e'], ['f', 'g']]);
+});
+
+test('a half that fails otherwise fails only its own calls; the half before it stands', async () => {
+  const { runs, call } = recordingRuns((items) => (items.includes('bad') ? new postgres.PostgresError({ message: 'refused', code: '23514' } as never) : items.includes('lost') && new Error('the connection was lost')));
+  const answers = await Promise.allSettled(['a', 'bad', 'lost', 'b'].map(call));
+  assert.deepEqual(answers.map((answer) => (answer.status === 'fulfilled' ? answer.value : (answer.reason as Error).message)), ['one a', 'refused alone', 'the connection was lost', 'the connection was lost']);
+  assert.deepEqual(runs, [['a', 'bad', 'lost', 'b'], ['a', 'bad'], ['alone a'], ['alone bad'], ['lost', 'b']]);
 });
 
 test('a batch that failed otherwise (it may have committed) fails every call, none run twice', async () => {
-  const { runs, call } = recordingRuns(new Error('the connection was lost'));
+  const { runs, call } = recordingRuns(() => new Error('the connection was lost'));
   const answers = await Promise.allSettled(['a', 'b'].map(call));
   assert.deepEqual(answers.map((answer) => (answer.status === 'rejected' ? (answer.reason as Error).message : answer.value)), ['the connection was lost', 'the connection was lost']);
   assert.deepEqual(runs, [['a', 'b']]);

@@ -43,21 +43,25 @@ export type Settled<R> = { value: R } | { error: unknown };
 /**
  * Calls run together as `batched` runs them, by `many` when there are several, which settles each
  * call; a call alone is run by `one`. Should PostgreSQL refuse the statement of `many` (so that it
- * did nothing), each of its calls is run again alone, so that a call the database refuses fails
- * only itself. Any other failure (the connection lost, say, when the statement may have
- * committed) fails them all rather than run them twice.
+ * did nothing), its calls are run again in two halves, one after the other, and so on down to a
+ * call alone: a call the database refuses fails only itself, found in a few statements rather than
+ * one per call, and the calls keep their order (of two that bring the same MESH nonce, the first
+ * acts). Any other failure (the connection lost, say, when the statement may have committed) fails
+ * the calls of that statement rather than run them twice.
  */
 export function batchedEach<I, R>(many: (items: I[]) => Promise<Settled<R>[]>, one: (item: I) => Promise<R>, maxItems = 500): (item: I) => Promise<R> {
-  const alone = (item: I): Promise<Settled<R>> => one(item).then((value) => ({ value }), (error: unknown) => ({ error }));
-  const call = batched<I, Settled<R>>(async (items) => {
-    if (items.length === 1) return [await alone(items[0] as I)];
+  const settle = async (items: I[]): Promise<Settled<R>[]> => {
+    if (items.length === 1) return [await one(items[0] as I).then((value) => ({ value }), (error: unknown) => ({ error }))];
     try {
       return await many(items);
     } catch (error) {
-      if (!(error instanceof postgres.PostgresError)) throw error;
-      return Promise.all(items.map(alone));
+      if (!(error instanceof postgres.PostgresError)) return items.map(() => ({ error }));
+      const middle = Math.ceil(items.length / 2);
+      const first = await settle(items.slice(0, middle));
+      return [...first, ...(await settle(items.slice(middle)))];
     }
-  }, maxItems);
+  };
+  const call = batched<I, Settled<R>>(settle, maxItems);
   return async (item) => {
     const settled = await call(item);
     if ('error' in settled) throw settled.error;
