@@ -83,7 +83,7 @@ test('identity add-app registers an application from a JWKS file, and identity l
 /** A request whose response waits for its audit record (a failure is held: src/platform/http/audit-hook.ts). */
 const AUDITED_REQUEST = { method: 'GET', url: '/spine-directory/FHIR/R4/Organization/00000000-0000-4000-8000-000000000000' } as const;
 
-test('audit verify names a tampered record and exits 1', async () => {
+test('audit verify names a tampered record and exits 1, with verifying threads or without', async () => {
   const t = await buildTestApp();
   await t.app.inject({ ...AUDITED_REQUEST, headers: await t.adminHeaders() });
   await t.app.inject({ ...AUDITED_REQUEST, headers: await t.adminHeaders() });
@@ -95,11 +95,13 @@ test('audit verify names a tampered record and exits 1', async () => {
     await tx`update audit_block set packed = ${packRecords(records.replace(',404,', ',500,'))} where first_sequence = 1`;
     await tx`alter table audit_block enable trigger audit_block_append_only`;
   });
-  await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl), (error: { code: number; stdout: string }) => {
-    assert.equal(error.code, 1);
-    assert.match(error.stdout, /record 1: edited/);
-    return true;
-  });
+  for (const threads of ['0', '2']) {
+    await assert.rejects(openspine('audit', 'verify', '--database-url', t.databaseUrl, '--threads', threads), (error: { code: number; stdout: string }) => {
+      assert.equal(error.code, 1);
+      assert.match(error.stdout, /record 1: edited/);
+      return true;
+    });
+  }
 });
 
 test('audit records prints the trail a record a line, in chain order, from where it is asked to', async () => {

@@ -7,7 +7,8 @@ import type { AuditRecord, ChainHead } from './chain.ts';
 import { packRecords, unpackRecords } from './packing.ts';
 import { recordMatches, searchSpan, type AuditQuery, type Span } from './record-match.ts';
 
-type BlockRow = {
+/** A block's row as read, before its records are unpacked. */
+export type BlockRow = {
   first_sequence: bigint;
   last_sequence: bigint;
   occurred_from: Date;
@@ -24,7 +25,7 @@ type BlockRow = {
 /** A block as read back: `records` is undefined when its JSON is not records as the trail writes them. */
 export type StoredBlock = BlockKeys & { firstSequence: number; lastSequence: number; records: AuditRecord[] | undefined };
 
-const toStoredBlock = (row: BlockRow): StoredBlock => ({
+export const toStoredBlock = (row: BlockRow): StoredBlock => ({
   firstSequence: Number(row.first_sequence),
   lastSequence: Number(row.last_sequence),
   occurredFrom: row.occurred_from,
@@ -82,13 +83,19 @@ export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: 
   return row?.moved === 1;
 }
 
+type BlockPage = { after: number; upTo?: number; limit: number };
+
 /** Blocks that start after `after` (and no later than `upTo`, when given), in chain order: a keyset page of the primary key. */
-export async function readBlocks(db: Queryable, page: { after: number; upTo?: number; limit: number }): Promise<StoredBlock[]> {
-  const rows = await db<BlockRow[]>`
+export async function readBlocks(db: Queryable, page: BlockPage): Promise<StoredBlock[]> {
+  return (await readBlockRows(db, page)).map(toStoredBlock);
+}
+
+/** The same page as readBlocks, its records not yet unpacked (verification unpacks them in other threads). */
+export async function readBlockRows(db: Queryable, page: BlockPage): Promise<BlockRow[]> {
+  return db<BlockRow[]>`
     select * from audit_block
     where first_sequence > ${page.after} ${page.upTo === undefined ? db`` : db`and first_sequence <= ${page.upTo}`}
     order by first_sequence limit ${page.limit}`;
-  return rows.map(toStoredBlock);
 }
 
 /** The first sequence of the block that holds `sequence` (or would: the last block starting at or before it); 0 when none does. */

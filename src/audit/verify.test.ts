@@ -11,8 +11,8 @@ import { auditEntry } from './fixtures.ts';
 import { packRecords, unpackRecords } from './packing.ts';
 import { readRecord, readRecords } from './store.ts';
 import { createAuditTrail } from './trail.ts';
-import type { AuditProblem } from './problems.ts';
-import { verifyAuditTrail } from './verify.ts';
+import type { AuditProblem, AuditVerification } from './problems.ts';
+import { verifyAuditTrail, type VerifyOptions } from './verify.ts';
 
 // A fresh chain for each kind of tampering, so that each test's expected problems are the whole list.
 const guarded = await createTestDatabase();
@@ -24,6 +24,17 @@ const garbled = await createTestDatabase();
 const distant = await createTestDatabase();
 const paged = await createTestDatabase();
 const since = await createTestDatabase();
+
+/**
+ * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
+ * the same, which is returned. The progress reports are those of the first.
+ */
+async function verified(db: Database, options: VerifyOptions = {}): Promise<AuditVerification> {
+  const alone = await verifyAuditTrail(db, options);
+  const { onProgress: _reported, ...rest } = options;
+  assert.deepEqual(await verifyAuditTrail(db, { ...rest, threads: 2 }), alone, 'the same with verifying threads');
+  return alone;
+}
 
 /** `length` records, recorded together: in blocks of `maxBatch`. */
 async function writeChain(db: Database, length: number, maxBatch = 7): Promise<void> {
@@ -98,14 +109,14 @@ test('the database refuses UPDATE, DELETE and TRUNCATE of audit blocks, and movi
   await assert.rejects(db`update audit_chain_head set sequence = 2`, /only moves forward/);
   await assert.rejects(db`delete from audit_chain_head`, /append-only: DELETE on audit_chain_head/);
   await assert.rejects(db`truncate audit_chain_head`, /append-only: TRUNCATE on audit_chain_head/);
-  assert.deepEqual(await verifyAuditTrail(db), { checked: 5, problems: [] });
+  assert.deepEqual(await verified(db), { checked: 5, problems: [] });
 });
 
 test('verification reports its progress after each page of blocks, up to the head it started from', async () => {
   const { db } = paged;
   await writeChain(db, 16); // blocks of 7, 7 and 2 records
   const reports: [number, number][] = [];
-  const { checked } = await verifyAuditTrail(db, { pageSize: 1, onProgress: (done, upTo) => reports.push([done, upTo]) });
+  const { checked } = await verified(db, { pageSize: 1, onProgress: (done, upTo) => reports.push([done, upTo]) });
   assert.equal(checked, 16);
   assert.deepEqual(reports, [[0, 16], [7, 16], [14, 16], [16, 16]], 'one report before the walk and one a page');
 });
@@ -114,7 +125,7 @@ test('an edited, a removed and two swapped records, and a block that hides its p
   const { db } = tampered;
   // Blocks of 7 (1-7, 8-14...): the records are recorded together and the trail takes 7 at a time.
   await writeChain(db, 100);
-  assert.deepEqual(await verifyAuditTrail(db), { checked: 100, problems: [] });
+  assert.deepEqual(await verified(db), { checked: 100, problems: [] });
   await withoutGuard(db, async () => {
     await editField(db, 10, USER_ID, '999999999999');
     await rewriteBlock(db, 30, (elements, index) => elements.toSpliced(index, 1));
@@ -135,12 +146,12 @@ test('an edited, a removed and two swapped records, and a block that hides its p
     { sequence: 52, problem: 'reordered' },
     { sequence: 71, problem: 'misindexed' },
   ];
-  const report = await verifyAuditTrail(db);
+  const report = await verified(db);
   assert.equal(report.checked, 99);
   assert.deepEqual(kinds(report.problems), expected);
   assert.match(report.problems[2]?.detail ?? '', /record 30 is missing/);
   assert.match(report.problems[6]?.detail ?? '', /records 71 to 77 does not name what its records do \(patients\)/);
-  for (const pageSize of [1, 3, 50]) assert.deepEqual(kinds((await verifyAuditTrail(db, { pageSize })).problems), expected, `page size ${pageSize}`);
+  for (const pageSize of [1, 3, 50]) assert.deepEqual(kinds((await verified(db, { pageSize })).problems), expected, `page size ${pageSize}`);
 });
 
 test('an edit with its hash recomputed breaks the next link; newest records removed are missing up to the head', async () => {
@@ -151,7 +162,7 @@ test('an edit with its hash recomputed breaks the next link; newest records remo
     await rehash(db, 20);
     await db`delete from audit_block where first_sequence >= 36`;
   });
-  const report = await verifyAuditTrail(db);
+  const report = await verified(db);
   assert.deepEqual(kinds(report.problems), [
     { sequence: 21, problem: 'broken link' },
     { sequence: 36, problem: 'missing' },
@@ -167,7 +178,7 @@ test('the newest record edited and re-hashed no longer matches the chain head', 
     await editField(db, 10, STATUS, 403);
     await rehash(db, 10);
   });
-  assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), [{ sequence: 10, problem: 'edited' }]);
+  assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 10, problem: 'edited' }]);
 });
 
 test('a block overwritten with something other than records, packed or not, is named whole, and its records are missing', async () => {
@@ -178,7 +189,7 @@ test('a block overwritten with something other than records, packed or not, is n
   for (const { db, packed } of overwrites) {
     await writeChain(db, 14);
     await withoutGuard(db, () => db`update audit_block set packed = ${packed} where first_sequence = 8`);
-    const report = await verifyAuditTrail(db);
+    const report = await verified(db);
     assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'missing' }, { sequence: 8, problem: 'edited' }]);
     assert.match(report.problems[1]?.detail ?? '', /records 8 to 14 does not hold records/);
     await assert.rejects(readRecords(db, { after: 0, limit: 100 }), /block of records 8 to 14 cannot be read/, 'records are not listed with a block left out');
@@ -198,8 +209,8 @@ test('two records swapped further apart than the reorder window are broken links
   });
   // Each swapped record, and the one after each (chained after the record that was there).
   const at = (problem: string) => [5, 6, 20, 21].map((sequence) => ({ sequence, problem }));
-  assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), at('reordered'));
-  assert.deepEqual(kinds((await verifyAuditTrail(db, { reorderWindow: 4 })).problems), at('broken link'));
+  assert.deepEqual(kinds((await verified(db)).problems), at('reordered'));
+  assert.deepEqual(kinds((await verified(db, { reorderWindow: 4 })).problems), at('broken link'));
 });
 
 test('from an anchor verified before, only the records after it are walked, chained onto it', async () => {
@@ -212,15 +223,15 @@ test('from an anchor verified before, only the records after it are walked, chai
     await editField(db, 5, OUTCOME, 'failure');
     await editField(db, 20, OUTCOME, 'failure');
   });
-  assert.deepEqual(kinds((await verifyAuditTrail(db)).problems), [{ sequence: 5, problem: 'edited' }, { sequence: 20, problem: 'edited' }]);
-  const report = await verifyAuditTrail(db, { from: anchor, pageSize: 1 });
+  assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 5, problem: 'edited' }, { sequence: 20, problem: 'edited' }]);
+  const report = await verified(db, { from: anchor, pageSize: 1 });
   assert.equal(report.checked, 20);
   assert.deepEqual(kinds(report.problems), [{ sequence: 20, problem: 'edited' }]);
   // An anchor whose hash the trail does not hold: named, and the record after it does not chain onto it.
   const forged = { sequence: 10, hash: 'f'.repeat(64) };
-  assert.deepEqual(kinds((await verifyAuditTrail(db, { from: forged })).problems), [
+  assert.deepEqual(kinds((await verified(db, { from: forged })).problems), [
     { sequence: 10, problem: 'rewritten' }, { sequence: 11, problem: 'broken link' }, { sequence: 20, problem: 'edited' },
   ]);
   // Nothing after the head: an anchor past it says the trail was cut short.
-  assert.deepEqual(kinds((await verifyAuditTrail(db, { from: { sequence: 31, hash: ten.hash } })).problems), [{ sequence: 31, problem: 'missing' }]);
+  assert.deepEqual(kinds((await verified(db, { from: { sequence: 31, hash: ten.hash } })).problems), [{ sequence: 31, problem: 'missing' }]);
 });

@@ -2,11 +2,12 @@
 // time, and names every record that was edited, removed or moved since it was written, rewritten
 // since an anchor was published, or hidden from the searches by its block's keys.
 import type { Queryable } from '../platform/db/connect.ts';
-import { blockKeys, type BlockKeys } from './blocks.ts';
-import { GENESIS_HASH, hashRecord, type AuditRecord, type ChainHead } from './chain.ts';
 import { checkAnchors } from './anchors.ts';
+import type { BlockCheck } from './block-check.ts';
+import { blockCheckers } from './block-checkers.ts';
+import { GENESIS_HASH, type ChainHead } from './chain.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { blockHolding, readBlocks, readChainHead, type StoredBlock } from './store.ts';
+import { blockHolding, readBlockRows, readChainHead } from './store.ts';
 
 /** Blocks read at a time: a block holds at most one append's records (500 by default). */
 const DEFAULT_PAGE_SIZE = 100;
@@ -24,6 +25,11 @@ export type VerifyOptions = {
   onProgress?: VerifyProgress;
   /** How many records back and ahead a moved record is recognised as moved (default REORDER_WINDOW). */
   reorderWindow?: number;
+  /**
+   * Worker threads that unpack, parse and hash the blocks while this one links their records (0,
+   * the default: this thread does all).
+   */
+  threads?: number;
 };
 
 /**
@@ -44,53 +50,44 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
   options.onProgress?.(0, head.sequence - from.sequence);
   const blockProblems: AuditProblem[] = [];
   const firstBlock = from.sequence === 0 ? 1 : await blockHolding(db, from.sequence + 1);
-  let page = await readBlocks(db, { after: firstBlock - 1, upTo: head.sequence, limit });
-  while (page.length > 0) {
-    const last = page.at(-1);
-    // The next page is read while this one is hashed.
-    const next = page.length === limit && last ? readBlocks(db, { after: last.firstSequence, upTo: head.sequence, limit }) : Promise.resolve([]);
-    for (const block of page) {
-      const problem = blockProblem(block);
-      if (problem) blockProblems.push(problem);
-      for (const record of block.records ?? []) walk.check(record);
+  const checker = blockCheckers(options.threads ?? 0);
+  try {
+    // Each page's blocks go to the checkers as soon as it is read, so that they check the next page
+    // while this thread links the records of this one.
+    const readPage = async (after: number): Promise<{ checks: Promise<BlockCheck>[]; lastStart: number | undefined }> => {
+      const rows = await readBlockRows(db, { after, upTo: head.sequence, limit });
+      const checks = rows.map((row) => checker.check(row));
+      // Not to be left unhandled while earlier pages are walked: each is awaited, in order, below.
+      for (const check of checks) check.catch(() => undefined);
+      return { checks, lastStart: rows.length === limit ? Number(rows.at(-1)?.first_sequence) : undefined };
+    };
+    let page = await readPage(firstBlock - 1);
+    while (page.checks.length > 0) {
+      const next = page.lastStart === undefined ? undefined : readPage(page.lastStart);
+      for (const pending of page.checks) {
+        const check = await pending;
+        if (check.problem) blockProblems.push(check.problem);
+        for (let index = 0; index < check.sequences.length; index++) {
+          walk.check(check.sequences[index] as number, check.prevHashes[index] as string, check.hashes[index] as string, check.intact[index] as boolean);
+        }
+      }
+      options.onProgress?.(walk.checked(), head.sequence - from.sequence);
+      if (!next) break;
+      page = await next;
     }
-    options.onProgress?.(walk.checked(), head.sequence - from.sequence);
-    page = await next;
+  } finally {
+    await checker.close();
   }
   const { checked, problems } = walk.finish(head);
   problems.push(...blockProblems, ...(await checkAnchors(db, anchors)));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
-/** What is wrong with a block as a whole: records that cannot be read, or keys that are not its records'. */
-function blockProblem(block: StoredBlock): AuditProblem | undefined {
-  const span = `the block of records ${block.firstSequence} to ${block.lastSequence}`;
-  const { records } = block;
-  if (!records) return { sequence: block.firstSequence, problem: 'edited', detail: `${span} does not hold records as the trail writes them` };
-  const stated = { ...keyText(block), first: block.firstSequence, last: block.lastSequence };
-  const actual = { ...keyText(blockKeys(records)), first: records[0]?.sequence, last: records.at(-1)?.sequence };
-  const differing = (Object.keys(stated) as (keyof typeof stated)[]).filter((key) => stated[key] !== actual[key]);
-  if (differing.length === 0) return undefined;
-  return { sequence: block.firstSequence, problem: 'misindexed', detail: `${span} does not name what its records do (${differing.join(', ')}): searches would miss or misplace them` };
-}
-
-/** A block's keys as comparable text: the sets sorted, the instants in milliseconds. */
-function keyText(keys: BlockKeys) {
-  const set = (values: string[]) => [...values].sort().join(',');
-  return {
-    patients: set(keys.patients),
-    users: set(keys.users),
-    organisations: set(keys.organisations),
-    occurredFrom: String(keys.occurredFrom.getTime()),
-    occurredTo: String(keys.occurredTo.getTime()),
-  };
-}
-
 /**
  * The checks, one record at a time in sequence order, of the records after `start` (the genesis, or
  * an anchor verified before), remembering only the last `window` hashes.
  */
-function chainWalk(window: number, start: ChainHead): { check(record: AuditRecord): void; checked(): number; finish(head: ChainHead): AuditVerification } {
+function chainWalk(window: number, start: ChainHead): { check(sequence: number, prevHash: string, hash: string, intact: boolean): void; checked(): number; finish(head: ChainHead): AuditVerification } {
   const problems: AuditProblem[] = [];
   let checked = 0;
   let previous: ChainHead = start;
@@ -113,39 +110,37 @@ function chainWalk(window: number, start: ChainHead): { check(record: AuditRecor
   });
 
   return {
-    check(record) {
-      if (record.sequence <= start.sequence) return; // in the first block, before where this walk starts
+    check(sequence, prevHash, hash, intact) {
+      if (sequence <= start.sequence) return; // in the first block, before where this walk starts
       checked += 1;
-      if (hashRecord(record, record.prevHash) !== record.hash) {
-        problems.push({ sequence: record.sequence, problem: 'edited', detail: 'its content does not match its hash' });
-      }
-      if (record.sequence !== previous.sequence + 1) {
+      if (!intact) problems.push({ sequence, problem: 'edited', detail: 'its content does not match its hash' });
+      if (sequence !== previous.sequence + 1) {
         // The link across a gap breaks because of the gap: reported once, as missing records.
-        problems.push(missing(previous.sequence + 1, record.sequence - 1));
-      } else if (record.prevHash !== previous.hash) {
-        const chainedAfter = recent.get(record.prevHash);
-        if (chainedAfter === undefined) unexplained.set(record.prevHash, record.sequence);
-        else problems.push(reordered(record.sequence, chainedAfter));
+        problems.push(missing(previous.sequence + 1, sequence - 1));
+      } else if (prevHash !== previous.hash) {
+        const chainedAfter = recent.get(prevHash);
+        if (chainedAfter === undefined) unexplained.set(prevHash, sequence);
+        else problems.push(reordered(sequence, chainedAfter));
       }
       // A record further on that an earlier record was chained after: that earlier one was moved.
-      const waiting = unexplained.get(record.hash);
+      const waiting = unexplained.get(hash);
       if (waiting !== undefined) {
-        unexplained.delete(record.hash);
-        problems.push(reordered(waiting, record.sequence));
+        unexplained.delete(hash);
+        problems.push(reordered(waiting, sequence));
       }
       const oldest = recentOrder[oldestAt];
       // Unless a later record with the same hash (a copy) took its place: a hash is remembered
       // until the last record that carries it leaves the window.
       if (oldest !== undefined && recent.get(oldest.hash) === oldest.sequence) recent.delete(oldest.hash);
-      recentOrder[oldestAt] = { hash: record.hash, sequence: record.sequence };
+      recentOrder[oldestAt] = { hash, sequence };
       oldestAt = (oldestAt + 1) % window;
-      recent.set(record.hash, record.sequence);
-      for (const [hash, sequence] of unexplained) {
-        if (record.sequence - sequence <= window) break;
-        unexplained.delete(hash);
-        problems.push(brokenLink(sequence));
+      recent.set(hash, sequence);
+      for (const [unexplainedHash, carrier] of unexplained) {
+        if (sequence - carrier <= window) break;
+        unexplained.delete(unexplainedHash);
+        problems.push(brokenLink(carrier));
       }
-      previous = record;
+      previous = { sequence, hash };
     },
 
     checked: () => checked,
