@@ -30,6 +30,11 @@ export type PairedReport = {
   windowSeconds: number;
   rounds: Round[];
   medianOverheadPercent: number;
+  /**
+   * The median over the rounds of what a request cost OpenSpine and its PostgreSQL in CPU, on each
+   * server: steadier than throughput on a shared machine, it tells whether a change saved work.
+   */
+  medianCpuMicroseconds: { audited: number; unsecured: number };
   targetPercent: number;
   pass: boolean;
 };
@@ -58,6 +63,8 @@ export async function runAgainstUnsecured(names: HttpScenarioName[], options: Pa
       ];
       const report = await runPair(name, sides, options);
       console.log(`  median overhead ${report.medianOverheadPercent} % over ${report.rounds.length} rounds: target < ${OVERHEAD_TARGET_PERCENT} % ${report.pass ? 'PASS' : 'ABOVE'}`);
+      const cpu = report.medianCpuMicroseconds;
+      console.log(`  median CPU a request, OpenSpine and its PostgreSQL: audited ${cpu.audited} µs, unsecured ${cpu.unsecured} µs (+${percent(cpu.audited / cpu.unsecured - 1)} %)`);
       console.log(`  written to ${await writeReport(options.out, runStarted, report)}`);
       if (report.rounds.some((round) => round.audited.failed + round.unsecured.failed > 0)) healthy = false;
       const exit = servers.map((server) => server.exitedEarly()).find((reason) => reason !== undefined);
@@ -91,6 +98,7 @@ async function runPair(name: HttpScenarioName, sides: [Side, Side], options: Pai
     console.log(`  round ${round + 1}: audited ${windowText(audited)}; unsecured ${windowText(unsecured)}; overhead ${overheadPercent} %`);
   }
   const medianOverheadPercent = median(rounds.map((round) => round.overheadPercent));
+  const medianCpu = (label: Side['label']) => median(rounds.map((round) => cpuMicroseconds(round[label])));
   return {
     scenario: `${name}-against-unsecured`,
     description: first.scenario.description,
@@ -98,6 +106,7 @@ async function runPair(name: HttpScenarioName, sides: [Side, Side], options: Pai
     windowSeconds: options.duration,
     rounds,
     medianOverheadPercent,
+    medianCpuMicroseconds: { audited: medianCpu('audited'), unsecured: medianCpu('unsecured') },
     targetPercent: OVERHEAD_TARGET_PERCENT,
     pass: medianOverheadPercent < OVERHEAD_TARGET_PERCENT,
   };
@@ -113,9 +122,19 @@ async function measuredWindow(side: Side, options: PairedOptions): Promise<Windo
   return { requestsPerSecond: result.requestsPerSecond, p99Ms: result.latencyMs.p99, failed: result.non2xx + result.errors + result.timeouts, cpu: cpu() };
 }
 
+/** CPU µs a request of a share of a core (in per cent) over a window. */
+function perRequest(share: number, window: Window): number {
+  return Math.round((share * 10_000) / window.requestsPerSecond);
+}
+
+/** What a request cost the server and its PostgreSQL together, in CPU µs. */
+function cpuMicroseconds(window: Window): number {
+  return perRequest(window.cpu.openspine + (window.cpu.postgres ?? 0), window);
+}
+
 /** Requests a second, p99, and the CPU each request cost the server and its PostgreSQL. */
 function windowText(window: Window): string {
-  const microseconds = (share: number | undefined) => (share === undefined ? '?' : Math.round((share * 10_000) / window.requestsPerSecond));
+  const microseconds = (share: number | undefined) => (share === undefined ? '?' : perRequest(share, window));
   const failed = window.failed > 0 ? `, ${window.failed} FAILED` : '';
   return `${window.requestsPerSecond} req/s, p99 ${window.p99Ms} ms, CPU µs/request openspine ${microseconds(window.cpu.openspine)} postgres ${microseconds(window.cpu.postgres)}${failed}`;
 }
