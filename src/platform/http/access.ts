@@ -81,8 +81,8 @@ export async function decideAccess(request: FastifyRequest, options: { sandbox: 
  * whitespace inside fails its verification.
  */
 function bearerToken(header: string | undefined): string {
-  const token = header?.slice(0, 6).toLowerCase() === 'bearer' ? header.slice(6).trim() : '';
-  const separated = header !== undefined && token.length < header.length - 6;
-  if (!token || !separated) throw Errors.unauthenticated('Missing access token: send Authorization: Bearer <token>');
+  const rest = header?.slice(0, 6).toLowerCase() === 'bearer' ? header.slice(6) : '';
+  const token = rest.trim();
+  if (!token || rest.trimStart().length === rest.length) throw Errors.unauthenticated('Missing access token: send Authorization: Bearer <token>');
   return token;
 }

@@ -48,7 +48,7 @@ test('no token, a malformed, forged, expired or wrong-audience token gives 401; 
   for (const authorization of [`Bearer ${genuine}`, `bearer ${genuine}`, `BEARER   ${genuine}  `, `Bearer\t${genuine}`]) {
     assert.equal((await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: { authorization } })).statusCode, 200, authorization.slice(0, 12));
   }
-  for (const authorization of [undefined, 'Bearer', 'Bearer   ', `Bearer${genuine}`, `Bearer ${genuine} ${genuine}`, 'Basic abc', 'Bearer not-a-jwt', `Bearer ${forged}`, `Bearer ${unsigned}`, `Bearer ${tampered}`]) {
+  for (const authorization of [undefined, 'Bearer', 'Bearer   ', `Bearer${genuine}`, `Bearer${genuine} `, `Bearer ${genuine} ${genuine}`, 'Basic abc', 'Bearer not-a-jwt', `Bearer ${forged}`, `Bearer ${unsigned}`, `Bearer ${tampered}`]) {
     const response = await t.app.inject({ method: 'GET', url: `${BASE}/Organization`, headers: authorization ? { authorization } : {} });
     assert.equal(response.statusCode, 401, String(authorization));
     assert.equal(codeOf(response.body), 'ACCESS_DENIED');
