@@ -155,7 +155,8 @@ async function writeNewVersion(db: Queryable, definition: ResourceDefinition, re
 /**
  * Creates outside a transaction are written together: one statement and one commit for all those
  * of a turn of the event loop, each answered once that commit is done. Should PostgreSQL refuse the
- * statement, each is written alone, so that a create the database refuses fails only itself.
+ * statement, its creates are written again in halves down to one alone (batchedEach), so that a
+ * create the database refuses fails only itself.
  */
 const newVersionWriter = perDatabase((db) =>
   batchedEach<store.VersionWrite, void>(
