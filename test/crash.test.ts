@@ -1,23 +1,20 @@
 // Crash safety: after kill -9 in the middle of a stream of creates, every create answered 201 is there, whole, and nothing half-written is.
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { test } from 'node:test';
 import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_BASE } from '../src/directory/index.ts';
 import { connectDatabase, type Database } from '../src/platform/db/connect.ts';
 import { ODS_CODE_SYSTEM } from '../src/platform/identifiers/ods-code.ts';
 import {
-  clusterProcesses,
   createServerSite,
   disposeSite,
   killIfThere,
-  postmasterPid,
+  livePostmaster,
+  siteDatabaseUrl,
   startServer,
-  within,
   type ServerProcess,
-  type ServerSite,
 } from './support/server-process.ts';
+import { startRequestStream, type Answer, type RequestStream, type StreamOutcome } from './support/request-stream.ts';
 
 const CONCURRENCY = 16;
 const ACKNOWLEDGED_BEFORE_CRASH = 400;
@@ -25,15 +22,6 @@ const NAME_PREFIX = 'Crash test ';
 const REQUEST_TIMEOUT_MS = 15_000;
 
 type Created = { code: string; id: string };
-type StreamOutcome = {
-  /** Answered 201: these must survive the crash. */
-  acknowledged: Created[];
-  /** Sent but never answered (in flight at the kill): these may or may not exist. */
-  unanswered: string[];
-  /** Answered with anything but 201: none are expected. */
-  refused: string[];
-};
-type CreateStream = { acknowledgedAtLeast(count: number): Promise<void>; stop(): Promise<StreamOutcome> };
 
 const CRASHES = [
   { name: 'kill -9 of node and of its PostgreSQL: every acknowledged create survives WAL recovery', killDatabase: true },
@@ -59,7 +47,7 @@ for (const crash of CRASHES) {
     assertOnlyTheCrashFailedCreates(outcome);
 
     servers.push(await startServer(site)); // on the same data folder and ports
-    const db = connectDatabase(await databaseUrl(site), { max: 1, applicationName: 'crash-test' });
+    const db = connectDatabase(await siteDatabaseUrl(site), { max: 1, applicationName: 'crash-test' });
     try {
       const stored = await storedCrashOrganisations(db);
       assertAcknowledgedStored(outcome, stored);
@@ -74,47 +62,17 @@ for (const crash of CRASHES) {
 }
 
 /** Creates organisations with unique ODS codes, CONCURRENCY at a time, until stopped. */
-function startCreateStream(baseUrl: string): CreateStream {
-  const outcome: StreamOutcome = { acknowledged: [], unanswered: [], refused: [] };
-  let sent = 0;
-  let stopping = false;
-  let target = Infinity;
-  let reached = () => {};
-  const check = () => {
-    // A failure ends the wait too, so that the test reports it at once.
-    if (outcome.acknowledged.length >= target || outcome.refused.length + outcome.unanswered.length > 0) reached();
-  };
-  const worker = async () => {
-    while (!stopping) {
-      const code = `CR${String(++sent).padStart(6, '0')}`;
-      try {
-        const response = await postOrganisation(baseUrl, code);
-        const body = await response.text();
-        if (response.status === 201) outcome.acknowledged.push({ code, id: (JSON.parse(body) as Organization).id ?? '' });
-        else outcome.refused.push(`${code}: ${response.status} ${body}`);
-      } catch {
-        outcome.unanswered.push(code); // no complete answer: the connection died with the server
-      }
-      check();
-    }
-  };
-  const workers = Array.from({ length: CONCURRENCY }, worker);
-  return {
-    // Resolved from the worker that reaches the count, so the caller acts while the other creates are in flight.
-    acknowledgedAtLeast: (count) => {
-      const arrived = new Promise<void>((resolve) => {
-        target = count;
-        reached = resolve;
-      });
-      check();
-      return within(arrived, 20_000, () => `${count} acknowledged creates (${outcome.acknowledged.length} so far)`);
-    },
-    stop: async () => {
-      stopping = true;
-      await Promise.all(workers);
-      return outcome;
-    },
-  };
+function startCreateStream(baseUrl: string): RequestStream<Created> {
+  return startRequestStream(CONCURRENCY, (n) => {
+    const code = `CR${String(n).padStart(6, '0')}`;
+    return { key: code, answer: createOrganisation(baseUrl, code) };
+  });
+}
+
+async function createOrganisation(baseUrl: string, code: string): Promise<Answer<Created>> {
+  const response = await postOrganisation(baseUrl, code);
+  const body = await response.text();
+  return response.status === 201 ? { acknowledged: { code, id: (JSON.parse(body) as Organization).id ?? '' } } : { refused: `${code}: ${response.status} ${body}` };
 }
 
 function postOrganisation(baseUrl: string, code: string): Promise<Response> {
@@ -131,23 +89,11 @@ function postOrganisation(baseUrl: string, code: string): Promise<Response> {
   });
 }
 
-/** The postmaster's pid, checked to be a process of this data folder (a stale pid file could name another). */
-function livePostmaster(site: ServerSite): number {
-  const pid = postmasterPid(site.pgData);
-  assert.ok(pid !== undefined && clusterProcesses(site.pgData).includes(pid), `no running postmaster in ${site.pgData}`);
-  return pid;
-}
-
 /** Before the kill every create was answered 201; only those in flight at the kill (one per worker at most) went unanswered. */
-function assertOnlyTheCrashFailedCreates(outcome: StreamOutcome): void {
+function assertOnlyTheCrashFailedCreates(outcome: StreamOutcome<Created>): void {
   assert.deepEqual(outcome.refused, [], 'creates answered with something other than 201');
   assert.ok(outcome.acknowledged.length >= ACKNOWLEDGED_BEFORE_CRASH, `only ${outcome.acknowledged.length} creates were acknowledged before the kill`);
   assert.ok(outcome.unanswered.length <= CONCURRENCY, `${outcome.unanswered.length} creates went unanswered, more than were in flight`);
-}
-
-async function databaseUrl(site: ServerSite): Promise<string> {
-  const { user, password } = JSON.parse(await readFile(path.join(site.dataDir, 'credentials.json'), 'utf8')) as { user: string; password: string };
-  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${site.postgresPort}/openspine`;
 }
 
 /** The organisations the stream created that the database holds after the restart. */
@@ -159,7 +105,7 @@ async function storedCrashOrganisations(db: Database): Promise<Created[]> {
 }
 
 /** Every acknowledged create is stored under the id it was answered with; nothing stored was never sent, or stored twice. */
-function assertAcknowledgedStored(outcome: StreamOutcome, stored: Created[]): void {
+function assertAcknowledgedStored(outcome: StreamOutcome<Created>, stored: Created[]): void {
   const storedId = new Map(stored.map(({ code, id }) => [code, id]));
   assert.equal(storedId.size, stored.length, 'an ODS code was stored twice');
   const lost = outcome.acknowledged.filter(({ code, id }) => storedId.get(code) !== id);

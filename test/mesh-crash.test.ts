@@ -4,13 +4,11 @@
 // its upload is visible.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { test } from 'node:test';
 import { connectDatabase } from '../src/platform/db/connect.ts';
 import { meshHttpClient, sha256, type MeshHttpClient } from './support/mesh-http.ts';
 import { V2 } from './support/mesh.ts';
-import { createServerSite, disposeSite, killIfThere, postmasterPid, startServer, within, type ServerProcess, type ServerSite } from './support/server-process.ts';
+import { createServerSite, disposeSite, killIfThere, postmasterPid, siteDatabaseUrl, startServer, within, type ServerProcess, type ServerSite } from './support/server-process.ts';
 
 // The sandbox's demo mailboxes and workflow (src/mesh/demo-directory.ts), seeded in sandbox mode.
 const SENDER = 'X26ABC1';
@@ -214,8 +212,7 @@ async function inParallel<T, R>(items: T[], work: (item: T) => Promise<R>): Prom
 
 /** Delivered messages whose chunk rows are not all there, or whose chunks' parts are not all there and of the chunk's size. */
 async function inconsistentDeliveries(site: ServerSite): Promise<string[]> {
-  const { user, password } = JSON.parse(await readFile(path.join(site.dataDir, 'credentials.json'), 'utf8')) as { user: string; password: string };
-  const db = connectDatabase(`postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${site.postgresPort}/openspine`, { max: 1, applicationName: 'mesh-crash-test' });
+  const db = connectDatabase(await siteDatabaseUrl(site), { max: 1, applicationName: 'mesh-crash-test' });
   try {
     const rows = await db<{ message_id: string }[]>`
       select m.message_id from mesh_message m

@@ -3,7 +3,7 @@
 // find the processes of its embedded PostgreSQL.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -36,6 +36,12 @@ export async function createServerSite(): Promise<ServerSite> {
   let postgresPort = await freePort();
   while (postgresPort === port) postgresPort = await freePort();
   return { dataDir, pgData: path.join(dataDir, 'postgres'), port, postgresPort, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** The address of the site's embedded PostgreSQL as OpenSpine's own user, from the credentials OpenSpine wrote into its data folder. */
+export async function siteDatabaseUrl(site: ServerSite): Promise<string> {
+  const { user, password } = JSON.parse(await readFile(path.join(site.dataDir, 'credentials.json'), 'utf8')) as { user: string; password: string };
+  return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${site.postgresPort}/openspine`;
 }
 
 /** Starts `openspine start` (in sandbox mode unless `env` says otherwise) and resolves once it listens and its database answers. */
@@ -142,6 +148,13 @@ export function postmasterPid(pgData: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
   return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+/** The postmaster's pid, checked to be a process of this data folder (a stale pid file could name another). */
+export function livePostmaster(site: ServerSite): number {
+  const pid = postmasterPid(site.pgData);
+  if (pid === undefined || !clusterProcesses(site.pgData).includes(pid)) throw new Error(`no running postmaster in ${site.pgData}`);
+  return pid;
 }
 
 /**
