@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import type { Patient } from '@medplum/fhirtypes';
-import { readRecords } from '../src/audit/store.ts';
 import { verifyAuditTrail } from '../src/audit/verify.ts';
 import { PDS_BASE } from '../src/pds/index.ts';
 import { connectDatabase } from '../src/platform/db/connect.ts';
+import { auditRecords } from './support/audit.ts';
 import { startRequestStream, type Answer, type StreamOutcome } from './support/request-stream.ts';
 import { createServerSite, disposeSite, killIfThere, livePostmaster, siteDatabaseUrl, startServer, type ServerProcess } from './support/server-process.ts';
 
@@ -43,7 +43,7 @@ test('kill -9 of the server and its PostgreSQL while patients are read: every re
   servers.push(await startServer(site)); // on the same data folder and ports
   const db = connectDatabase(await siteDatabaseUrl(site), { max: 1, applicationName: 'audit-crash-test' });
   try {
-    const records = await readRecords(db, { after: 0, limit: Number.MAX_SAFE_INTEGER });
+    const records = await auditRecords(db);
     const recorded = new Map(records.map((record) => [record.requestId, record]));
     const unrecorded = outcome.acknowledged.filter(({ requestId, nhsNumber }) => {
       const record = recorded.get(requestId);

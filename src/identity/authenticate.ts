@@ -45,16 +45,17 @@ export function createAuthenticator(db: Database, options: { processes?: () => n
     const claims = verified.token === token ? verified.claims : await verify();
     if ((claims.exp ?? 0) * 1000 <= Date.now()) throw Errors.unauthenticated('Access token expired');
     const actor: Actor = { mode: claims.mode, activityCodes: [] };
+    let application: Application | null | undefined;
     if (claims.app) {
       const appId = claims.app;
-      let application = applications.fresh(appId);
+      application = applications.fresh(appId);
       if (application === undefined) application = await applications.load(appId, async () => (await findApplication(db, appId)) ?? null);
       if (!application) throw Errors.unauthenticated('The application of this token is no longer registered');
-      if (!limiter.take(application.applicationId, application.rateLimitPerSecond)) throw Errors.tooManyRequests(1);
       actor.applicationId = application.applicationId;
     }
     if (claims.mode === 'healthcare-worker' || claims.mode === 'patient') actor.userId = claims.sub ?? '';
-    noteActor(actor); // a refusal of the role profile below is audited with who asked
+    noteActor(actor); // a refusal below (over the application's rate limit, or of the role profile) is audited with who asked
+    if (application && !limiter.take(application.applicationId, application.rateLimitPerSecond)) throw Errors.tooManyRequests(1);
     if (claims.mode === 'healthcare-worker') {
       const userId = actor.userId ?? '';
       const userProfiles = profiles.fresh(userId) ?? (await profiles.load(userId, () => roleProfilesOf(db, userId)));

@@ -1,10 +1,10 @@
 // Authenticates an application by its signed JWT client assertion (private_key_jwt): RS512, `kid`
 // in the application's JWKS, iss = sub = API key, aud = the token URL, a single-use jti, and exp
-// no more than 5 minutes ahead. Error texts are the NHS API platform's (../shared/specs/README.md
-// section 6).
+// no more than 5 minutes ahead. Error statuses and texts are the NHS API platform's
+// (../shared/specs/README.md section 6, and the identity-service-api e2e tests it takes them from).
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import type { Database } from '../platform/db/connect.ts';
-import { invalidClient, invalidRequest } from './oauth-errors.ts';
+import { invalidClient, invalidRequest, OAuthError } from './oauth-errors.ts';
 import { findApplication, useJti, type Application } from './store.ts';
 
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -21,17 +21,21 @@ export async function authenticateClient(db: Database, form: Record<string, stri
   const { header, claims } = decode(assertion);
   if (header.alg !== 'RS512') throw invalidRequest("Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'");
   if (!header.kid) throw invalidRequest("Missing 'kid' header in client_assertion JWT");
-  if (!claims.iss || claims.iss !== claims.sub) throw invalidRequest("Missing or non-matching 'iss'/'sub' claims in client_assertion JWT");
-  if (!claims.jti) throw invalidRequest("Missing 'jti' claim in client_assertion JWT");
+  // The platform takes 'JWT' in any case (its e2e tests sign with "jwt"), and refuses a missing typ.
+  if (typeof header.typ !== 'string' || header.typ.toUpperCase() !== 'JWT') throw invalidRequest("Invalid 'typ' header in client_assertion JWT - must be 'JWT'");
+  // Claims of another type than the platform's (an iss that is a number, a jti that is an object) are refused before any lookup.
+  if (typeof claims.iss !== 'string' || !claims.iss || claims.iss !== claims.sub) throw invalidRequest("Missing or non-matching 'iss'/'sub' claims in client_assertion JWT");
+  if (claims.jti === undefined) throw invalidRequest("Missing 'jti' claim in client_assertion JWT");
+  if (typeof claims.jti !== 'string' || !claims.jti) throw invalidRequest("Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID");
   if (claims.aud !== tokenUrl && !(Array.isArray(claims.aud) && claims.aud.length === 1 && claims.aud[0] === tokenUrl)) {
-    throw invalidRequest("Missing or non-matching 'aud' claim in client_assertion JWT");
+    throw new OAuthError(401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT");
   }
   const expiry = checkExpiry(claims);
 
   const application = await findApplication(db, claims.iss);
-  if (!application) throw invalidClient('Invalid iss/sub claims in JWT');
+  if (!application) throw new OAuthError(401, 'invalid_request', "Invalid 'iss'/'sub' claims in client_assertion JWT");
   if (!application.jwks.keys.some((key) => key.kid === header.kid)) {
-    throw invalidClient("Invalid 'kid' header in client_assertion JWT - no matching public key");
+    throw new OAuthError(401, 'invalid_request', "Invalid 'kid' header in client_assertion JWT - no matching public key");
   }
   try {
     await jwtVerify(assertion, createLocalJWKSet(application.jwks), { algorithms: ['RS512'] });

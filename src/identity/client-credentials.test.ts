@@ -29,15 +29,20 @@ test('each wrong assertion gets the platform error body', async () => {
   const cases: [string, () => Promise<string>, number, string, string][] = [
     ['RS256', async () => clientCredentialsForm(await system.assertion({ algorithm: 'RS256', key: rs256Key })), 400, 'invalid_request', "Invalid 'alg' header in client_assertion JWT - unsupported JWT algorithm - must be 'RS512'"],
     ['no kid', async () => clientCredentialsForm(await system.assertion({ header: { kid: undefined } })), 400, 'invalid_request', "Missing 'kid' header in client_assertion JWT"],
-    ['unknown kid', async () => clientCredentialsForm(await system.assertion({ header: { kid: 'not-ours' } })), 401, 'invalid_client', "Invalid 'kid' header in client_assertion JWT - no matching public key"],
+    ['unknown kid', async () => clientCredentialsForm(await system.assertion({ header: { kid: 'not-ours' } })), 401, 'invalid_request', "Invalid 'kid' header in client_assertion JWT - no matching public key"],
+    ['no typ', async () => clientCredentialsForm(await system.assertion({ header: { typ: undefined } })), 400, 'invalid_request', "Invalid 'typ' header in client_assertion JWT - must be 'JWT'"],
+    ['typ not JWT', async () => clientCredentialsForm(await system.assertion({ header: { typ: 'invalid' } })), 400, 'invalid_request', "Invalid 'typ' header in client_assertion JWT - must be 'JWT'"],
+    ['iss and sub not text', async () => clientCredentialsForm(await system.assertion({ claims: { iss: true, sub: true } })), 400, 'invalid_request', "Missing or non-matching 'iss'/'sub' claims in client_assertion JWT"],
     ['iss differs from sub', async () => clientCredentialsForm(await system.assertion({ claims: { sub: 'someone-else' } })), 400, 'invalid_request', "Missing or non-matching 'iss'/'sub' claims in client_assertion JWT"],
-    ['unknown application', async () => clientCredentialsForm(await system.assertion({ claims: { iss: 'no-such-app', sub: 'no-such-app' } })), 401, 'invalid_client', 'Invalid iss/sub claims in JWT'],
-    ['wrong audience', async () => clientCredentialsForm(await system.assertion({ claims: { aud: 'https://elsewhere.example/oauth2/token' } })), 400, 'invalid_request', "Missing or non-matching 'aud' claim in client_assertion JWT"],
+    ['unknown application', async () => clientCredentialsForm(await system.assertion({ claims: { iss: 'no-such-app', sub: 'no-such-app' } })), 401, 'invalid_request', "Invalid 'iss'/'sub' claims in client_assertion JWT"],
+    ['wrong audience', async () => clientCredentialsForm(await system.assertion({ claims: { aud: 'https://elsewhere.example/oauth2/token' } })), 401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT"],
+    ['no audience', async () => clientCredentialsForm(await system.assertion({ claims: { aud: undefined } })), 401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT"],
     ['no exp', async () => clientCredentialsForm(await system.assertion({ claims: { exp: undefined } })), 400, 'invalid_request', "Missing 'exp' claim in client_assertion JWT"],
     ['exp not an integer', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 10.5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - must be an integer"],
     ['exp too far ahead', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 301 + 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future"],
     ['expired', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now - 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - JWT has expired"],
     ['no jti', async () => clientCredentialsForm(await system.assertion({ claims: { jti: undefined } })), 400, 'invalid_request', "Missing 'jti' claim in client_assertion JWT"],
+    ...[1234567890, { x: 1 }, true].map((jti): [string, () => Promise<string>, number, string, string] => [`jti ${JSON.stringify(jti)}`, async () => clientCredentialsForm(await system.assertion({ claims: { jti } })), 400, 'invalid_request', "Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID"]),
     ['signed with another key', async () => clientCredentialsForm(await system.assertion({ key: otherKey })), 401, 'invalid_client', 'Invalid client_assertion JWT - the signature does not verify with the public key'],
     ['not a JWT', async () => clientCredentialsForm('not.a.jwt'), 400, 'invalid_request', 'Malformed JWT in client_assertion'],
     ['no assertion', async () => clientCredentialsForm('', { client_assertion: undefined }), 400, 'invalid_request', 'Missing client_assertion'],
@@ -90,4 +95,7 @@ test("over the application's rate limit: 429 TOO_MANY_REQUESTS with Retry-After"
   assert.ok(statuses.includes(429), statuses.join());
   assert.equal(refused?.headers['retry-after'], '1');
   assert.match(refused?.body ?? '', /"code":"TOO_MANY_REQUESTS"/);
+  const refusal = (await auditRecords(t.db)).findLast((record) => record.status === 429);
+  assert.equal(refusal?.applicationId, limited.applicationId, 'the refusal is audited with the application refused');
+  assert.equal(refusal?.actorMode, 'application-restricted');
 });

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JWTPayload } from 'jose';
 import { noteActor, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
+import { formFields, type Form } from './form.ts';
 import { OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
 import { escapeHtml, signInPage, type SignInForm, type SignInPageFields } from './sign-in-page.ts';
 import { findApplication, insertAuthorizationCode, takeAuthorizationCode, type CodeSubject } from './store.ts';
@@ -14,7 +15,6 @@ import { createJwtVerifier, publicKeySet, signJwt } from './tokens.ts';
 
 const CODE_LIFETIME_SECONDS = 60;
 
-export type Form = Record<string, string | undefined>;
 
 /** The outcome of a sign-in attempt, with who tried (recorded in the audit trail either way). */
 export type SignInResult<S extends CodeSubject> = { subject: S; actor: Actor } | { error: string; actor: Actor };
@@ -69,7 +69,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
 
   app.get(issuerPath + paths.authorize, open, async (request, reply) =>
     pageReply(reply, async () => {
-      const fields = await authorizationRequest(db, provider.scopes, singleValued(request.query));
+      const fields = await authorizationRequest(db, provider.scopes, formFields(request.query));
       return reply.type('text/html; charset=utf-8').send(signInPage(provider.form, fields, { action: authorizeUrl }));
     }),
   );
@@ -77,7 +77,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
   const signInDecision = { config: { ...open.config, securityDecision: true, interaction: 'sign-in' } };
   app.post(issuerPath + paths.authorize, signInDecision, async (request, reply) =>
     pageReply(reply, async () => {
-      const form = (request.body ?? {}) as Form;
+      const form = formFields(request.body);
       const fields = await authorizationRequest(db, provider.scopes, form);
       const signedIn = await provider.signIn(form, fields.client_id);
       noteActor(signedIn.actor);
@@ -90,7 +90,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
 
   app.post(issuerPath + paths.token, { config: { ...open.config, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, async () => {
-      const code = await redeemCode(db, provider.subjectKind, (request.body ?? {}) as Form);
+      const code = await redeemCode(db, provider.subjectKind, formFields(request.body));
       const { sub, idClaims, accessClaims } = await provider.tokenClaims(code.subject as S, code);
       const lifetime = { subject: sub, lifetimeSeconds: provider.tokenLifetimeSeconds };
       return {
@@ -113,16 +113,6 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     }
     return provider.userInfo(claims);
   });
-}
-
-/** The query as a form; a parameter given twice is refused (RFC 6749 section 3.1: "MUST NOT be included more than once"). */
-function singleValued(query: unknown): Form {
-  const form: Form = {};
-  for (const [key, value] of Object.entries((query ?? {}) as Record<string, unknown>)) {
-    if (typeof value !== 'string') throw invalidRequest(`${key} must be given once`);
-    form[key] = value;
-  }
-  return form;
 }
 
 /** Checks the authorization request's client, redirect URI, scopes and PKCE challenge; an unsafe redirect is never followed. */

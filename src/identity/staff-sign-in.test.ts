@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
+import { auditRecords } from '../../test/support/audit.ts';
 import { registerTestApplication } from '../../test/support/applications.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
@@ -63,6 +64,18 @@ test('a wrong password shows the page again; the right one redirects with a code
   assert.ok(location.searchParams.get('code'));
   const otherRole = await signIn(gp.userId, DEMO_PASSWORD, nurse.role.roleProfileId);
   assert.equal(otherRole.response.statusCode, 401, "someone else's role profile cannot be chosen");
+});
+
+test('sign-in fields that are not text (a JSON body’s number, object or list) are refused as the client’s mistake, redirect nowhere, and are audited', async () => {
+  const notText = [{ user_id: Number(gp.userId), password: DEMO_PASSWORD }, { user_id: gp.userId, password: {} }, { user_id: gp.userId, password: DEMO_PASSWORD, scope: ['openid'] }];
+  for (const credentials of notText) {
+    const response = await cis2.signInAsJson(credentials);
+    assert.equal(response.statusCode, 400, `${JSON.stringify(credentials)}: ${response.body}`);
+    assert.equal(response.headers.location, undefined);
+    const records = await auditRecords(t.db);
+    const record = records.find((candidate) => candidate.requestId === response.headers['x-request-id']);
+    assert.equal(record?.outcome, 'failure', `no record of ${JSON.stringify(credentials)}`);
+  }
 });
 
 test('the code gives an ID token with CIS2 claims, once, and only with the right PKCE verifier', async () => {

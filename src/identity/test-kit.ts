@@ -1,7 +1,7 @@
 // Helpers for the sign-in tests: a relying party's side of the authorization code flow with PKCE
 // at one of our OpenID Connect providers (CIS2- or NHS login-shaped), and the token exchange of
 // the ID token it gets at the API platform's token endpoint, as a client application does them.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { TestApp } from '../../test/support/app.ts';
 import type { TestApplication } from '../../test/support/applications.ts';
 
@@ -39,6 +39,10 @@ export function relyingParty(t: TestApp, provider: { issuerPath: string; tokenPa
       const response = await t.app.inject({ method: 'POST', url: `${provider.issuerPath}/authorize`, headers: FORM, payload: form({ ...authorizationRequest(verifier), ...credentials }) });
       const code = response.headers.location ? (new URL(String(response.headers.location)).searchParams.get('code') ?? '') : '';
       return { response, verifier, code };
+    },
+    /** Posts the sign-in as JSON, so that fields can be other than text. */
+    signInAsJson(credentials: Record<string, unknown>) {
+      return t.app.inject({ method: 'POST', url: `${provider.issuerPath}/authorize`, headers: { 'x-request-id': randomUUID() }, payload: { ...authorizationRequest(randomBytes(32).toString('base64url')), ...credentials } });
     },
     redeem,
     /** Signs in and redeems the code: the provider's ID token and access token. */

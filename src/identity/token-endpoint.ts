@@ -8,6 +8,7 @@ import { noteActor, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
 import { authenticateClient } from './client-assertion.ts';
+import { formFields, type Form } from './form.ts';
 import { invalidRequest, OAuthError, oauthReply, unauthorizedClient } from './oauth-errors.ts';
 import { CIS2_ISSUER_PATH, type Cis2IdClaims } from './cis2.ts';
 import { NHS_LOGIN_ISSUER_PATH, type NhsLoginIdClaims } from './nhs-login.ts';
@@ -27,7 +28,6 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const NOT_CONFIGURED_FOR_GRANT = 'you have tried to request authorization but your application is not configured to use this authorization grant type';
 const INVALID_SUBJECT_TOKEN = 'Invalid subject_token: not a valid, unexpired ID token issued to this application';
 
-type Form = Record<string, string | undefined>;
 type VerifyIdToken = (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload>;
 
 export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string }): void {
@@ -36,7 +36,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
   // The endpoint authenticates its callers itself, by their client assertion.
   app.post(TOKEN_PATH, { config: { access: { public: true }, write: false, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, async () => {
-      const form = (request.body ?? {}) as Form;
+      const form = formFields(request.body);
       switch (form.grant_type) {
         case undefined:
           throw invalidRequest('grant_type is missing');

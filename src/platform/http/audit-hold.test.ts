@@ -51,6 +51,8 @@ test("a patient's data is never sent before its record is durable", async () => 
   const read = await t.app.inject({ method: 'GET', url: `${PDS_BASE}/Patient/9000000009`, headers: { authorization: `Bearer ${token}`, 'x-request-id': '7c4f8d53-5b5e-4e0e-9f5a-2f0a4a6d1c11' } });
   assert.equal(read.statusCode, 503, read.body);
   assert.doesNotMatch(read.body, /9000000009/);
+  assert.equal(read.headers.etag, undefined, 'a withheld response keeps none of its own headers');
+  assert.equal(read.headers['x-request-id'], '7c4f8d53-5b5e-4e0e-9f5a-2f0a4a6d1c11');
   assert.deepEqual(recorded.at(-1)?.patientNhsNumbers, ['9000000009']);
   assert.equal(awaited.at(-1), true);
 });

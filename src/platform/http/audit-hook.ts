@@ -42,11 +42,23 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
     } catch (error) {
       request.log.error({ err: error }, 'the audit trail could not record a request; its response is withheld');
       const unavailable = Errors.unavailable('The audit trail could not record this request, so its response is withheld; retry with the same X-Request-ID', AUDIT_RETRY_AFTER);
+      withholdHeaders(reply);
       void reply.code(unavailable.status).headers(unavailable.headers).type(FHIR_JSON);
       return JSON.stringify(unavailable.toOperationOutcome());
     }
   });
 }
+
+/**
+ * Withholding a response withholds its headers too: a sign-in's redirect carries its authorization
+ * code in Location, a read its version in ETag. Only the request and correlation ids echoed to
+ * the client stay.
+ */
+function withholdHeaders(reply: FastifyReply): void {
+  for (const name of Object.keys(reply.getHeaders())) if (!ECHOED_HEADERS.has(name)) reply.removeHeader(name);
+}
+
+const ECHOED_HEADERS = new Set(['x-request-id', 'x-correlation-id']);
 
 /**
  * Routes with a data access rule are audited whatever the outcome, and so are the public routes
