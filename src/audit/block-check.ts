@@ -43,9 +43,9 @@ function blockProblem(block: StoredBlock): AuditProblem | undefined {
   return { sequence: block.firstSequence, problem: 'misindexed', detail: `${span} does not name what its records do (${differing.join(', ')}): searches would miss or misplace them` };
 }
 
-/** A block's keys as comparable text: the sets sorted, the instants in milliseconds. */
+/** A block's keys as comparable text: the sets sorted, as JSON (so that 'a,b' is not 'a' and 'b'), the instants in milliseconds. */
 function keyText(keys: BlockKeys) {
-  const set = (values: string[]) => [...values].sort().join(',');
+  const set = (values: string[]) => JSON.stringify([...values].sort());
   return {
     patients: set(keys.patients),
     users: set(keys.users),

@@ -1,5 +1,5 @@
-// What verification of the audit trail reports: each record found changed, missing, moved, rewritten
-// or hidden from the searches.
+// What verification of the audit trail reports: each record found changed, missing, moved, rewritten,
+// hidden from the searches, or put past the chain's end.
 export type AuditProblemKind =
   /** The record's content does not match its hash. */
   | 'edited'
@@ -15,7 +15,12 @@ export type AuditProblemKind =
    * The block holding the record does not say what its records name (patients, users,
    * organisations, time span or sequences), so auditors' searches would miss or misplace them.
    */
-  | 'misindexed';
+  | 'misindexed'
+  /**
+   * The record is in a block past the chain head. Every append moves the head in the transaction
+   * that writes its block, so no append of the trail wrote it: it was inserted directly.
+   */
+  | 'past the head';
 
 export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
 export type AuditVerification = { checked: number; problems: AuditProblem[] };

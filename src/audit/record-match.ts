@@ -37,6 +37,9 @@ function dateMatches(when: number, { prefix, range }: DateValue): boolean {
   }
 }
 
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
 /** Instants in milliseconds, both ends included; null for no bound. */
 export type Span = { from: number | null; to: number | null };
 
@@ -56,6 +59,7 @@ export function searchSpan(dates: DateValue[]): Span | undefined {
     if (prefix === 'eq' || prefix === 'le') to = Math.min(to, high);
     if (prefix === 'lt') to = Math.min(to, low - 1);
   }
-  if (from > to) return undefined;
-  return { from: Number.isFinite(from) ? from : null, to: Number.isFinite(to) ? to : null };
+  // Past the instants PostgreSQL's timestamps and the trail hold (gt9999, lt0001) nothing matches.
+  if (from > to || from > LATEST || to < EARLIEST) return undefined;
+  return { from: from > EARLIEST ? from : null, to: to < LATEST ? to : null };
 }

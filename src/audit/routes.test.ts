@@ -162,6 +162,22 @@ test('a search must say what it looks for, with parameters it knows and values t
   }
 });
 
+test('dates at the ends of the calendar find nothing or everything, and a user id with a control character is refused: never a 500', async () => {
+  for (const query of ['date=gt9999', 'date=gt9999-12-31', 'date=lt0001-01-01T00:00:00Z']) {
+    const { status, bundle } = await search(query);
+    assert.equal(status, 200, query);
+    assert.deepEqual(requestIds(bundle), [], query);
+  }
+  const { status, bundle } = await search(`patient=${firstPatient}&date=ge0000-01-01T00:00:00Z&date=lt2022`);
+  assert.equal(status, 200);
+  assert.equal(requestIds(bundle).length, 3);
+  for (const query of ['user=%00', 'user=https://fhir.nhs.uk/Id/sds-user-id|a%00b', 'user=a%0Ab']) {
+    const refused = await search(query);
+    assert.equal(refused.status, 400, query);
+    assert.match(refused.body, /INVALID_SEARCH_DATA/, query);
+  }
+});
+
 test('only a caller with the audit scope may search: 401 without a token, 403 without the scope or as a patient', async () => {
   const query = `patient=${firstPatient}`;
   assert.equal((await search(query, {})).status, 401);

@@ -56,7 +56,12 @@ function readParameter(search: AuditQuery, name: Parameter, value: string): void
       return;
     case 'user':
       // A patient's user id is their NHS number.
-      search.users = alternatives(name, value).map((part) => tokenCode(name, part, [SDS_USER_ID_SYSTEM, NHS_NUMBER_SYSTEM]));
+      search.users = alternatives(name, value).map((part) => {
+        const userId = tokenCode(name, part, [SDS_USER_ID_SYSTEM, NHS_NUMBER_SYSTEM]);
+        // PostgreSQL text holds no NUL, and no user id has control characters.
+        if (hasControlCharacter(userId)) throw AuditErrors.invalidValue(name, part, 'a user id has no control characters');
+        return userId;
+      });
       return;
     case 'organisation':
       search.organisations = alternatives(name, value).map((part) => {
@@ -73,6 +78,14 @@ function readParameter(search: AuditQuery, name: Parameter, value: string): void
       search[name === '_count' ? 'count' : 'offset'] = pagingParameter(name, value);
       return;
   }
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 function alternatives(name: string, value: string): string[] {

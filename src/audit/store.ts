@@ -98,6 +98,15 @@ export async function readBlockRows(db: Queryable, page: BlockPage): Promise<Blo
     order by first_sequence limit ${page.limit}`;
 }
 
+/** The blocks that start past the chain head, read in one snapshot with the head (verification reports them). */
+export async function blocksPastHead(db: Queryable): Promise<{ first: number; last: number }[]> {
+  const rows = await db<{ first_sequence: bigint; last_sequence: bigint }[]>`
+    select first_sequence, last_sequence from audit_block
+    where first_sequence > (select sequence from audit_chain_head where id = 1)
+    order by first_sequence`;
+  return rows.map((row) => ({ first: Number(row.first_sequence), last: Number(row.last_sequence) }));
+}
+
 /** The first sequence of the block that holds `sequence` (or would: the last block starting at or before it); 0 when none does. */
 export async function blockHolding(db: Queryable, sequence: number): Promise<number> {
   const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence <= ${sequence}`;
@@ -115,9 +124,10 @@ const RECORD_PAGE_BLOCKS = 8;
  */
 export async function readRecords(db: Queryable, page: { after: number; limit: number }): Promise<AuditRecord[]> {
   const records: AuditRecord[] = [];
+  const head = await readChainHead(db);
   let after = (await blockHolding(db, page.after)) - 1;
   while (records.length < page.limit) {
-    const blocks = await readBlocks(db, { after, limit: RECORD_PAGE_BLOCKS });
+    const blocks = await readBlocks(db, { after, upTo: head.sequence, limit: RECORD_PAGE_BLOCKS });
     for (const block of blocks) {
       if (!block.records) throw new Error(`The audit block of records ${block.firstSequence} to ${block.lastSequence} cannot be read: run \`openspine audit verify\``);
       records.push(...block.records.filter((record) => record.sequence > page.after));
@@ -130,7 +140,10 @@ export async function readRecords(db: Queryable, page: { after: number; limit: n
 }
 
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
+  const [row] = await db<BlockRow[]>`
+    select * from audit_block
+    where first_sequence <= ${sequence} and ${sequence} <= (select sequence from audit_chain_head where id = 1)
+    order by first_sequence desc limit 1`;
   return row && recordsOf(row)?.find((record) => record.sequence === sequence);
 }
 
@@ -147,7 +160,8 @@ export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{
   if (!span) return { records: [], hasMore: false };
   const wanted = query.offset + query.count + 1;
   const matches: AuditRecord[] = [];
-  let before = Number.MAX_SAFE_INTEGER;
+  // Only the chain up to its head is searched: a block past it was not written by an append.
+  let before = (await readChainHead(db)).sequence + 1;
   for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
     const rows = await matchingBlocks(db, query, span, { before, blocks });
     for (const row of rows) {

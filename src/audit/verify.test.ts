@@ -9,7 +9,7 @@ import type { Database } from '../platform/db/connect.ts';
 import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { packRecords, unpackRecords } from './packing.ts';
-import { readRecord, readRecords } from './store.ts';
+import { readRecord, readRecords, searchRecords } from './store.ts';
 import { createAuditTrail } from './trail.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
 import { verifyAuditTrail, type VerifyOptions } from './verify.ts';
@@ -24,6 +24,8 @@ const garbled = await createTestDatabase();
 const distant = await createTestDatabase();
 const paged = await createTestDatabase();
 const since = await createTestDatabase();
+const joinedKeys = await createTestDatabase();
+const pastHead = await createTestDatabase();
 
 /**
  * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
@@ -234,4 +236,26 @@ test('from an anchor verified before, only the records after it are walked, chai
   ]);
   // Nothing after the head: an anchor past it says the trail was cut short.
   assert.deepEqual(kinds((await verified(db, { from: { sequence: 31, hash: ten.hash } })).problems), [{ sequence: 31, problem: 'missing' }]);
+});
+
+test('a block whose search keys were joined into one text (a,b for a and b) is misindexed', async () => {
+  const { db } = joinedKeys;
+  const trail = createAuditTrail(db, pino({ level: 'silent' }), { maxBatch: 2 });
+  await Promise.all(['9000000009', '9000000017'].map((nhsNumber, index) => trail.record(auditEntry({ requestId: `request-${index + 1}`, patientNhsNumbers: [nhsNumber] }))));
+  await trail.close();
+  assert.deepEqual(await verified(db), { checked: 2, problems: [] });
+  await withoutGuard(db, () => db`update audit_block set patients = array[array_to_string(patients, ',')]`);
+  assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1, problem: 'misindexed' }]);
+});
+
+test('a block put past the chain head (the service may insert blocks) is named, and neither listed nor searched', async () => {
+  const { db } = pastHead;
+  await writeChain(db, 14);
+  await db`
+    insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
+    select 1000, 1006, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
+  assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1000, problem: 'past the head' }]);
+  assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
+  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100 });
+  assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
 });

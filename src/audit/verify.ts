@@ -7,7 +7,7 @@ import type { BlockCheck } from './block-check.ts';
 import { blockCheckers } from './block-checkers.ts';
 import { GENESIS_HASH, type ChainHead } from './chain.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { blockHolding, readBlockRows, readChainHead } from './store.ts';
+import { blockHolding, blocksPastHead, readBlockRows, readChainHead } from './store.ts';
 
 /** Blocks read at a time: a block holds at most one append's records (500 by default). */
 const DEFAULT_PAGE_SIZE = 100;
@@ -80,7 +80,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
     await checker.close();
   }
   const { checked, problems } = walk.finish(head);
-  problems.push(...blockProblems, ...(await checkAnchors(db, anchors)));
+  problems.push(...blockProblems, ...(await pastTheHead(db)), ...(await checkAnchors(db, anchors)));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
@@ -165,4 +165,13 @@ function missing(first: number, last: number): AuditProblem {
 
 function reordered(sequence: number, chainedAfter: number): AuditProblem {
   return { sequence, problem: 'reordered', detail: `it was chained after the record now at ${chainedAfter}, not after the one now before it` };
+}
+
+/** A block past the chain head is none of the trail's: every append moves the head as it writes. */
+async function pastTheHead(db: Queryable): Promise<AuditProblem[]> {
+  return (await blocksPastHead(db)).map(({ first, last }) => ({
+    sequence: first,
+    problem: 'past the head',
+    detail: `the block of records ${first} to ${last} starts past the chain head: no append of the trail wrote it, so searches do not show it`,
+  }));
 }
