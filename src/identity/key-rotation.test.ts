@@ -1,12 +1,14 @@
 // Keys rotate without downtime: after a rotation new tokens carry the new key, and tokens signed
-// with the old key stay valid until they expire, for running and newly started processes alike.
+// with the old key stay valid until they expire, for running and newly started processes alike;
+// after that, the old key verifies nothing, in a running process too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeProtectedHeader } from 'jose';
+import { SignJWT, decodeProtectedHeader, importJWK } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
-import { rotateSigningKeys } from './tokens.ts';
+import { listSigningKeys } from './store.ts';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, LONGEST_TOKEN_LIFETIME_SECONDS, createJwtVerifier, rotateSigningKeys } from './tokens.ts';
 
 test('a token signed before a rotation still opens the APIs; new tokens use the new key', async () => {
   const t = await buildTestApp();
@@ -26,4 +28,21 @@ test('a token signed before a rotation still opens the APIs; new tokens use the 
 
   const jwks = (await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/connect/jwk_uri` })).json<{ keys: { kid: string }[] }>();
   assert.deepEqual(new Set(jwks.keys.map((key) => key.kid)), new Set([decodeProtectedHeader(before).kid, newKid]));
+});
+
+test('a retired key stops verifying once no token it signed can be live, in a process that loaded it before', async (t) => {
+  const app = await buildTestApp();
+  await app.token(); // the first key is made on first use
+  const [retiring] = await listSigningKeys(app.db);
+  assert.ok(retiring);
+  // A token newly signed with the retired key: what someone who took its private key could make.
+  const signedWithRetired = async () =>
+    new SignJWT({ mode: 'system' }).setProtectedHeader({ alg: 'RS256', kid: retiring.kid, typ: 'JWT' }).setIssuer(ACCESS_TOKEN_ISSUER)
+      .setAudience(ACCESS_TOKEN_AUDIENCE).setSubject('openspine').setIssuedAt().setExpirationTime('5m').sign(await importJWK(retiring.privateJwk, 'RS256'));
+  const expected = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE };
+  const running = createJwtVerifier(app.db);
+  await rotateSigningKeys(app.db);
+  assert.equal((await running(await signedWithRetired(), expected)).sub, 'openspine', 'retired just now, it still verifies');
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() + (LONGEST_TOKEN_LIFETIME_SECONDS + 60) * 1000 });
+  await assert.rejects(running(await signedWithRetired(), expected), 'a day after its retirement, not even in the process that had loaded it');
 });

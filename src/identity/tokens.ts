@@ -40,12 +40,21 @@ export async function rotateSigningKeys(db: Database): Promise<string> {
   return (await activeSigningKey(db)).kid;
 }
 
+/** The keys that may have signed a live token: the active one, and those retired less than the longest token lifetime ago. */
+async function trustedSigningKeys(db: Database): Promise<SigningKeyRow[]> {
+  return (await listSigningKeys(db)).filter((key) => key.retiredAt === null || trustedUntil(key.retiredAt) > Date.now());
+}
+
+/** When a key retired at `retiredAt` has no live token left, and stops verifying. */
+const trustedUntil = (retiredAt: Date): number => retiredAt.getTime() + LONGEST_TOKEN_LIFETIME_SECONDS * 1000;
+
 /** The public keys that may have signed a live token: the JWKS published for verifiers. */
 export async function publicKeySet(db: Database): Promise<JSONWebKeySet> {
-  const oldest = Date.now() - LONGEST_TOKEN_LIFETIME_SECONDS * 1000;
-  const keys = await listSigningKeys(db);
-  return { keys: keys.filter((key) => key.retiredAt === null || key.retiredAt.getTime() > oldest).map((key) => key.publicJwk) };
+  return { keys: (await trustedSigningKeys(db)).map((key) => key.publicJwk) };
 }
+
+/** How long a verifier keeps its keys at most: it learns in time of keys retired by other processes, which verify for a day more. */
+const KEY_SET_REFRESH_MS = 3_600_000;
 
 export async function signJwt(db: Database, claims: JWTPayload, options: { issuer: string; audience: string; subject: string; lifetimeSeconds: number }): Promise<string> {
   const key = await activeSigningKey(db);
@@ -76,13 +85,23 @@ export async function issueAccessToken(db: Database, request: TokenRequest): Pro
   return { accessToken, expiresIn };
 }
 
-/** Verifies tokens signed by our keys; reloads the keys once when it meets a kid it does not know. */
+/**
+ * Verifies tokens signed by our keys; reloads the keys once when it meets a kid it does not know,
+ * and when a retired key among them stops being trusted (a token newly signed with it, by whoever
+ * took it, is refused as a process that starts now would refuse it).
+ */
 export function createJwtVerifier(db: Database): (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload> {
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
-  const loadKeys = async () => (keySet = createLocalJWKSet(await publicKeySet(db)));
+  let reloadAt = 0;
+  const loadKeys = async () => {
+    const keys = await trustedSigningKeys(db);
+    reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
+    return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
+  };
   const verify = async (token: string, expected: { issuer: string; audience: string }, reloaded: boolean): Promise<JWTPayload> => {
     try {
-      return (await jwtVerify(token, keySet ?? (await loadKeys()), { ...expected, algorithms: [ALGORITHM] })).payload;
+      const keys = keySet && Date.now() < reloadAt ? keySet : await loadKeys();
+      return (await jwtVerify(token, keys, { ...expected, algorithms: [ALGORITHM] })).payload;
     } catch (error) {
       if (!reloaded && (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY') {
         await loadKeys();
