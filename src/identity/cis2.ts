@@ -7,6 +7,7 @@ import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import type { Form } from './form.ts';
 import { registerOidcProvider, type SignInResult } from './oidc-provider.ts';
+import { attemptSignIn } from './sign-in-attempts.ts';
 import { passwordMatches } from './passwords.ts';
 import type { SignInForm } from './sign-in-page.ts';
 import { findPerson, roleProfilesOf, type CodeSubject } from './store.ts';
@@ -62,8 +63,12 @@ const SIGN_IN_FORM: SignInForm = {
 
 async function signIn(db: Database, form: Form, clientId: string): Promise<SignInResult<StaffSubject>> {
   const actor: Actor = { mode: 'healthcare-worker', userId: form.user_id ?? '', applicationId: clientId, activityCodes: [] };
-  const person = await findPerson(db, form.user_id ?? '');
-  if (!person || !(await passwordMatches(form.password ?? '', person.passwordHash))) return { error: 'The user ID or password is not right', actor };
+  const attempt = await attemptSignIn(db, `cis2:${form.user_id ?? ''}`, 'The user ID or password is not right', async () => {
+    const found = await findPerson(db, form.user_id ?? '');
+    return found && (await passwordMatches(form.password ?? '', found.passwordHash)) ? found : undefined;
+  });
+  if (!('found' in attempt)) return { ...attempt, actor };
+  const person = attempt.found;
   const roles = (await roleProfilesOf(db, person.userId)).filter((role) => role.active);
   const role = form.role_profile_id ? roles.find((candidate) => candidate.roleProfileId === form.role_profile_id) : roles[0];
   if (!role) return { error: form.role_profile_id ? 'That role profile is not one of yours' : 'You have no active role profile', actor };

@@ -10,6 +10,7 @@ import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import type { Form } from './form.ts';
 import { registerOidcProvider, type SignInResult } from './oidc-provider.ts';
+import { attemptSignIn } from './sign-in-attempts.ts';
 import { passwordMatches } from './passwords.ts';
 import type { SignInForm } from './sign-in-page.ts';
 import { findNhsLoginAccount, type CodeSubject, type NhsLoginAccount } from './store.ts';
@@ -64,10 +65,13 @@ export function registerNhsLoginProvider(app: FastifyInstance, deps: { db: Datab
 }
 
 async function signIn(db: Database, form: Form, clientId: string): Promise<SignInResult<PatientSubject>> {
-  const account = await findNhsLoginAccount(db, { email: form.email ?? '' });
-  if (!account || !(await passwordMatches(form.password ?? '', account.passwordHash))) {
-    return { error: 'The email address or password is not right', actor: { mode: 'patient', applicationId: clientId, activityCodes: [] } };
-  }
+  const email = (form.email ?? '').toLowerCase();
+  const attempt = await attemptSignIn(db, `nhs-login:${email}`, 'The email address or password is not right', async () => {
+    const found = await findNhsLoginAccount(db, { email });
+    return found && (await passwordMatches(form.password ?? '', found.passwordHash)) ? found : undefined;
+  });
+  if (!('found' in attempt)) return { ...attempt, actor: { mode: 'patient', applicationId: clientId, activityCodes: [] } };
+  const account = attempt.found;
   const actor: Actor = { mode: 'patient', applicationId: clientId, activityCodes: [], ...(account.nhsNumber ? { userId: account.nhsNumber } : {}) };
   return { subject: { kind: 'patient', accountId: account.sub }, actor };
 }

@@ -17,7 +17,8 @@ const CODE_LIFETIME_SECONDS = 60;
 
 
 /** The outcome of a sign-in attempt, with who tried (recorded in the audit trail either way). */
-export type SignInResult<S extends CodeSubject> = { subject: S; actor: Actor } | { error: string; actor: Actor };
+/** A sign-in's subject, or the error its page shows (with the wait, when the account is out of attempts: sign-in-attempts.ts). */
+export type SignInResult<S extends CodeSubject> = { subject: S; actor: Actor } | { error: string; retryAfterSeconds?: number; actor: Actor };
 
 export type OidcProvider<S extends CodeSubject> = {
   /** The issuer's path on OpenSpine's base URL: the issuer of its tokens is the base URL plus this. */
@@ -82,7 +83,9 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
       const signedIn = await provider.signIn(form, fields.client_id);
       noteActor(signedIn.actor);
       if ('error' in signedIn) {
-        return reply.status(401).type('text/html; charset=utf-8').send(signInPage(provider.form, fields, { action: authorizeUrl, error: signedIn.error, typed: form }));
+        if (signedIn.retryAfterSeconds !== undefined) void reply.status(429).header('retry-after', String(signedIn.retryAfterSeconds));
+        else void reply.status(401);
+        return reply.type('text/html; charset=utf-8').send(signInPage(provider.form, fields, { action: authorizeUrl, error: signedIn.error, typed: form }));
       }
       return reply.redirect(await issueCode(db, fields, signedIn.subject), 302);
     }),

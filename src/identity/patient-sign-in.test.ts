@@ -190,3 +190,13 @@ test('the README’s way: the seeded patient application, given a key by identit
   assert.equal(exchange.statusCode, 200, exchange.body);
   assert.equal((await readPatient(exchange.json<{ access_token: string }>().access_token, '9000000009')).statusCode, 200);
 });
+
+test('an NHS login account takes five password attempts in fifteen minutes, however its email address is written', async () => {
+  const newUser = accountAt('P0');
+  for (const email of [newUser.email, newUser.email.toUpperCase(), newUser.email, newUser.email.toUpperCase(), newUser.email]) {
+    assert.equal((await nhsLogin.signIn({ email, password: 'not-the-password' })).response.statusCode, 401);
+  }
+  const refused = await nhsLogin.signIn(credentials(newUser.email.toUpperCase()));
+  assert.equal(refused.response.statusCode, 429);
+  assert.ok(Number(refused.response.headers['retry-after']) > 0);
+});

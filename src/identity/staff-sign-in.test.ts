@@ -136,3 +136,21 @@ test('an ID token issued to another client, or not an ID token at all, cannot be
   const accessTokenInstead = await exchange(await t.token());
   assert.equal(accessTokenInstead.statusCode, 401);
 });
+
+test('an account takes five password attempts in fifteen minutes: then even the right one is refused (429, Retry-After) until the window ends; a sign-in that succeeds starts the count again', async () => {
+  const clerk = DEMO_PEOPLE[3];
+  assert.ok(clerk);
+  for (let attempt = 0; attempt < 4; attempt++) assert.equal((await signIn(clerk.userId, 'not-the-password')).response.statusCode, 401);
+  assert.equal((await signIn(clerk.userId, DEMO_PASSWORD)).response.statusCode, 302, 'the fifth attempt, right, signs in');
+  for (let attempt = 0; attempt < 5; attempt++) assert.equal((await signIn(clerk.userId, 'not-the-password')).response.statusCode, 401);
+  const refused = await signIn(clerk.userId, DEMO_PASSWORD);
+  assert.equal(refused.response.statusCode, 429);
+  const wait = Number(refused.response.headers['retry-after']);
+  assert.ok(wait > 0 && wait <= 900, `Retry-After ${wait}`);
+  assert.match(refused.response.body, /Too many attempts to sign in to this account/);
+  assert.equal(refused.code, '', 'no code');
+  assert.equal((await signIn(gp.userId, DEMO_PASSWORD)).response.statusCode, 302, 'another account is not held back');
+  // An account that does not exist is counted the same: the answers do not tell which exist.
+  for (let attempt = 0; attempt < 5; attempt++) assert.equal((await signIn('999999999999', 'guess')).response.statusCode, 401);
+  assert.equal((await signIn('999999999999', 'guess')).response.statusCode, 429);
+});
