@@ -13,6 +13,12 @@ export type AuditQuery = {
   dates: DateValue[];
   count: number;
   offset: number;
+  /**
+   * The newest record the search covers: a next page is read from the trail as its first page saw
+   * it, so that records appended meanwhile (the first page's own audit record among them) do not
+   * shift the pages. null: the chain head now.
+   */
+  through: number | null;
 };
 
 export function recordMatches(record: AuditRecord, query: AuditQuery): boolean {

@@ -108,12 +108,33 @@ test('search by patient, user, organisation and date finds the right records, ne
 test('results are paged with _count and _offset, with next and previous links', async () => {
   const first = await search(`patient=${firstPatient}&date=lt2022&_count=2`);
   assert.deepEqual(requestIds(first.bundle), ['march-4', 'march-2']);
-  const next = first.bundle.link?.find((link) => link.relation === 'next')?.url ?? '';
-  assert.equal(next, `http://openspine.test${AUDIT_BASE}/AuditEvent?patient=${firstPatient}&date=lt2022&_count=2&_offset=2`);
-  const second = await search(new URL(next).search.slice(1));
+  const next = new URL(first.bundle.link?.find((link) => link.relation === 'next')?.url ?? '');
+  assert.equal(`${next.origin}${next.pathname}`, `http://openspine.test${AUDIT_BASE}/AuditEvent`);
+  assert.deepEqual(Object.fromEntries(next.searchParams), { patient: firstPatient, date: 'lt2022', _count: '2', _through: next.searchParams.get('_through'), _offset: '2' });
+  const second = await search(next.search.slice(1));
   assert.deepEqual(requestIds(second.bundle), ['march-1']);
   assert.equal(second.bundle.link?.some((link) => link.relation === 'next'), false);
   assert.ok(second.bundle.link?.some((link) => link.relation === 'previous'));
+});
+
+test('the pages of a search read the trail as its first page did: records appended since, its own audit record among them, neither repeat nor shift a record', async () => {
+  // Each search of a patient is audited as a new record naming them: the newest match of the next search.
+  const pageSequences = async (query: string) => {
+    const page = await search(query);
+    assert.equal(page.status, 200, page.body);
+    const next = page.bundle.link?.find((link) => link.relation === 'next')?.url;
+    return { sequences: (page.bundle.entry ?? []).map((entry) => Number(entry.resource?.id)), next: next && new URL(next).search.slice(1) };
+  };
+  let page = await pageSequences(`patient=${secondPatient}&_count=2`);
+  const seen = [...page.sequences];
+  const newestAtFirst = seen[0] ?? 0;
+  while (page.next) {
+    page = await pageSequences(page.next);
+    seen.push(...page.sequences);
+  }
+  assert.equal(new Set(seen).size, seen.length, `a record shown twice: ${seen.join(', ')}`);
+  assert.ok(seen.every((sequence) => sequence <= newestAtFirst), 'a later page shows a record newer than the first page saw');
+  assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
 });
 
 test('a record reads as an AuditEvent: who, what, when, outcome, request and place in the chain', async () => {

@@ -13,10 +13,10 @@ import { AuditErrors } from './errors.ts';
 import type { AuditQuery } from './record-match.ts';
 import { readRecord, searchRecords } from './store.ts';
 
-const PARAMETERS = ['patient', 'user', 'organisation', 'date', '_count', '_offset'] as const;
+const PARAMETERS = ['patient', 'user', 'organisation', 'date', '_count', '_offset', '_through'] as const;
 type Parameter = (typeof PARAMETERS)[number];
 
-export type AuditSearchResult = { search: AuditQuery; records: AuditRecord[]; hasMore: boolean };
+export type AuditSearchResult = { search: AuditQuery; records: AuditRecord[]; hasMore: boolean; through: number };
 
 export async function searchAuditTrail(db: Queryable, query: QueryValues): Promise<AuditSearchResult> {
   const search = parseAuditSearch(query);
@@ -32,7 +32,7 @@ export async function readAuditRecord(db: Queryable, id: string): Promise<AuditR
 }
 
 export function parseAuditSearch(query: QueryValues): AuditQuery {
-  const search: AuditQuery = { patients: [], users: [], organisations: [], dates: [], count: SEARCH_LIMITS.defaultCount, offset: 0 };
+  const search: AuditQuery = { patients: [], users: [], organisations: [], dates: [], count: SEARCH_LIMITS.defaultCount, offset: 0, through: null };
   for (const [name, raw] of Object.entries(query)) {
     if (!(PARAMETERS as readonly string[]).includes(name)) throw AuditErrors.unknownParameter(name, PARAMETERS);
     const values = (Array.isArray(raw) ? raw : [raw]).filter((value): value is string => value !== undefined);
@@ -77,6 +77,11 @@ function readParameter(search: AuditQuery, name: Parameter, value: string): void
     case '_offset':
       search[name === '_count' ? 'count' : 'offset'] = pagingParameter(name, value);
       return;
+    case '_through':
+      // Set by this server in its next and previous links (AuditQuery.through).
+      if (!/^[0-9]{1,15}$/.test(value)) throw AuditErrors.invalidValue(name, value, 'the sequence of a record, as in the links of a page');
+      search.through = Number(value);
+      return;
   }
 }
 
@@ -114,10 +119,13 @@ function dateValue(part: string): DateValue {
 /** The searchset Bundle, with self, next and previous links as every other search of ours. */
 export function auditSearchsetJson(options: AuditSearchResult & { baseUrl: string; query: string }): string {
   const { search, records } = options;
+  // Every link of the answer reads the trail as this page did.
+  const query = new URLSearchParams(options.query);
+  query.set('_through', String(options.through));
   return searchsetJson({
     baseUrl: options.baseUrl,
     request: { resourceType: 'AuditEvent', clauses: [], count: search.count, offset: search.offset, sort: [], total: false },
-    query: options.query,
+    query: query.toString(),
     matches: records.map((record) => ({
       resourceType: 'AuditEvent',
       id: String(record.sequence),

@@ -155,26 +155,28 @@ const SEARCH_BLOCKS = { first: 4, most: 256 } as const;
  * blocks whose keys match are read newest first, a few at a time, and their records matched one
  * by one, until the page (after the offset) is full: a search reads what it shows and not much more.
  */
-export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{ records: AuditRecord[]; hasMore: boolean }> {
+export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{ records: AuditRecord[]; hasMore: boolean; through: number }> {
+  // Only the chain up to its head is searched: a block past it was not written by an append.
+  const head = (await readChainHead(db)).sequence;
+  const through = Math.min(query.through ?? head, head);
   const span = searchSpan(query.dates);
-  if (!span) return { records: [], hasMore: false };
+  if (!span) return { records: [], hasMore: false, through };
   const wanted = query.offset + query.count + 1;
   const matches: AuditRecord[] = [];
-  // Only the chain up to its head is searched: a block past it was not written by an append.
-  let before = (await readChainHead(db)).sequence + 1;
+  let before = through + 1;
   for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
     const rows = await matchingBlocks(db, query, span, { before, blocks });
     for (const row of rows) {
       const records = recordsOf(row) ?? [];
       for (let index = records.length - 1; index >= 0 && matches.length < wanted; index--) {
         const record = records[index];
-        if (record && recordMatches(record, query)) matches.push(record);
+        if (record && record.sequence <= through && recordMatches(record, query)) matches.push(record);
       }
       before = Number(row.first_sequence);
     }
     if (matches.length >= wanted || rows.length < blocks) break;
   }
-  return { records: matches.slice(query.offset, query.offset + query.count), hasMore: matches.length === wanted };
+  return { records: matches.slice(query.offset, query.offset + query.count), hasMore: matches.length === wanted, through };
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;

@@ -256,6 +256,6 @@ test('a block put past the chain head (the service may insert blocks) is named, 
     select 1000, 1006, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
   assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1000, problem: 'past the head' }]);
   assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
-  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100 });
+  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
   assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
 });
