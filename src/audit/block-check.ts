@@ -21,7 +21,7 @@ export type BlockCheck = {
 
 export function checkBlock(row: BlockRow): BlockCheck {
   const block = toStoredBlock(row);
-  const check: BlockCheck = { problem: blockProblem(block), sequences: [], prevHashes: [], hashes: [], intact: [] };
+  const check: BlockCheck = { problem: blockProblem(block, row.sub_millisecond === true), sequences: [], prevHashes: [], hashes: [], intact: [] };
   for (const record of block.records ?? []) {
     check.sequences.push(record.sequence);
     check.prevHashes.push(record.prevHash);
@@ -31,14 +31,18 @@ export function checkBlock(row: BlockRow): BlockCheck {
   return check;
 }
 
-/** What is wrong with a block as a whole: records that cannot be read, or keys that are not its records'. */
-function blockProblem(block: StoredBlock): AuditProblem | undefined {
+/**
+ * What is wrong with a block as a whole: records that cannot be read, or keys that are not its
+ * records' (`subMillisecond`: its time span was moved by less than the millisecond its Dates show).
+ */
+function blockProblem(block: StoredBlock, subMillisecond: boolean): AuditProblem | undefined {
   const span = `the block of records ${block.firstSequence} to ${block.lastSequence}`;
   const { records } = block;
   if (!records) return { sequence: block.firstSequence, problem: 'edited', detail: `${span} does not hold records as the trail writes them` };
   const stated = { ...keyText(block), first: block.firstSequence, last: block.lastSequence };
   const actual = { ...keyText(blockKeys(records)), first: records[0]?.sequence, last: records.at(-1)?.sequence };
-  const differing = (Object.keys(stated) as (keyof typeof stated)[]).filter((key) => stated[key] !== actual[key]);
+  const differing: string[] = (Object.keys(stated) as (keyof typeof stated)[]).filter((key) => stated[key] !== actual[key]);
+  if (subMillisecond) differing.push('a time below the millisecond');
   if (differing.length === 0) return undefined;
   return { sequence: block.firstSequence, problem: 'misindexed', detail: `${span} does not name what its records do (${differing.join(', ')}): searches would miss or misplace them` };
 }

@@ -20,6 +20,11 @@ export type BlockRow = {
   records: string | null;
   /** The records' JSON text compressed (packing.ts). */
   packed: Buffer | null;
+  /**
+   * Whether occurred_from or occurred_to has a part below the millisecond, which no append writes
+   * (its instants are JavaScript's) and a JavaScript Date would not show (readBlockRows only).
+   */
+  sub_millisecond?: boolean;
 };
 
 /** A block as read back: `records` is undefined when its JSON is not records as the trail writes them. */
@@ -93,7 +98,8 @@ export async function readBlocks(db: Queryable, page: BlockPage): Promise<Stored
 /** The same page as readBlocks, its records not yet unpacked (verification unpacks them in other threads). */
 export async function readBlockRows(db: Queryable, page: BlockPage): Promise<BlockRow[]> {
   return db<BlockRow[]>`
-    select * from audit_block
+    select *, (occurred_from <> date_trunc('milliseconds', occurred_from) or occurred_to <> date_trunc('milliseconds', occurred_to)) as sub_millisecond
+    from audit_block
     where first_sequence > ${page.after} ${page.upTo === undefined ? db`` : db`and first_sequence <= ${page.upTo}`}
     order by first_sequence limit ${page.limit}`;
 }

@@ -26,6 +26,7 @@ const paged = await createTestDatabase();
 const since = await createTestDatabase();
 const joinedKeys = await createTestDatabase();
 const pastHead = await createTestDatabase();
+const subMillisecond = await createTestDatabase();
 
 /**
  * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
@@ -258,4 +259,13 @@ test('a block put past the chain head (the service may insert blocks) is named, 
   assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
   const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
   assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
+});
+
+test('a block whose time span was moved by less than the millisecond a Date shows is misindexed', async () => {
+  const { db } = subMillisecond;
+  await writeChain(db, 14);
+  await withoutGuard(db, () => db`update audit_block set occurred_to = occurred_to + interval '900 microseconds' where first_sequence = 8`);
+  const report = await verified(db);
+  assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'misindexed' }]);
+  assert.match(report.problems[0]?.detail ?? '', /a time below the millisecond/);
 });
