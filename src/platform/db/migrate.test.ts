@@ -3,8 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
+import postgres from 'postgres';
 import { createTestDatabase } from '../../../test/support/database.ts';
-import { connectDatabase } from './connect.ts';
+import { connectDatabase, splitSocket } from './connect.ts';
 import { listMigrations, migrate } from './migrate.ts';
 
 const log = pino({ level: 'silent' });
@@ -35,4 +36,17 @@ test('a failing migration is rolled back whole and reported', async () => {
   await assert.rejects(migrate(db, log, failing), /9999_broken\.sql failed/);
   const [table] = await db`select 1 from pg_tables where tablename = 'half_done'`;
   assert.equal(table, undefined, 'no half-applied migration');
+});
+
+test('a login that does not own the schema (the services\' on a cluster) finds nothing to apply once the owner has migrated, and runs no DDL', async () => {
+  // Sessions that act as the services' role from their start, as a login granted only that role does.
+  const { url: address, ...socket } = splitSocket(url);
+  const service = postgres(address, { ...socket, max: 1, onnotice: () => undefined, connection: { role: 'openspine_service' } });
+  try {
+    const [who] = await service<{ role: string }[]>`select current_user as role`;
+    assert.equal(who?.role, 'openspine_service');
+    assert.deepEqual(await migrate(service, log), []);
+  } finally {
+    await service.end();
+  }
 });

@@ -29,8 +29,14 @@ export async function migrate(sql: Database, log: Logger, migrations = listMigra
   const session = await sql.reserve();
   try {
     await session`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`;
-    await session`create table if not exists schema_migration (
-      version integer primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`;
+    // Made only when missing: a login that does not own the schema (the services' on a cluster,
+    // README) may not run even `create table if not exists`, and has nothing to apply once the
+    // owner has migrated.
+    const [ledger] = await session<{ exists: boolean }[]>`select to_regclass('schema_migration') is not null as exists`;
+    if (!ledger?.exists) {
+      await session`create table schema_migration (
+        version integer primary key, name text not null, checksum text not null, applied_at timestamptz not null default now())`;
+    }
     const applied = new Map((await session<{ version: number; checksum: string; name: string }[]>`
       select version, checksum, name from schema_migration`).map((row) => [row.version, row]));
     const done: string[] = [];
