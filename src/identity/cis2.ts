@@ -15,7 +15,7 @@ import { findPerson, roleProfilesOf, type CodeSubject } from './store.ts';
 /** CIS2's realm path; the issuer of its ID tokens is the base URL plus this. */
 export const CIS2_ISSUER_PATH = '/openam/oauth2/realms/root/realms/oidc';
 const CIS2_TOKEN_LIFETIME_SECONDS = 3600;
-const USERINFO_AUDIENCE = 'cis2-userinfo';
+export const CIS2_USERINFO_AUDIENCE = 'cis2-userinfo';
 const SCOPES = ['openid', 'profile', 'email', 'nhsperson', 'associatedorgs', 'nationalrbacaccess', 'professionalmemberships', 'organisationalmemberships', 'selectedrole'];
 
 /** Names of the national RBAC activity codes the demo roles use. */
@@ -44,7 +44,7 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     claimsSupported: ['sub', 'nhsid_useruid', 'name', 'given_name', 'family_name', 'idassurancelevel', 'nhsid_user_orgs', 'nhsid_nrbac_roles', 'selected_roleid'],
     subjectKind: 'staff',
     tokenLifetimeSeconds: CIS2_TOKEN_LIFETIME_SECONDS,
-    userinfoAudience: USERINFO_AUDIENCE,
+    userinfoAudience: CIS2_USERINFO_AUDIENCE,
     form: SIGN_IN_FORM,
     signIn: (form, clientId) => signIn(deps.db, form, clientId),
     tokenClaims: (subject) => tokenClaims(deps.db, subject),

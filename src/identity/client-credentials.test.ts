@@ -99,3 +99,16 @@ test("over the application's rate limit: 429 TOO_MANY_REQUESTS with Retry-After"
   assert.equal(refusal?.applicationId, limited.applicationId, 'the refusal is audited with the application refused');
   assert.equal(refusal?.actorMode, 'application-restricted');
 });
+
+test("an application cannot be registered under the audience of OpenSpine's own tokens, whose ID tokens would pass for them", async () => {
+  for (const applicationId of ['openspine-api', 'cis2-userinfo', 'nhs-login-userinfo']) {
+    const response = await t.app.inject({
+      method: 'PUT',
+      url: `/identity/v1/applications/${applicationId}`,
+      headers: { ...(await t.adminHeaders()), 'content-type': 'application/json' },
+      payload: { name: 'Lookalike', accessModes: ['healthcare-worker'] },
+    });
+    assert.equal(response.statusCode, 400, `${applicationId}: ${response.body}`);
+    assert.match(response.body, /audience of OpenSpine's own tokens/);
+  }
+});

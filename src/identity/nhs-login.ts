@@ -18,7 +18,7 @@ import { findNhsLoginAccount, type CodeSubject, type NhsLoginAccount } from './s
 /** NHS login is its own host (auth.login.nhs.uk); here it is a path, and its issuer is the base URL plus this. */
 export const NHS_LOGIN_ISSUER_PATH = '/nhs-login';
 const NHS_LOGIN_TOKEN_LIFETIME_SECONDS = 3600;
-const USERINFO_AUDIENCE = 'nhs-login-userinfo';
+export const NHS_LOGIN_USERINFO_AUDIENCE = 'nhs-login-userinfo';
 const SCOPES = ['openid', 'profile', 'basic_demographics', 'profile_extended', 'email', 'phone'];
 
 /** The claims of an NHS login ID token that the API platform's token exchange reads. */
@@ -46,7 +46,7 @@ export function registerNhsLoginProvider(app: FastifyInstance, deps: { db: Datab
     claimsSupported: ['iss', 'aud', 'sub', 'vot', 'vtm', 'nhs_number', 'identity_proofing_level', 'birthdate', 'family_name', 'given_name', 'email', 'email_verified', 'phone_number', 'phone_number_verified'],
     subjectKind: 'patient',
     tokenLifetimeSeconds: NHS_LOGIN_TOKEN_LIFETIME_SECONDS,
-    userinfoAudience: USERINFO_AUDIENCE,
+    userinfoAudience: NHS_LOGIN_USERINFO_AUDIENCE,
     form: SIGN_IN_FORM,
     signIn: (form, clientId) => signIn(deps.db, form, clientId),
     async tokenClaims(subject, code) {
