@@ -11,7 +11,7 @@ import { PDS_BASE } from '../src/pds/index.ts';
 import { connectDatabase } from '../src/platform/db/connect.ts';
 import { auditRecords } from './support/audit.ts';
 import { startRequestStream, type Answer, type StreamOutcome } from './support/request-stream.ts';
-import { createServerSite, disposeSite, killIfThere, livePostmaster, siteDatabaseUrl, startServer, type ServerProcess } from './support/server-process.ts';
+import { killIfThere, livePostmaster, siteDatabaseUrl, testSite } from './support/server-process.ts';
 
 const CONCURRENCY = 16;
 const READ_BEFORE_CRASH = 400;
@@ -22,11 +22,8 @@ const PATIENTS = ['9000000009', '9000000017', '9000000033'];
 type Read = { requestId: string; nhsNumber: string };
 
 test('kill -9 of the server and its PostgreSQL while patients are read: every read answered 200 has its audit record after the restart, and the trail verifies', { timeout: 60_000 }, async (t) => {
-  const site = await createServerSite();
-  const servers: ServerProcess[] = [];
-  t.after(() => disposeSite(site, servers));
-  const first = await startServer(site);
-  servers.push(first);
+  const { site, start } = await testSite(t);
+  const first = await start();
 
   const stream = startRequestStream(CONCURRENCY, (n) => {
     const read = { requestId: randomUUID(), nhsNumber: PATIENTS[n % PATIENTS.length] ?? '' };
@@ -40,7 +37,7 @@ test('kill -9 of the server and its PostgreSQL while patients are read: every re
   await nodeGone;
   assertOnlyTheCrashFailedReads(outcome);
 
-  servers.push(await startServer(site)); // on the same data folder and ports
+  await start(); // on the same data folder and ports
   const db = connectDatabase(await siteDatabaseUrl(site), { max: 1, applicationName: 'audit-crash-test' });
   try {
     const records = await auditRecords(db);

@@ -5,15 +5,7 @@ import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_BASE } from '../src/directory/index.ts';
 import { connectDatabase, type Database } from '../src/platform/db/connect.ts';
 import { ODS_CODE_SYSTEM } from '../src/platform/identifiers/ods-code.ts';
-import {
-  createServerSite,
-  disposeSite,
-  killIfThere,
-  livePostmaster,
-  siteDatabaseUrl,
-  startServer,
-  type ServerProcess,
-} from './support/server-process.ts';
+import { killIfThere, livePostmaster, siteDatabaseUrl, testSite } from './support/server-process.ts';
 import { startRequestStream, type Answer, type RequestStream, type StreamOutcome } from './support/request-stream.ts';
 
 const CONCURRENCY = 16;
@@ -30,11 +22,8 @@ const CRASHES = [
 
 for (const crash of CRASHES) {
   test(crash.name, { timeout: 55_000 }, async (t) => {
-    const site = await createServerSite();
-    const servers: ServerProcess[] = [];
-    t.after(() => disposeSite(site, servers));
-    const first = await startServer(site);
-    servers.push(first);
+    const { site, start } = await testSite(t);
+    const first = await start();
 
     const stream = startCreateStream(site.baseUrl);
     await stream.acknowledgedAtLeast(ACKNOWLEDGED_BEFORE_CRASH);
@@ -46,7 +35,7 @@ for (const crash of CRASHES) {
     // Restarted at once: OpenSpine itself must cope with a postmaster that is dead but not yet reaped.
     assertOnlyTheCrashFailedCreates(outcome);
 
-    servers.push(await startServer(site)); // on the same data folder and ports
+    await start(); // on the same data folder and ports
     const db = connectDatabase(await siteDatabaseUrl(site), { max: 1, applicationName: 'crash-test' });
     try {
       const stored = await storedCrashOrganisations(db);

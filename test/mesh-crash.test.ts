@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { connectDatabase } from '../src/platform/db/connect.ts';
 import { meshHttpClient, sha256, type MeshHttpClient } from './support/mesh-http.ts';
 import { V2 } from './support/mesh.ts';
-import { createServerSite, disposeSite, killIfThere, postmasterPid, siteDatabaseUrl, startServer, within, type ServerProcess, type ServerSite } from './support/server-process.ts';
+import { killIfThere, postmasterPid, siteDatabaseUrl, testSite, within, type ServerSite } from './support/server-process.ts';
 
 // The sandbox's demo mailboxes and workflow (src/mesh/demo-directory.ts), seeded in sandbox mode.
 const SENDER = 'X26ABC1';
@@ -36,21 +36,19 @@ type Sending = {
 };
 
 test('kill -9 of the server and its PostgreSQL while messages flow: every message answered 202 is delivered once, whole; nothing half-sent is visible', { timeout: 90_000 }, async (t) => {
-  const site = await createServerSite();
-  const servers: ServerProcess[] = [];
-  t.after(() => disposeSite(site, servers));
-  servers.push(await startServer(site));
+  const { site, start } = await testSite(t);
+  const first = await start();
 
   const sending = startSending(site.baseUrl);
   await within(sending.deliveredAtLeast(DELIVERED_BEFORE_CRASH, CHUNKED_BEFORE_CRASH), 45_000, () => `${DELIVERED_BEFORE_CRASH} messages delivered (${sending.delivered().length} so far)`);
   const postmaster = postmasterPid(site.pgData);
-  const nodeGone = servers[0]?.kill(); // requests are in flight as it dies
+  const nodeGone = first.kill(); // requests are in flight as it dies
   if (postmaster !== undefined) killIfThere(postmaster);
   const messages = await sending.stop();
   await nodeGone;
   assert.deepEqual(sending.refusals(), [], 'requests answered with something other than 202 before the kill');
 
-  servers.push(await startServer(site));
+  await start();
   const client = meshHttpClient({ baseUrl: site.baseUrl, sharedKey: SHARED_KEY, password: PASSWORD, connections: WORKERS });
   try {
     const inbox = await wholeInbox(client);

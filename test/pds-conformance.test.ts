@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
 import { runCollection, type AssertionResult } from './support/newman.ts';
-import { createServerSite, disposeSite, startServer, type ServerProcess } from './support/server-process.ts';
+import { testSite } from './support/server-process.ts';
 
 const COLLECTION = path.resolve(import.meta.dirname, '../../shared/specs/pds/postman/patient-demographics-sandbox.postman_collection.json');
 const ASSERTIONS_IN_COLLECTION = 125;
@@ -14,10 +14,8 @@ const ASSERTIONS_IN_COLLECTION = 125;
 const describe = (result: AssertionResult) => `${result.request} :: ${result.assertion}${result.failure ? ` (${result.failure})` : ''}`;
 
 test('the NHS PDS sandbox Postman collection passes against openspine start --sandbox', { timeout: 90_000 }, async (t) => {
-  const site = await createServerSite();
-  const servers: ServerProcess[] = [];
-  t.after(() => disposeSite(site, servers));
-  servers.push(await startServer(site));
+  const { site, start } = await testSite(t);
+  await start();
 
   const results = await runCollection(COLLECTION, { base_url: `${site.baseUrl}/personal-demographics/FHIR/R4` });
   const failed = results.filter((result) => result.failure !== undefined);

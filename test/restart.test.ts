@@ -2,16 +2,13 @@
 // succeeded, the server exits 0 with its PostgreSQL stopped in order, and it starts again at once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { createServerSite, disposeSite, startServer, type ServerProcess } from './support/server-process.ts';
+import { testSite } from './support/server-process.ts';
 
 const CONCURRENCY = 8;
 
 test('SIGTERM under load finishes the requests in flight, exits 0, and a restart serves again', { timeout: 55_000 }, async (t) => {
-  const site = await createServerSite();
-  const servers: ServerProcess[] = [];
-  t.after(() => disposeSite(site, servers));
-  const server = await startServer(site);
-  servers.push(server);
+  const { site, start } = await testSite(t);
+  const server = await start();
 
   const url = `${site.baseUrl}/spine-directory/FHIR/R4/Organization?identifier=https://fhir.nhs.uk/Id/ods-organization-code|A83008`;
   const statuses: number[] = [];
@@ -35,8 +32,7 @@ test('SIGTERM under load finishes the requests in flight, exits 0, and a restart
   assert.doesNotMatch(server.output(), /stop failed/);
   assert.deepEqual(statuses.filter((status) => status !== 200), [], 'answered requests that failed');
 
-  const again = await startServer(site, { OPENSPINE_SANDBOX: 'false' });
-  servers.push(again);
+  await start({ OPENSPINE_SANDBOX: 'false' });
   const status = (await (await fetch(`${site.baseUrl}/_status`)).json()) as { sandbox: boolean };
   assert.equal(status.sandbox, false, 'OPENSPINE_SANDBOX=false means no sandbox');
   assert.equal((await fetch(url)).status, 401, 'and so a token is needed');

@@ -20,7 +20,7 @@ import { buildTestApp } from './support/app.ts';
 import { auditRecords } from './support/audit.ts';
 import { meshTester } from './support/mesh.ts';
 import { freePort } from './support/ports.ts';
-import { createServerSite, disposeSite, startServer, type ServerProcess } from './support/server-process.ts';
+import { testSite } from './support/server-process.ts';
 
 const run = promisify(execFile);
 const folder = await mkdtemp(path.join(tmpdir(), 'openspine-tls-'));
@@ -155,14 +155,11 @@ test('the TLS settings: a port needs a certificate and key; files without a port
 });
 
 test('openspine start serves both ports, and SIGTERM stops both, an idle keep-alive connection on the TLS port holding nothing up', { timeout: 60_000 }, async (context) => {
-  const site = await createServerSite();
-  const servers: ServerProcess[] = [];
-  context.after(() => disposeSite(site, servers));
+  const { site, start } = await testSite(context);
   const tlsPort = await freePort();
-  const server = await startServer(site, {
+  const server = await start({
     OPENSPINE_MESH_TLS_PORT: String(tlsPort), OPENSPINE_MESH_TLS_CERT: serverPair.cert, OPENSPINE_MESH_TLS_KEY: serverPair.key, OPENSPINE_MESH_TLS_CA: ca.cert,
   });
-  servers.push(server);
   const tlsUrl = `https://127.0.0.1:${tlsPort}`;
   assert.equal((await get(`${tlsUrl}/_status`, goodClient)).status, 200);
   await assert.rejects(get(`${tlsUrl}/_status`), refusedHandshake);

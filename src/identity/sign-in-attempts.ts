@@ -1,11 +1,12 @@
-// Password guessing at the sign-in pages is stopped: an account takes at most MAX_ATTEMPTS password
-// attempts in a window of WINDOW_SECONDS, the right password included, until a sign-in succeeds.
+// Password guessing at the sign-in pages is stopped: an account takes at most SIGN_IN_ATTEMPTS's
+// maxAttempts password attempts in a window of its windowSeconds, the right password included,
+// until a sign-in succeeds.
 // Each attempt is counted before its password is checked, in one statement, so attempts made at
 // once by many connections or processes cannot slip past the count. Unknown accounts are counted
 // too, so that the answers do not tell which accounts exist.
 import type { Database } from '../platform/db/connect.ts';
 
-export const SIGN_IN_ATTEMPTS = { maxAttempts: 5, windowSeconds: 900 } as const;
+const SIGN_IN_ATTEMPTS = { maxAttempts: 5, windowSeconds: 900 } as const;
 
 type SignInAttempt = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 

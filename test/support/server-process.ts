@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync } fro
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { freePort } from './ports.ts';
 import { waitFor } from './wait.ts';
@@ -29,13 +30,31 @@ export type ServerProcess = {
   exitCode(): number | null;
 };
 
-export async function createServerSite(): Promise<ServerSite> {
+async function createServerSite(): Promise<ServerSite> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'openspine-crash-'));
   await chmod(dataDir, 0o755); // as root the embedded PostgreSQL runs as `postgres`, who must enter it
   const port = await freePort();
   let postgresPort = await freePort();
   while (postgresPort === port) postgresPort = await freePort();
   return { dataDir, pgData: path.join(dataDir, 'postgres'), port, postgresPort, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+/** A site for one test and the servers started on it: `start` starts OpenSpine there (again after a crash, on the same data). */
+export type TestSite = { site: ServerSite; start(env?: Record<string, string>): Promise<ServerProcess> };
+
+/** A new site for the test, disposed of after it: every server started on it stopped, its PostgreSQL killed, its folder removed. */
+export async function testSite(t: Pick<TestContext, 'after'>): Promise<TestSite> {
+  const site = await createServerSite();
+  const servers: ServerProcess[] = [];
+  t.after(() => disposeSite(site, servers));
+  return {
+    site,
+    start: async (env = {}) => {
+      const server = await startServer(site, env);
+      servers.push(server);
+      return server;
+    },
+  };
 }
 
 /** The address of the site's embedded PostgreSQL as OpenSpine's own user, from the credentials OpenSpine wrote into its data folder. */
@@ -45,7 +64,7 @@ export async function siteDatabaseUrl(site: ServerSite): Promise<string> {
 }
 
 /** Starts `openspine start` (in sandbox mode unless `env` says otherwise) and resolves once it listens and its database answers. */
-export async function startServer(site: ServerSite, env: Record<string, string> = {}): Promise<ServerProcess> {
+async function startServer(site: ServerSite, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['src/cli/main.ts', 'start'], {
     cwd: REPO_ROOT,
     env: { ...serverEnvironment(site), ...env },
@@ -198,7 +217,7 @@ export async function waitForClusterGone(pgData: string, postmaster: number | un
 }
 
 /** Leaves nothing behind, whatever state a test stopped in: stops the server, kills its PostgreSQL, removes the folder. */
-export async function disposeSite(site: ServerSite, servers: ServerProcess[]): Promise<void> {
+async function disposeSite(site: ServerSite, servers: ServerProcess[]): Promise<void> {
   for (const server of servers) await server.stop().catch(() => server.kill());
   for (const pid of clusterProcesses(site.pgData)) killIfThere(pid);
   await waitForClusterGone(site.pgData, undefined);
