@@ -10,6 +10,7 @@ import { createEpsService } from './index.ts';
 import { EPS_BASE } from './routes.ts';
 import { createPharmacist, createPrescriber, freshPrescription, loadExample, prescribe, randomPharmacyOds, releaseParameters, type Staff } from './test-kit.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { ALONE } from '../platform/cluster.ts';
 
 const t = await buildTestApp();
 const prescriber = await createPrescriber(t);
@@ -116,7 +117,7 @@ test("the server's timer sweeps with nobody calling it, and stops when the serve
   assert.ok(end);
   // A second server on the same database, its clock past the prescription's expiry and its sweep every 20 ms.
   const server = Fastify();
-  await createEpsService({ now: () => new Date(end.getTime() + 1000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: new Registry() });
+  await createEpsService({ now: () => new Date(end.getTime() + 1000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: new Registry(), cluster: ALONE });
   await server.ready();
   await waitFor(async () => (await issueStatuses(first.shortId))[0] === '0004');
   await server.close();
@@ -130,7 +131,7 @@ test('without an interval given, the server sweeps every OPENSPINE_EPS_SWEEP_SEC
   const end = await expiresAt(prescribed.shortId);
   assert.ok(end);
   const server = Fastify();
-  await createEpsService({ now: () => new Date(end.getTime() + 1000) }).register(server, { db: t.db, config: { ...t.config, epsSweepSeconds: 1 }, log: pino({ level: 'silent' }), metrics: new Registry() });
+  await createEpsService({ now: () => new Date(end.getTime() + 1000) }).register(server, { db: t.db, config: { ...t.config, epsSweepSeconds: 1 }, log: pino({ level: 'silent' }), metrics: new Registry(), cluster: ALONE });
   await server.ready();
   try {
     await waitFor(async () => (await issueStatuses(prescribed.shortId))[0] === '0004', { timeoutMs: 10_000, what: () => 'a sweep a second after the start' });

@@ -100,6 +100,31 @@ test("over the application's rate limit: 429 TOO_MANY_REQUESTS with Retry-After"
   assert.equal(refusal?.actorMode, 'application-restricted');
 });
 
+test("token requests have their own budget at the application's rate limit: 429 in the OAuth shape, API calls unaffected", async () => {
+  const limited = await registerTestApplication(t, { accessModes: ['application-restricted'], rateLimitPerSecond: 3 });
+  const answers = [];
+  for (let index = 0; index < 6; index++) answers.push(await requestToken(clientCredentialsForm(await limited.assertion())));
+  assert.deepEqual(answers.slice(0, 3).map((answer) => answer.statusCode), [200, 200, 200]);
+  const refused = answers.find((answer) => answer.statusCode === 429);
+  assert.ok(refused, answers.map((answer) => answer.statusCode).join());
+  assert.equal(refused.headers['retry-after'], '1');
+  assert.deepEqual(refused.json(), { error: 'too_many_requests', error_description: "Too many token requests for the application's rate limit: reuse a token until it expires" });
+  const token = answers[0]?.json<{ access_token: string }>().access_token;
+  const read = await t.app.inject({ method: 'GET', url: '/spine-directory/FHIR/R4/Organization', headers: { authorization: `Bearer ${token}` } });
+  assert.equal(read.statusCode, 200, 'the API budget is not spent by token requests');
+  const refusal = (await auditRecords(t.db)).findLast((record) => record.status === 429 && record.interaction === 'token');
+  assert.equal(refusal?.applicationId, limited.applicationId, 'the refusal is audited with the application refused');
+});
+
+test("assertions that fail their signature check do not spend the application's token budget: anyone can send them", async () => {
+  const victim = await registerTestApplication(t, { accessModes: ['application-restricted'], rateLimitPerSecond: 3 });
+  const { privateKey: forger } = await generateKeyPair('RS512');
+  for (let index = 0; index < 6; index++) assert.equal((await requestToken(clientCredentialsForm(await victim.assertion({ key: forger })))).statusCode, 401);
+  const genuine = [];
+  for (let index = 0; index < 3; index++) genuine.push((await requestToken(clientCredentialsForm(await victim.assertion()))).statusCode);
+  assert.deepEqual(genuine, [200, 200, 200]);
+});
+
 test("an application cannot be registered under the audience of OpenSpine's own tokens, whose ID tokens would pass for them", async () => {
   for (const applicationId of ['openspine-api', 'cis2-userinfo', 'nhs-login-userinfo']) {
     const response = await t.app.inject({

@@ -21,8 +21,8 @@ export { savePerson, saveRoleProfile } from './people.ts';
 
 export const identityService: ServiceModule = {
   name: 'identity',
-  register(app, { db, config }) {
-    registerTokenEndpoint(app, { db, publicBaseUrl: config.publicBaseUrl });
+  register(app, { db, config, cluster }) {
+    registerTokenEndpoint(app, { db, publicBaseUrl: config.publicBaseUrl, cluster });
     registerCis2Provider(app, { db, publicBaseUrl: config.publicBaseUrl, organisationName: (ods) => organisationName(db, ods) });
     registerNhsLoginProvider(app, { db, publicBaseUrl: config.publicBaseUrl });
     registerIdentityAdmin(app, db);

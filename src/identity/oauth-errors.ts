@@ -7,12 +7,15 @@ export class OAuthError extends Error {
   readonly status: number;
   readonly error: string;
   readonly description: string;
+  /** Sent as Retry-After: when the caller may try again. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(status: number, error: string, description: string) {
+  constructor(status: number, error: string, description: string, options: { retryAfterSeconds?: number } = {}) {
     super(description);
     this.status = status;
     this.error = error;
     this.description = description;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   toBody(): { error: string; error_description: string } {
@@ -27,6 +30,7 @@ export async function oauthReply(reply: FastifyReply, work: () => Promise<object
   } catch (error) {
     if (!(error instanceof OAuthError)) throw error;
     noteRefusal(`${error.error}: ${error.description}`);
+    if (error.retryAfterSeconds !== undefined) void reply.header('retry-after', String(error.retryAfterSeconds));
     return reply.status(error.status).send(error.toBody());
   }
 }

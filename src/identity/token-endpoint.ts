@@ -4,6 +4,7 @@
 // NHS login, at P9, for a patient's token. ../shared/specs/README.md section 6.
 import type { FastifyInstance } from 'fastify';
 import { decodeJwt, type JWTPayload } from 'jose';
+import type { Cluster } from '../platform/cluster.ts';
 import { noteActor, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { isValidNhsNumber } from '../platform/identifiers/nhs-number.ts';
@@ -12,6 +13,7 @@ import { formFields, type Form } from './form.ts';
 import { invalidRequest, OAuthError, oauthReply, unauthorizedClient } from './oauth-errors.ts';
 import { CIS2_ISSUER_PATH, type Cis2IdClaims } from './cis2.ts';
 import { NHS_LOGIN_ISSUER_PATH, type NhsLoginIdClaims } from './nhs-login.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
 import type { Application } from './store.ts';
 import { createJwtVerifier, issueAccessToken } from './tokens.ts';
 
@@ -29,10 +31,13 @@ const NOT_CONFIGURED_FOR_GRANT = 'you have tried to request authorization but yo
 const INVALID_SUBJECT_TOKEN = 'Invalid subject_token: not a valid, unexpired ID token issued to this application';
 
 type VerifyIdToken = (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload>;
+/** What both grants need to authenticate their client: the database, the token URL its assertion names, and the limiter of token requests. */
+type Clients = { db: Database; tokenUrl: string; limiter: RateLimiter };
 
-export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string }): void {
+export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database; publicBaseUrl: string; cluster: Cluster }): void {
   const tokenUrl = deps.publicBaseUrl + TOKEN_PATH;
   const verifyJwt = createJwtVerifier(deps.db);
+  const clients: Clients = { db: deps.db, tokenUrl, limiter: createRateLimiter({ processes: deps.cluster.size }) };
   // The endpoint authenticates its callers itself, by their client assertion.
   app.post(TOKEN_PATH, { config: { access: { public: true }, write: false, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, async () => {
@@ -41,9 +46,9 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
         case undefined:
           throw invalidRequest('grant_type is missing');
         case 'client_credentials':
-          return clientCredentials(deps.db, form, tokenUrl);
+          return clientCredentials(clients, form);
         case TOKEN_EXCHANGE:
-          return tokenExchange(deps.db, form, tokenUrl, { base: deps.publicBaseUrl, verify: verifyJwt });
+          return tokenExchange(clients, form, { base: deps.publicBaseUrl, verify: verifyJwt });
         default:
           throw new OAuthError(400, 'unsupported_grant_type', 'grant_type is invalid');
       }
@@ -51,9 +56,22 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
   );
 }
 
-async function clientCredentials(db: Database, form: Form, tokenUrl: string) {
+/**
+ * Token requests have a budget of their own, at the application's rate limit (src/identity/rate-limit.ts),
+ * so that an application cannot flood the endpoint (one RS512 check and one jti write a request)
+ * and its API calls cannot starve its token renewals. It is counted only once the assertion's
+ * signature holds: counting unchecked assertions would let anyone spend another application's budget.
+ */
+function checkTokenRate(limiter: RateLimiter, application: Application): void {
+  if (!limiter.take(`token:${application.applicationId}`, application.rateLimitPerSecond)) {
+    throw new OAuthError(429, 'too_many_requests', "Too many token requests for the application's rate limit: reuse a token until it expires", { retryAfterSeconds: 1 });
+  }
+}
+
+async function clientCredentials({ db, tokenUrl, limiter }: Clients, form: Form) {
   const application = await authenticateClient(db, form, tokenUrl);
   noteActor({ mode: 'application-restricted', applicationId: application.applicationId, activityCodes: [] });
+  checkTokenRate(limiter, application);
   if (!application.accessModes.includes('application-restricted')) {
     throw unauthorizedClient('The application is not allowed application-restricted access');
   }
@@ -61,10 +79,11 @@ async function clientCredentials(db: Database, form: Form, tokenUrl: string) {
   return { access_token: accessToken, expires_in: expiresIn, token_type: 'Bearer', issued_at: String(Date.now()) };
 }
 
-async function tokenExchange(db: Database, form: Form, tokenUrl: string, idTokens: { base: string; verify: VerifyIdToken }) {
+async function tokenExchange({ db, tokenUrl, limiter }: Clients, form: Form, idTokens: { base: string; verify: VerifyIdToken }) {
   const application = await authenticateClient(db, form, tokenUrl);
   const fromNhsLogin = issuerOf(form.subject_token) === idTokens.base + NHS_LOGIN_ISSUER_PATH;
   noteActor({ mode: fromNhsLogin ? 'patient' : 'healthcare-worker', applicationId: application.applicationId, activityCodes: [] });
+  checkTokenRate(limiter, application);
   if (fromNhsLogin && !application.accessModes.includes('patient')) throw unauthorizedClient(NOT_CONFIGURED_FOR_GRANT);
   if (!fromNhsLogin && !application.accessModes.includes('healthcare-worker')) {
     throw unauthorizedClient('The application is not allowed user-restricted (healthcare worker) access');

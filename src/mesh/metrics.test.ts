@@ -9,6 +9,7 @@ import { buildTestApp } from '../../test/support/app.ts';
 import { meshTester } from '../../test/support/mesh.ts';
 import { createMeshService } from './index.ts';
 import { INBOX_LIFETIME_MS } from './send.ts';
+import { ALONE } from '../platform/cluster.ts';
 
 const t = await buildTestApp();
 const mesh = meshTester(t);
@@ -54,7 +55,7 @@ test("messages expired by the server's sweep are counted by workflow", async () 
   const server = Fastify();
   const registry = new Registry();
   server.get('/metrics', async () => registry.metrics()); // as the platform's /metrics answers
-  await createMeshService({ now: () => new Date(Date.now() + INBOX_LIFETIME_MS + 60_000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: registry });
+  await createMeshService({ now: () => new Date(Date.now() + INBOX_LIFETIME_MS + 60_000), sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: registry, cluster: ALONE });
   try {
     const deadline = Date.now() + 5000;
     let expired: number | undefined;

@@ -16,6 +16,7 @@ import { INBOX_LIFETIME_MS, RETENTION_MS } from './send.ts';
 import { UPLOAD_ABANDONED_AFTER_MS, sweepMesh } from './sweep.ts';
 import { lockExpiredInboxMessages } from './sweep-store.ts';
 import { waitFor } from '../../test/support/wait.ts';
+import { ALONE } from '../platform/cluster.ts';
 
 const t = await buildTestApp();
 const mesh = meshTester(t);
@@ -165,7 +166,7 @@ test("the server's timer sweeps with nobody calling it, and stops when the serve
   // A second server on the same database, its clock six days on and its sweep every 20 ms.
   const server = Fastify();
   const clock = later(INBOX_LIFETIME_MS + 24 * 60 * MINUTE);
-  await createMeshService({ now: clock, sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: new Registry() });
+  await createMeshService({ now: clock, sweepIntervalMs: 20 }).register(server, { db: t.db, config: t.config, log: pino({ level: 'silent' }), metrics: new Registry(), cluster: ALONE });
   await server.ready();
   await waitFor(async () => (await statusOf(t.db, first)) === 'undeliverable');
   assert.equal((await reportsOf(t.db, [first])).length, 1);

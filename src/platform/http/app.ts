@@ -22,7 +22,8 @@ export type ServiceDeps = { config: Config; db: Database; log: Logger };
 /** A national service as the platform sees it: routes to register, and demo data to seed. */
 export type ServiceModule = {
   name: string;
-  register(app: FastifyInstance, deps: ServiceDeps & { metrics: Registry }): void | Promise<void>;
+  /** `cluster`: the processes sharing the database, among which limits meant for the whole service are shared. */
+  register(app: FastifyInstance, deps: ServiceDeps & { metrics: Registry; cluster: Cluster }): void | Promise<void>;
   seed?(deps: ServiceDeps): Promise<void>;
 };
 
@@ -128,7 +129,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = registerMetrics(app, db, config.databasePoolSize);
   deps.audit.registerMetrics?.(metrics.registry);
   registerErrorHandling(app, metrics);
-  registerHealth(app, { config, db, readOnly: deps.readOnly, cluster: deps.cluster ?? ALONE, services: deps.services.map((service) => service.name) });
-  for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }), metrics: metrics.registry });
+  const cluster = deps.cluster ?? ALONE;
+  registerHealth(app, { config, db, readOnly: deps.readOnly, cluster, services: deps.services.map((service) => service.name) });
+  for (const service of deps.services) await service.register(app, { config, db, log: log.child({ module: service.name }), metrics: metrics.registry, cluster });
   return app;
 }
