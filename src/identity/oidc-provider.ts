@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JWTPayload } from 'jose';
 import { noteActor, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
+import { bearerToken } from '../platform/http/access.ts';
 import { formFields, type Form } from './form.ts';
 import { OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
 import { escapeHtml, signInPage, type SignInForm, type SignInPageFields } from './sign-in-page.ts';
@@ -107,7 +108,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
   );
 
   app.get(issuerPath + paths.userinfo, { config: { access: { public: true, ownCredential: provider.accessTokenName } } }, async (request, reply) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const token = bearerToken(request.headers.authorization);
     let claims: JWTPayload;
     try {
       claims = await verifyJwt(token ?? '', { issuer, audience: provider.userinfoAudience });
