@@ -14,9 +14,10 @@ export type AuditQuery = {
   count: number;
   offset: number;
   /**
-   * The newest record the search covers: a next page is read from the trail as its first page saw
-   * it, so that records appended meanwhile (the first page's own audit record among them) do not
-   * shift the pages. null: the chain head now.
+   * The newest record the search covers: the first page's links carry the chain head it read, and
+   * a next link the record below the last one shown (search.ts, auditSearchsetJson), so that
+   * records appended meanwhile (the first page's own audit record among them) do not shift the
+   * pages. null: the chain head now.
    */
   through: number | null;
 };

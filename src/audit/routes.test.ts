@@ -10,6 +10,7 @@ import type { AuditEntry } from '../platform/audit.ts';
 import { loadConfig } from '../platform/config.ts';
 import type { Actor } from '../platform/context.ts';
 import { Errors } from '../platform/errors.ts';
+import { SEARCH_LIMITS } from '../platform/fhir/search-query.ts';
 import { AUDIT_SCOPE, type TokenGrant } from '../platform/http/access.ts';
 import { buildApp } from '../platform/http/app.ts';
 import { randomNhsNumber } from '../platform/identifiers/nhs-number.ts';
@@ -79,6 +80,21 @@ async function search(query: string, headers = auditor): Promise<{ status: numbe
   return { status: response.statusCode, bundle: response.json<Bundle<AuditEvent>>(), body: response.body };
 }
 
+const linkOf = (bundle: Bundle, relation: string) => bundle.link?.find((link) => link.relation === relation)?.url;
+
+/** Every page of a search, from the first, following next links to the end. */
+async function allPages(query: string): Promise<Bundle<AuditEvent>[]> {
+  const pages: Bundle<AuditEvent>[] = [];
+  for (let next: string | undefined = query; next !== undefined; ) {
+    const page = await search(next);
+    assert.equal(page.status, 200, page.body);
+    pages.push(page.bundle);
+    const url = linkOf(page.bundle, 'next');
+    next = url === undefined ? undefined : new URL(url).search.slice(1);
+  }
+  return pages;
+}
+
 const requestIdOf = (event: AuditEvent | undefined) => event?.entity?.at(-1)?.detail?.find((detail) => detail.type === 'X-Request-ID')?.valueString;
 /** The request ids of the records of March 2021, leaving out the records of this file's own searches. */
 const requestIds = (bundle: Bundle<AuditEvent>) =>
@@ -105,33 +121,42 @@ test('search by patient, user, organisation and date finds the right records, ne
   }
 });
 
-test('results are paged with _count and _offset, with next and previous links', async () => {
+test('results are paged with _count and _offset: the next link goes on below the last record shown, and a page asked for by _offset links to the one before', async () => {
   const first = await search(`patient=${firstPatient}&date=lt2022&_count=2`);
   assert.deepEqual(requestIds(first.bundle), ['march-4', 'march-2']);
-  const next = new URL(first.bundle.link?.find((link) => link.relation === 'next')?.url ?? '');
+  const next = new URL(linkOf(first.bundle, 'next') ?? '');
   assert.equal(`${next.origin}${next.pathname}`, `http://openspine.test${AUDIT_BASE}/AuditEvent`);
-  assert.deepEqual(Object.fromEntries(next.searchParams), { patient: firstPatient, date: 'lt2022', _count: '2', _through: next.searchParams.get('_through'), _offset: '2' });
+  const lastShown = Number(first.bundle.entry?.at(-1)?.resource?.id);
+  assert.deepEqual(Object.fromEntries(next.searchParams), { patient: firstPatient, date: 'lt2022', _count: '2', _through: String(lastShown - 1) });
+  assert.equal(linkOf(first.bundle, 'previous'), undefined);
   const second = await search(next.search.slice(1));
   assert.deepEqual(requestIds(second.bundle), ['march-1']);
-  assert.equal(second.bundle.link?.some((link) => link.relation === 'next'), false);
-  assert.ok(second.bundle.link?.some((link) => link.relation === 'previous'));
+  assert.equal(linkOf(second.bundle, 'next'), undefined);
+  assert.equal(linkOf(second.bundle, 'previous'), undefined, 'a page reached by its key has no offset to step back from');
+
+  const through = new URL(linkOf(first.bundle, 'self') ?? '').searchParams.get('_through');
+  const byOffset = await search(`patient=${firstPatient}&date=lt2022&_count=2&_offset=1&_through=${through}`);
+  assert.deepEqual(requestIds(byOffset.bundle), ['march-2', 'march-1']);
+  const previous = new URL(linkOf(byOffset.bundle, 'previous') ?? '');
+  assert.deepEqual(Object.fromEntries(previous.searchParams), { patient: firstPatient, date: 'lt2022', _count: '2', _through: through });
+  assert.deepEqual(requestIds((await search(previous.search.slice(1))).bundle), ['march-4', 'march-2']);
+});
+
+test('following next links reads every record of a patient once, however many: paging has no depth limit', async () => {
+  // More records than the deepest _offset (SEARCH_LIMITS.maxOffset) and a page past it.
+  const patient = randomNhsNumber('999');
+  const written = Array.from({ length: SEARCH_LIMITS.maxOffset + SEARCH_LIMITS.maxCount + 1 }, (_, index) => `deep-${index}`);
+  await Promise.all(written.map((requestId) => trail.record(auditEntry({ requestId, patientNhsNumbers: [patient] }))));
+  const seen = (await allPages(`patient=${patient}&_count=${SEARCH_LIMITS.maxCount}`)).flatMap(requestIds);
+  assert.equal(seen.length, written.length);
+  assert.deepEqual(seen, written.toReversed(), 'each record once, newest first');
 });
 
 test('the pages of a search read the trail as its first page did: records appended since, its own audit record among them, neither repeat nor shift a record', async () => {
   // Each search of a patient is audited as a new record naming them: the newest match of the next search.
-  const pageSequences = async (query: string) => {
-    const page = await search(query);
-    assert.equal(page.status, 200, page.body);
-    const next = page.bundle.link?.find((link) => link.relation === 'next')?.url;
-    return { sequences: (page.bundle.entry ?? []).map((entry) => Number(entry.resource?.id)), next: next && new URL(next).search.slice(1) };
-  };
-  let page = await pageSequences(`patient=${secondPatient}&_count=2`);
-  const seen = [...page.sequences];
+  const pages = await allPages(`patient=${secondPatient}&_count=2`);
+  const seen = pages.flatMap((page) => (page.entry ?? []).map((entry) => Number(entry.resource?.id)));
   const newestAtFirst = seen[0] ?? 0;
-  while (page.next) {
-    page = await pageSequences(page.next);
-    seen.push(...page.sequences);
-  }
   assert.equal(new Set(seen).size, seen.length, `a record shown twice: ${seen.join(', ')}`);
   assert.ok(seen.every((sequence) => sequence <= newestAtFirst), 'a later page shows a record newer than the first page saw');
   assert.deepEqual(seen, [...seen].sort((a, b) => b - a));

@@ -116,12 +116,18 @@ function dateValue(part: string): DateValue {
   return { prefix: prefix ?? 'eq', range };
 }
 
-/** The searchset Bundle, with self, next and previous links as every other search of ours. */
+/**
+ * The searchset Bundle. Its links read the trail as this page did (`_through`). The next link goes
+ * on below the last record shown, by its key rather than an offset: paging has no depth limit
+ * (SEARCH_LIMITS.maxOffset) and each page reads only what it shows. A previous link is given only
+ * to a page asked for by `_offset`, the one page before it being known there; a page reached by a
+ * next link has none, as FHIR allows (https://hl7.org/fhir/R4/http.html#paging).
+ */
 export function auditSearchsetJson(options: AuditSearchResult & { baseUrl: string; query: string }): string {
   const { search, records } = options;
-  // Every link of the answer reads the trail as this page did.
   const query = new URLSearchParams(options.query);
   query.set('_through', String(options.through));
+  const last = records.at(-1);
   return searchsetJson({
     baseUrl: options.baseUrl,
     request: { resourceType: 'AuditEvent', clauses: [], count: search.count, offset: search.offset, sort: [], total: false },
@@ -135,6 +141,7 @@ export function auditSearchsetJson(options: AuditSearchResult & { baseUrl: strin
       json: JSON.stringify(toAuditEvent(record)),
     })),
     hasMore: options.hasMore,
+    ...(last ? { nextPage: { _through: String(last.sequence - 1) } } : {}),
     total: undefined,
   });
 }

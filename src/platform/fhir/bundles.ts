@@ -20,20 +20,26 @@ export function searchsetJson(options: {
   query: string;
   matches: StoredVersion[];
   hasMore: boolean;
+  /**
+   * The parameters that select the next page in place of `_offset`, for a search paged by a key
+   * (the audit trail's); by default, the next page's `_offset`.
+   */
+  nextPage?: Record<string, string>;
   total: number | undefined;
 }): string {
   const { baseUrl, request, matches } = options;
   const typeUrl = `${baseUrl}/${request.resourceType}`;
-  const pageQuery = (offset: number) => {
+  const pageUrl = (page: Record<string, string>) => {
     const params = new URLSearchParams(options.query);
     params.delete('_offset');
-    if (offset > 0) params.set('_offset', String(offset));
+    for (const [name, value] of Object.entries(page)) params.set(name, value);
     const text = params.toString();
     return text ? `${typeUrl}?${text}` : typeUrl;
   };
-  const links = [{ relation: 'self', url: pageQuery(request.offset) }];
-  if (options.hasMore) links.push({ relation: 'next', url: pageQuery(request.offset + request.count) });
-  if (request.offset > 0) links.push({ relation: 'previous', url: pageQuery(Math.max(0, request.offset - request.count)) });
+  const atOffset = (offset: number): Record<string, string> => (offset > 0 ? { _offset: String(offset) } : {});
+  const links = [{ relation: 'self', url: pageUrl(atOffset(request.offset)) }];
+  if (options.hasMore) links.push({ relation: 'next', url: pageUrl(options.nextPage ?? atOffset(request.offset + request.count)) });
+  if (request.offset > 0) links.push({ relation: 'previous', url: pageUrl(atOffset(Math.max(0, request.offset - request.count))) });
   const entries = matches.map(
     (match) => `{"fullUrl":${JSON.stringify(`${typeUrl}/${match.id}`)},"resource":${match.json},"search":{"mode":"match"}}`,
   );
