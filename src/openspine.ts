@@ -116,7 +116,7 @@ export async function startOpenSpine(config: Config, log: Logger): Promise<Runni
       config,
       db,
       log,
-      authenticate: createAuthenticator(db, { processes: cluster.size }),
+      authenticate: await createAuthenticator(db, { processes: cluster.size }),
       cluster,
       audit,
       readOnly,

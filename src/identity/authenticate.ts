@@ -10,23 +10,41 @@ import { createRateLimiter } from './rate-limit.ts';
 import { findApplication, roleProfilesOf, type Application, type RoleProfile } from './store.ts';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, createJwtVerifier, type AccessClaims } from './tokens.ts';
 
+/** Where every process hears that a role profile or an application changed (migration 0029). */
+const CHANGES_CHANNEL = 'openspine_identity';
 /** Tokens longer than this are refused unread (a JWT of ours is about 700 characters). */
 const MAX_TOKEN_LENGTH = 4096;
-/** How long verified tokens, role profiles and applications are kept in memory. */
+/**
+ * How long verified tokens, role profiles and applications are kept in memory. A change of a role
+ * profile or an application is heard at once (CHANGES_CHANNEL); this bounds what a missed notice costs.
+ */
 const CACHE_SECONDS = 10;
 const CACHE_LIMIT = 10_000;
 const URID = /^\d{1,20}$/;
 /** Characters of a token's end that its cache entry is found by. */
 const TOKEN_KEY_LENGTH = 32;
 
-/** `processes`: how many OpenSpine processes share the applications' rate limits (src/platform/cluster.ts). */
-export function createAuthenticator(db: Database, options: { processes?: () => number } = {}): Authenticator {
+/**
+ * `processes`: how many OpenSpine processes share the applications' rate limits (src/platform/cluster.ts).
+ * Listens for changes of role profiles and applications on a connection of its own until `db` ends.
+ */
+export async function createAuthenticator(db: Database, options: { processes?: () => number } = {}): Promise<Authenticator> {
   const verifyJwt = createJwtVerifier(db);
   const limiter = createRateLimiter(options.processes ? { processes: options.processes } : {});
   const tokens = cache<{ token: string; claims: AccessClaims }>();
   const profiles = cache<RoleProfile[]>();
   /** null: no such application (known for as long as the rest). */
   const applications = cache<Application | null>();
+  const forget = (notice: string) => {
+    const [kind, key = ''] = splitOnce(notice, ':');
+    if (kind === 'role-profiles') profiles.forget(key);
+    else if (kind === 'application') applications.forget(key);
+  };
+  // On (re)connecting, notices may have been missed meanwhile: everything kept is forgotten.
+  await db.listen(CHANGES_CHANNEL, forget, () => {
+    profiles.clear();
+    applications.clear();
+  });
 
   return async (token, headers) => {
     if (token.length > MAX_TOKEN_LENGTH) throw Errors.unauthenticated('Invalid access token');
@@ -83,22 +101,46 @@ function chooseRoleProfile(profiles: RoleProfile[], headers: IncomingHttpHeaders
   return { roleProfileId: profile.roleProfileId, organisationOds: profile.orgCode, activityCodes: profile.activityCodes };
 }
 
+function splitOnce(text: string, separator: string): [string, string?] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text] : [text.slice(0, at), text.slice(at + separator.length)];
+}
+
+type Cache<T> = {
+  fresh(key: string): T | undefined;
+  load(key: string, loader: () => Promise<T>): Promise<T>;
+  forget(key: string): void;
+  clear(): void;
+};
+
 /**
- * A small time-bounded cache; a failed load is not kept. `fresh` answers at once, without the
- * turn of the event loop an await costs (three of them a request, each a promise and a microtask).
+ * A small time-bounded cache; a failed load is not kept, nor one that a forget overtook (it may
+ * have read what the change replaced). `fresh` answers at once, without the turn of the event loop
+ * an await costs (three of them a request, each a promise and a microtask).
  */
-function cache<T>(): { fresh(key: string): T | undefined; load(key: string, loader: () => Promise<T>): Promise<T> } {
+function cache<T>(): Cache<T> {
   const entries = new Map<string, { value: T; until: number }>();
+  let forgets = 0;
   return {
     fresh(key) {
       const entry = entries.get(key);
       return entry && entry.until > Date.now() ? entry.value : undefined;
     },
     async load(key, loader) {
+      const forgetsBefore = forgets;
       const value = await loader();
+      if (forgets !== forgetsBefore) return value;
       if (entries.size >= CACHE_LIMIT) entries.clear();
       entries.set(key, { value, until: Date.now() + CACHE_SECONDS * 1000 });
       return value;
+    },
+    forget(key) {
+      forgets++;
+      entries.delete(key);
+    },
+    clear() {
+      forgets++;
+      entries.clear();
     },
   };
 }

@@ -23,7 +23,7 @@ test('a token signed before a rotation still opens the APIs; new tokens use the 
   assert.equal((await read(after)).statusCode, 200, 'a running process learns the new key');
   assert.equal((await read(before)).statusCode, 200, 'the old key still verifies');
 
-  const freshProcess = createAuthenticator(t.db);
+  const freshProcess = await createAuthenticator(t.db);
   for (const token of [before, after]) assert.equal((await freshProcess(token, {})).actor.mode, 'system');
 
   const jwks = (await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/connect/jwk_uri` })).json<{ keys: { kid: string }[] }>();

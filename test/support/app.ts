@@ -35,7 +35,7 @@ export async function buildTestApp(settings: { sandbox?: boolean; audit?: AuditS
   loadFhirDefinitions();
   const readOnly = await watchReadOnly(db, log);
   const audit = createAuditTrail(db, log);
-  const app = await buildApp({ config, db, log, authenticate: createAuthenticator(db), audit: settings.audit ?? audit, readOnly, services: enabledServices(config) });
+  const app = await buildApp({ config, db, log, authenticate: await createAuthenticator(db), audit: settings.audit ?? audit, readOnly, services: enabledServices(config) });
   after(async () => {
     await app.close();
     await audit.close();

@@ -82,7 +82,7 @@ test('a valid caller without the right gets 403 ACCESS_DENIED', async () => {
 
 test('a route that declares no access rule cannot be registered', async () => {
   const undeclared: ServiceModule = { name: 'undeclared', register: (app) => void app.get('/open', async () => 'open') };
-  const deps = { config: t.config, db: t.db, log: pino({ level: 'silent' }), authenticate: createAuthenticator(t.db), audit: { record: async () => undefined }, readOnly: { isOn: () => false, close: async () => undefined } };
+  const deps = { config: t.config, db: t.db, log: pino({ level: 'silent' }), authenticate: await createAuthenticator(t.db), audit: { record: async () => undefined }, readOnly: { isOn: () => false, close: async () => undefined } };
   await assert.rejects(buildApp({ ...deps, services: [undeclared] }), /declares no access rule/);
 });
 
