@@ -18,7 +18,9 @@ import { auditEntry } from './fixtures.ts';
 import { AUDIT_BASE, auditService, createAuditTrail } from './index.ts';
 
 const { db } = await createTestDatabase();
-const log = pino({ level: 'silent' });
+/** What the app logs at error level (and above), to check what must be logged is. */
+const errorLogs: { msg: string; reqId?: string; unreadableBlocks?: unknown }[] = [];
+const log = pino({ level: 'error' }, { write: (line: string) => void errorLogs.push(JSON.parse(line) as (typeof errorLogs)[number]) });
 const trail = createAuditTrail(db, log);
 
 // Tokens are opaque here: this file tests the audit routes, not how tokens are verified.
@@ -160,6 +162,41 @@ test('the pages of a search read the trail as its first page did: records append
   assert.equal(new Set(seen).size, seen.length, `a record shown twice: ${seen.join(', ')}`);
   assert.ok(seen.every((sequence) => sequence <= newestAtFirst), 'a later page shows a record newer than the first page saw');
   assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
+});
+
+test('a block that cannot be read is left out of an answer that says so, with a warning outcome, and logged as an error', async () => {
+  // Three appends of a patient's records of June 2020 (out of the other tests' searches): three blocks.
+  const patient = randomNhsNumber('999');
+  for (const batch of [['june-1', 'june-2'], ['june-3', 'june-4'], ['june-5', 'june-6']]) {
+    await Promise.all(batch.map((requestId) => trail.record(auditEntry({ requestId, occurredAt: new Date('2020-06-01T10:00:00Z'), patientNhsNumbers: [patient] }))));
+  }
+  const blocks = await db<{ first: number; last: number }[]>`
+    select first_sequence::int as first, last_sequence::int as last from audit_block where patients @> ${[patient]}::text[] order by first_sequence`;
+  assert.equal(blocks.length, 3);
+  const damaged = blocks[1];
+  assert.ok(damaged);
+  // Someone able to switch the trail's guard off writes over the middle block.
+  await db.begin(async (tx) => {
+    await tx`alter table audit_block disable trigger user`;
+    await tx`update audit_block set packed = ${Buffer.from('not compressed at all')} where first_sequence = ${damaged.first}`;
+    await tx`alter table audit_block enable trigger user`;
+  });
+
+  const requestId = randomUUID();
+  const response = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent?patient=${patient}`, headers: { ...auditor, 'x-request-id': requestId } });
+  assert.equal(response.statusCode, 200, response.body);
+  const entries = response.json<Bundle>().entry ?? [];
+  const matches = entries.filter((entry) => entry.search?.mode === 'match').map((entry) => requestIdOf(entry.resource as AuditEvent));
+  assert.deepEqual(matches, ['june-6', 'june-5', 'june-2', 'june-1']);
+  const outcomes = entries.filter((entry) => entry.search?.mode === 'outcome').map((entry) => entry.resource);
+  assert.equal(outcomes.length, 1);
+  const [issue] = outcomes[0]?.resourceType === 'OperationOutcome' ? outcomes[0].issue : [];
+  assert.equal(issue?.severity, 'warning');
+  assert.equal(issue?.code, 'incomplete');
+  assert.match(issue?.diagnostics ?? '', new RegExp(`records ${damaged.first} to ${damaged.last} cannot be read.*openspine audit verify`));
+  const logged = errorLogs.find((line) => line.reqId === requestId);
+  assert.match(logged?.msg ?? '', /cannot read/);
+  assert.deepEqual(logged?.unreadableBlocks, [damaged]);
 });
 
 test('a record reads as an AuditEvent: who, what, when, outcome, request and place in the chain', async () => {

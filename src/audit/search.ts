@@ -1,5 +1,7 @@
 // The auditors' search of the trail: reads an AuditEvent search (patient, user, organisation,
 // date) into a query, runs it, and answers it as a searchset Bundle, newest first; and the read.
+import type { OperationOutcome } from '@medplum/fhirtypes';
+import { currentContext } from '../platform/context.ts';
 import type { Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
 import { dateRange } from '../platform/fhir/dates.ts';
@@ -11,16 +13,20 @@ import { SDS_USER_ID_SYSTEM, toAuditEvent } from './audit-event.ts';
 import type { AuditRecord } from './chain.ts';
 import { AuditErrors } from './errors.ts';
 import type { AuditQuery } from './record-match.ts';
-import { readRecord, searchRecords } from './store.ts';
+import { readRecord, searchRecords, type BlockSpan, type SearchAnswer } from './store.ts';
 
 const PARAMETERS = ['patient', 'user', 'organisation', 'date', '_count', '_offset', '_through'] as const;
 type Parameter = (typeof PARAMETERS)[number];
 
-export type AuditSearchResult = { search: AuditQuery; records: AuditRecord[]; hasMore: boolean; through: number };
+export type AuditSearchResult = SearchAnswer & { search: AuditQuery };
 
 export async function searchAuditTrail(db: Queryable, query: QueryValues): Promise<AuditSearchResult> {
   const search = parseAuditSearch(query);
-  return { search, ...(await searchRecords(db, search)) };
+  const answer = await searchRecords(db, search);
+  if (answer.unreadable.length > 0) {
+    currentContext()?.log.error({ unreadableBlocks: answer.unreadable }, 'an audit search answered without the records of blocks it cannot read: run `openspine audit verify`');
+  }
+  return { search, ...answer };
 }
 
 /** A record by its sequence number, the id of its AuditEvent. */
@@ -143,5 +149,18 @@ export function auditSearchsetJson(options: AuditSearchResult & { baseUrl: strin
     hasMore: options.hasMore,
     ...(last ? { nextPage: { _through: String(last.sequence - 1) } } : {}),
     total: undefined,
+    ...(options.unreadable.length > 0 ? { outcome: unreadableOutcome(options.unreadable) } : {}),
   });
+}
+
+/** The answer lacks the records of blocks that cannot be read: said, rather than left out unseen. */
+function unreadableOutcome(blocks: BlockSpan[]): OperationOutcome {
+  return {
+    resourceType: 'OperationOutcome',
+    issue: blocks.map(({ first, last }) => ({
+      severity: 'warning',
+      code: 'incomplete',
+      diagnostics: `The audit block of records ${first} to ${last} cannot be read, so any of its records that match are missing from this answer: run \`openspine audit verify\``,
+    })),
+  };
 }

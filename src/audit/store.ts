@@ -156,33 +156,53 @@ export async function readRecord(db: Queryable, sequence: number): Promise<Audit
 /** Blocks read by a search's first round, newest first; each further round reads twice as many, up to the most. */
 const SEARCH_BLOCKS = { first: 4, most: 256 } as const;
 
+/** A block's span of sequences, both ends included. */
+export type BlockSpan = { first: number; last: number };
+
+export type SearchAnswer = {
+  records: AuditRecord[];
+  hasMore: boolean;
+  through: number;
+  /** The blocks the search needed but could not read (a damaged trail): their records are missing from the answer. */
+  unreadable: BlockSpan[];
+};
+
 /**
  * Matching records, newest first (in the trail's order); `hasMore` when a further page exists. The
  * blocks whose keys match are read newest first, a few at a time, and their records matched one
  * by one, until the page (after the offset) is full: a search reads what it shows and not much more.
+ * A block that cannot be read is passed over, and named in `unreadable` for the answer to say so:
+ * one damaged block does not stop every search of the patients it names.
  */
-export async function searchRecords(db: Queryable, query: AuditQuery): Promise<{ records: AuditRecord[]; hasMore: boolean; through: number }> {
+export async function searchRecords(db: Queryable, query: AuditQuery): Promise<SearchAnswer> {
   // Only the chain up to its head is searched: a block past it was not written by an append.
   const head = (await readChainHead(db)).sequence;
   const through = Math.min(query.through ?? head, head);
   const span = searchSpan(query.dates);
-  if (!span) return { records: [], hasMore: false, through };
+  if (!span) return { records: [], hasMore: false, through, unreadable: [] };
   const wanted = query.offset + query.count + 1;
   const matches: AuditRecord[] = [];
+  const unreadable: BlockSpan[] = [];
   let before = through + 1;
   for (let blocks: number = SEARCH_BLOCKS.first; ; blocks = Math.min(blocks * 2, SEARCH_BLOCKS.most)) {
     const rows = await matchingBlocks(db, query, span, { before, blocks });
     for (const row of rows) {
-      const records = recordsOf(row) ?? [];
+      // The rest of the round is past the page: not unpacked, nor said unreadable.
+      if (matches.length >= wanted) break;
+      before = Number(row.first_sequence);
+      const records = recordsOf(row);
+      if (!records) {
+        unreadable.push({ first: before, last: Number(row.last_sequence) });
+        continue;
+      }
       for (let index = records.length - 1; index >= 0 && matches.length < wanted; index--) {
         const record = records[index];
         if (record && record.sequence <= through && recordMatches(record, query)) matches.push(record);
       }
-      before = Number(row.first_sequence);
     }
     if (matches.length >= wanted || rows.length < blocks) break;
   }
-  return { records: matches.slice(query.offset, query.offset + query.count), hasMore: matches.length === wanted, through };
+  return { records: matches.slice(query.offset, query.offset + query.count), hasMore: matches.length === wanted, through, unreadable };
 }
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;

@@ -2,7 +2,7 @@
 // and transaction bundles, processed all-or-nothing in one database transaction.
 // https://hl7.org/fhir/R4/http.html#transaction
 import { randomUUID } from 'node:crypto';
-import type { Bundle, BundleEntry, Resource } from '@medplum/fhirtypes';
+import type { Bundle, BundleEntry, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import type { Transaction } from '../db/connect.ts';
 import { Errors, SpineError } from '../errors.ts';
 import { createResource, deleteResource, inTransaction, type FhirStore, type StoredVersion, updateResource } from './resources.ts';
@@ -26,6 +26,8 @@ export function searchsetJson(options: {
    */
   nextPage?: Record<string, string>;
   total: number | undefined;
+  /** Warnings about the answer as a whole, as an entry of mode outcome: https://hl7.org/fhir/R4/search.html#errors */
+  outcome?: OperationOutcome;
 }): string {
   const { baseUrl, request, matches } = options;
   const typeUrl = `${baseUrl}/${request.resourceType}`;
@@ -43,6 +45,7 @@ export function searchsetJson(options: {
   const entries = matches.map(
     (match) => `{"fullUrl":${JSON.stringify(`${typeUrl}/${match.id}`)},"resource":${match.json},"search":{"mode":"match"}}`,
   );
+  if (options.outcome) entries.unshift(JSON.stringify({ resource: options.outcome, search: { mode: 'outcome' } }));
   const total = options.total === undefined ? '' : `"total":${options.total},`;
   return `{"resourceType":"Bundle","type":"searchset",${total}"link":${JSON.stringify(links)},"entry":[${entries.join(',')}]}`;
 }
