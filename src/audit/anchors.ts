@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Queryable } from '../platform/db/connect.ts';
 import type { ChainHead } from './chain.ts';
-import { readChainHead, readRecord } from './store.ts';
+import { readChainHead, readStoredRecord } from './store.ts';
 import type { AuditProblem } from './problems.ts';
 
 /** How often the server publishes the head, when it has moved. */
@@ -60,11 +60,15 @@ export function publishAnchors(db: Queryable, log: Logger, intervalMs = ANCHOR_I
   return { stop: () => clearInterval(timer) };
 }
 
-/** Every anchor the trail no longer passes through: the record at its sequence is absent or has another hash. */
-export async function checkAnchors(db: Queryable, anchors: ChainHead[]): Promise<AuditProblem[]> {
+/**
+ * Every anchor the trail no longer passes through: the record at its sequence is absent (or past
+ * the chain's `head`) or has another hash. Without a head (deleted, as verification reports), the
+ * anchors are checked against the blocks as they are.
+ */
+export async function checkAnchors(db: Queryable, anchors: ChainHead[], head: ChainHead | undefined): Promise<AuditProblem[]> {
   const problems: AuditProblem[] = [];
   for (const anchor of anchors) {
-    const record = await readRecord(db, anchor.sequence);
+    const record = head && anchor.sequence > head.sequence ? undefined : await readStoredRecord(db, anchor.sequence);
     if (!record) {
       problems.push({ sequence: anchor.sequence, problem: 'missing', detail: `the trail was published as reaching ${anchor.sequence} (anchor ${formatAnchor(anchor)}), but it ends before` });
     } else if (record.hash !== anchor.hash) {

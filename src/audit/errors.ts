@@ -1,5 +1,5 @@
 // The audit service's named errors: what an auditor is told when a search or read cannot be answered.
-import { Errors } from '../platform/errors.ts';
+import { Errors, SpineError } from '../platform/errors.ts';
 
 export const AuditErrors = {
   /** An auditor must say what they are looking for: the whole trail is not browsed. */
@@ -12,4 +12,15 @@ export const AuditErrors = {
   invalidValue: (name: string, value: string, hint: string) =>
     Errors.invalidSearchData(`Invalid value - '${value}' in field '${name}': ${hint}`),
   recordNotFound: (id: string) => Errors.notFound(`AuditEvent/${id} not found`),
+  /**
+   * The row that says where the trail ends was deleted (the database refuses that to all but its
+   * owner): nothing can be read or appended as the chain until it is restored. Server damage, so a 500.
+   */
+  chainHeadMissing: () =>
+    new SpineError({
+      status: 500,
+      code: 'exception',
+      spineCode: 'UNKNOWN_ERROR',
+      diagnostics: 'The audit trail is damaged: its chain head (audit_chain_head, id 1) is missing, so where the trail ends is not known; run `openspine audit verify`',
+    }),
 };

@@ -1,5 +1,5 @@
 // What verification of the audit trail reports: each record found changed, missing, moved, rewritten,
-// hidden from the searches, or put past the chain's end.
+// hidden from the searches, or put past the chain's end, and a chain head deleted.
 export type AuditProblemKind =
   /** The record's content does not match its hash. */
   | 'edited'
@@ -20,7 +20,13 @@ export type AuditProblemKind =
    * The record is in a block past the chain head. Every append moves the head in the transaction
    * that writes its block, so no append of the trail wrote it: it was inserted directly.
    */
-  | 'past the head';
+  | 'past the head'
+  /**
+   * The chain head, which says where the trail ends and the hash of its last record, was deleted.
+   * No record can be appended until it is restored, and records cut from the end of the trail or
+   * re-hashed there show only against anchors. Named at the last record the blocks hold.
+   */
+  | 'head missing';
 
 export type AuditProblem = { sequence: number; problem: AuditProblemKind; detail: string };
 export type AuditVerification = { checked: number; problems: AuditProblem[] };

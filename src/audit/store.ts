@@ -4,6 +4,7 @@ import type postgres from 'postgres';
 import type { Queryable, Transaction } from '../platform/db/connect.ts';
 import { blockRecords, type AuditBlock, type BlockKeys } from './blocks.ts';
 import type { AuditRecord, ChainHead } from './chain.ts';
+import { AuditErrors } from './errors.ts';
 import { packRecords, unpackRecords } from './packing.ts';
 import { recordMatches, searchSpan, type AuditQuery, type Span } from './record-match.ts';
 
@@ -57,14 +58,20 @@ export async function lockChainHead(tx: Transaction, timeoutMs: number): Promise
     tx`select set_config('lock_timeout', ${`${timeoutMs}ms`}, true)`,
     tx<{ sequence: bigint; hash: string }[]>`select sequence, hash from audit_chain_head where id = 1 for update`,
   ]);
-  if (!row) throw new Error('The audit chain head is missing: has migration 0004_audit run?');
+  if (!row) throw AuditErrors.chainHeadMissing();
   return { sequence: Number(row.sequence), hash: row.hash };
 }
 
 export async function readChainHead(db: Queryable): Promise<ChainHead> {
+  const head = await findChainHead(db);
+  if (!head) throw AuditErrors.chainHeadMissing();
+  return head;
+}
+
+/** The chain head; undefined when its row was deleted (verification reports that, and checks what it still can). */
+export async function findChainHead(db: Queryable): Promise<ChainHead | undefined> {
   const [row] = await db<{ sequence: bigint; hash: string }[]>`select sequence, hash from audit_chain_head where id = 1`;
-  if (!row) throw new Error('The audit chain head is missing: has migration 0004_audit run?');
-  return { sequence: Number(row.sequence), hash: row.hash };
+  return row && { sequence: Number(row.sequence), hash: row.hash };
 }
 
 /**
@@ -145,12 +152,21 @@ export async function readRecords(db: Queryable, page: { after: number; limit: n
   return records.slice(0, page.limit);
 }
 
+/** The record at `sequence`, when the chain holds it: a block past the head was not written by an append. */
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  const [row] = await db<BlockRow[]>`
-    select * from audit_block
-    where first_sequence <= ${sequence} and ${sequence} <= (select sequence from audit_chain_head where id = 1)
-    order by first_sequence desc limit 1`;
+  return sequence <= (await readChainHead(db)).sequence ? readStoredRecord(db, sequence) : undefined;
+}
+
+/** The record at `sequence` as the block that would hold it stores it, whether or not the chain's head reaches it. */
+export async function readStoredRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
+  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
   return row && recordsOf(row)?.find((record) => record.sequence === sequence);
+}
+
+/** The last sequence of the newest block; 0 when there is none. */
+export async function lastStoredSequence(db: Queryable): Promise<number> {
+  const [row] = await db<{ last: bigint }[]>`select last_sequence as last from audit_block order by first_sequence desc limit 1`;
+  return Number(row?.last ?? 0);
 }
 
 /** Blocks read by a search's first round, newest first; each further round reads twice as many, up to the most. */

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { createTestDatabase } from '../../test/support/database.ts';
 import type { Database } from '../platform/db/connect.ts';
+import { SpineError } from '../platform/errors.ts';
 import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { packRecords, unpackRecords } from './packing.ts';
@@ -27,6 +28,7 @@ const since = await createTestDatabase();
 const joinedKeys = await createTestDatabase();
 const pastHead = await createTestDatabase();
 const subMillisecond = await createTestDatabase();
+const headless = await createTestDatabase();
 
 /**
  * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
@@ -46,13 +48,15 @@ async function writeChain(db: Database, length: number, maxBatch = 7): Promise<v
   await trail.close();
 }
 
-/** What an attacker with the owner's or a superuser's rights can do: switch the guard off, change, switch it on. */
+/** What an attacker with the owner's or a superuser's rights can do: switch the guards off, change, switch them on. */
 async function withoutGuard(db: Database, change: () => Promise<unknown>): Promise<void> {
   await db`alter table audit_block disable trigger user`;
+  await db`alter table audit_chain_head disable trigger user`;
   try {
     await change();
   } finally {
     await db`alter table audit_block enable trigger user`;
+    await db`alter table audit_chain_head enable trigger user`;
   }
 }
 
@@ -268,4 +272,27 @@ test('a block whose time span was moved by less than the millisecond a Date show
   const report = await verified(db);
   assert.deepEqual(kinds(report.problems), [{ sequence: 8, problem: 'misindexed' }]);
   assert.match(report.problems[0]?.detail ?? '', /a time below the millisecond/);
+});
+
+test('a deleted chain head is named, and every block is still walked and checked; searches and reads fail with a clear 500', async () => {
+  const { db } = headless;
+  await writeChain(db, 20);
+  const eleven = await readRecord(db, 11);
+  assert.ok(eleven);
+  await withoutGuard(db, async () => {
+    await editField(db, 5, OUTCOME, 'failure');
+    await db`delete from audit_chain_head`;
+  });
+  // An anchor the trail passes through, and one past its last record.
+  const report = await verified(db, { anchors: [{ sequence: 11, hash: eleven.hash }, { sequence: 30, hash: eleven.hash }] });
+  assert.equal(report.checked, 20);
+  assert.deepEqual(kinds(report.problems), [
+    { sequence: 5, problem: 'edited' },
+    { sequence: 20, problem: 'head missing' },
+    { sequence: 30, problem: 'missing' },
+  ]);
+  assert.match(report.problems[1]?.detail ?? '', /chain head \(audit_chain_head, id 1\) is missing.*ending at 20/);
+  const headMissing = (error: unknown) => error instanceof SpineError && error.status === 500 && /chain head .* is missing/.test(error.message);
+  await assert.rejects(searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 10, through: null }), headMissing);
+  await assert.rejects(readRecord(db, 11), headMissing);
 });

@@ -1,20 +1,21 @@
 // Verification of the audit trail: walks the chain in sequence order, a keyset page of blocks at a
 // time, and names every record that was edited, removed or moved since it was written, rewritten
-// since an anchor was published, or hidden from the searches by its block's keys.
+// since an anchor was published, or hidden from the searches by its block's keys; and a deleted
+// chain head, checking all the rest without it.
 import type { Queryable } from '../platform/db/connect.ts';
 import { checkAnchors } from './anchors.ts';
 import type { BlockCheck } from './block-check.ts';
 import { blockCheckers } from './block-checkers.ts';
 import { GENESIS_HASH, type ChainHead } from './chain.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { blockHolding, blocksPastHead, readBlockRows, readChainHead } from './store.ts';
+import { blockHolding, blocksPastHead, findChainHead, lastStoredSequence, readBlockRows } from './store.ts';
 
 /** Blocks read at a time: a block holds at most one append's records (500 by default). */
 const DEFAULT_PAGE_SIZE = 100;
 /** How many records back (and ahead) a moved record is recognised as moved rather than as a broken link. */
 const REORDER_WINDOW = 10_000;
 
-/** Once before the first page of blocks and after each: the records checked so far, of the `upTo` the chain head held when the walk began. */
+/** Once before the first page of blocks and after each: the records checked so far, of the `upTo` the chain head (or, without one, the last block) held when the walk began. */
 export type VerifyProgress = (checked: number, upTo: number) => void;
 
 export type VerifyOptions = {
@@ -34,8 +35,9 @@ export type VerifyOptions = {
 
 /**
  * Checks every record up to the chain head as it is now (records appended meanwhile are left for
- * the next run), or those after `from`. Memory stays bounded, whatever the length of the trail: a
- * page of blocks, and the hashes of the last `reorderWindow` records.
+ * the next run), or those after `from`; without a head, every record the blocks hold. Memory stays
+ * bounded, whatever the length of the trail: a page of blocks, and the hashes of the last
+ * `reorderWindow` records.
  */
 export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {}): Promise<AuditVerification> {
   const limit = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -43,11 +45,14 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
   if (!Number.isInteger(window) || window < 1) throw new RangeError(`reorderWindow must be a positive whole number, not ${window}`);
   const from = options.from ?? { sequence: 0, hash: GENESIS_HASH };
   const anchors = [...(options.anchors ?? []), ...(options.from ? [options.from] : [])];
-  const head = await readChainHead(db);
-  // An anchor past the head: the trail was cut short since, which checking it as an anchor says.
-  if (from.sequence > head.sequence) return { checked: 0, problems: await checkAnchors(db, anchors) };
+  const head = await findChainHead(db);
+  // Without its head the chain is walked to its last block: all but where it should end can be checked.
+  const end = head?.sequence ?? (await lastStoredSequence(db));
+  const headProblems = head ? [] : [headMissing(end)];
+  // An anchor past the end: the trail was cut short since, which checking it as an anchor says.
+  if (from.sequence > end) return { checked: 0, problems: [...headProblems, ...(await checkAnchors(db, anchors, head))] };
   const walk = chainWalk(window, from);
-  options.onProgress?.(0, head.sequence - from.sequence);
+  options.onProgress?.(0, end - from.sequence);
   const blockProblems: AuditProblem[] = [];
   const firstBlock = from.sequence === 0 ? 1 : await blockHolding(db, from.sequence + 1);
   const checker = blockCheckers(options.threads ?? 0);
@@ -55,7 +60,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
     // Each page's blocks go to the checkers as soon as it is read, so that they check the next page
     // while this thread links the records of this one.
     const readPage = async (after: number): Promise<{ checks: Promise<BlockCheck>[]; lastStart: number | undefined }> => {
-      const rows = await readBlockRows(db, { after, upTo: head.sequence, limit });
+      const rows = await readBlockRows(db, { after, upTo: end, limit });
       const checks = rows.map((row) => checker.check(row));
       // Not to be left unhandled while earlier pages are walked: each is awaited, in order, below.
       for (const check of checks) check.catch(() => undefined);
@@ -72,7 +77,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
           walk.check(check.sequences[index] as number, check.prevHashes[index] as string, check.hashes[index] as string, check.intact[index] as boolean);
         }
       }
-      options.onProgress?.(walk.checked(), head.sequence - from.sequence);
+      options.onProgress?.(walk.checked(), end - from.sequence);
       if (!next) break;
       page = await next;
     }
@@ -80,7 +85,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
     await checker.close();
   }
   const { checked, problems } = walk.finish(head);
-  problems.push(...blockProblems, ...(await pastTheHead(db)), ...(await checkAnchors(db, anchors)));
+  problems.push(...blockProblems, ...headProblems, ...(await pastTheHead(db)), ...(await checkAnchors(db, anchors, head)));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
@@ -88,7 +93,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
  * The checks, one record at a time in sequence order, of the records after `start` (the genesis, or
  * an anchor verified before), remembering only the last `window` hashes.
  */
-function chainWalk(window: number, start: ChainHead): { check(sequence: number, prevHash: string, hash: string, intact: boolean): void; checked(): number; finish(head: ChainHead): AuditVerification } {
+function chainWalk(window: number, start: ChainHead): { check(sequence: number, prevHash: string, hash: string, intact: boolean): void; checked(): number; finish(head: ChainHead | undefined): AuditVerification } {
   const problems: AuditProblem[] = [];
   let checked = 0;
   let previous: ChainHead = start;
@@ -148,6 +153,8 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
 
     finish(head) {
       for (const sequence of unexplained.values()) problems.push(brokenLink(sequence));
+      // Without a head (reported as missing) where the chain should end is not known.
+      if (!head) return { checked, problems };
       if (previous.sequence < head.sequence) {
         const gap = missing(previous.sequence + 1, head.sequence);
         problems.push({ ...gap, detail: `${gap.detail}: the chain head says the trail ends at ${head.sequence}` });
@@ -165,6 +172,14 @@ function missing(first: number, last: number): AuditProblem {
 
 function reordered(sequence: number, chainedAfter: number): AuditProblem {
   return { sequence, problem: 'reordered', detail: `it was chained after the record now at ${chainedAfter}, not after the one now before it` };
+}
+
+function headMissing(last: number): AuditProblem {
+  return {
+    sequence: last,
+    problem: 'head missing',
+    detail: `the chain head (audit_chain_head, id 1) is missing, so no record can be appended: the trail was checked to its last block, ending at ${last}; records cut from after it, or re-hashed up to it, show only against anchors (--anchor, --anchors-from)`,
+  };
 }
 
 /** A block past the chain head is none of the trail's: every append moves the head as it writes. */
