@@ -47,8 +47,12 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     userinfoAudience: CIS2_USERINFO_AUDIENCE,
     form: SIGN_IN_FORM,
     signIn: (form, clientId) => signIn(deps.db, form, clientId),
-    tokenClaims: (subject) => tokenClaims(deps.db, subject),
-    userInfo: (claims) => userInfo(deps, claims.sub ?? '', String(claims['selected_roleid'])),
+    tokenClaims: (subject, code) => tokenClaims(deps.db, subject, code.clientId),
+    userInfo: async (claims) => {
+      const userId = claims.sub ?? '';
+      const selectedRoleId = String(claims['selected_roleid']);
+      return { claims: await userInfo(deps, userId, selectedRoleId), actor: staffActor(userId, selectedRoleId, claims.client_id) };
+    },
   });
 }
 
@@ -75,7 +79,11 @@ async function signIn(db: Database, form: Form, clientId: string): Promise<SignI
   return { subject: { kind: 'staff', userId: person.userId, selectedRoleId: role.roleProfileId }, actor };
 }
 
-async function tokenClaims(db: Database, subject: StaffSubject) {
+function staffActor(userId: string, roleProfileId: string, applicationId: string | undefined): Actor {
+  return { mode: 'healthcare-worker', userId, roleProfileId, activityCodes: [], ...(applicationId ? { applicationId } : {}) };
+}
+
+async function tokenClaims(db: Database, subject: StaffSubject, clientId: string) {
   const person = await findPerson(db, subject.userId);
   const idClaims = {
     nhsid_useruid: subject.userId,
@@ -87,7 +95,8 @@ async function tokenClaims(db: Database, subject: StaffSubject) {
     acr: 'AAL3_ANY',
     auth_time: Math.floor(Date.now() / 1000),
   };
-  return { sub: subject.userId, idClaims, accessClaims: { selected_roleid: subject.selectedRoleId } };
+  const actor = staffActor(subject.userId, subject.selectedRoleId, clientId);
+  return { sub: subject.userId, idClaims, accessClaims: { selected_roleid: subject.selectedRoleId }, actor };
 }
 
 async function userInfo(deps: Deps, userId: string, selectedRoleId: string) {

@@ -54,12 +54,13 @@ export function registerNhsLoginProvider(app: FastifyInstance, deps: { db: Datab
       if (!account) throw new Error(`the NHS login account ${subject.accountId} of an authorization code is gone`);
       const level = account.identityProofingLevel;
       const idClaims = { auth_time: Math.floor(Date.now() / 1000), vot: `${level}.Cp.Cd`, vtm, token_use: 'id', ...profileClaims(account, code.scope.split(' ')) };
-      return { sub: account.sub, idClaims, accessClaims: {} };
+      return { sub: account.sub, idClaims, accessClaims: {}, actor: patientActor(code.clientId, account) };
     },
     async userInfo(claims) {
       const account = await findNhsLoginAccount(deps.db, { sub: claims.sub ?? '' });
       const scopes = typeof claims['scope'] === 'string' ? claims['scope'].split(' ') : [];
-      return { iss: issuer, sub: claims.sub, ...(account ? { ...profileClaims(account, scopes), ...contactClaims(account, scopes) } : {}) };
+      const answer = { iss: issuer, sub: claims.sub, ...(account ? { ...profileClaims(account, scopes), ...contactClaims(account, scopes) } : {}) };
+      return { claims: answer, actor: patientActor(claims.client_id, account) };
     },
   });
 }
@@ -70,10 +71,14 @@ async function signIn(db: Database, form: Form, clientId: string): Promise<SignI
     const found = await findNhsLoginAccount(db, { email });
     return found && (await passwordMatches(form.password ?? '', found.passwordHash)) ? found : undefined;
   });
-  if (!('found' in attempt)) return { ...attempt, actor: { mode: 'patient', applicationId: clientId, activityCodes: [] } };
+  if (!('found' in attempt)) return { ...attempt, actor: patientActor(clientId, undefined) };
   const account = attempt.found;
-  const actor: Actor = { mode: 'patient', applicationId: clientId, activityCodes: [], ...(account.nhsNumber ? { userId: account.nhsNumber } : {}) };
-  return { subject: { kind: 'patient', accountId: account.sub }, actor };
+  return { subject: { kind: 'patient', accountId: account.sub }, actor: patientActor(clientId, account) };
+}
+
+/** A patient as the audit trail records them: by their NHS number, when their account has one. */
+function patientActor(applicationId: string | undefined, account: NhsLoginAccount | undefined): Actor {
+  return { mode: 'patient', activityCodes: [], ...(applicationId ? { applicationId } : {}), ...(account?.nhsNumber ? { userId: account.nhsNumber } : {}) };
 }
 
 /**

@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JWTPayload } from 'jose';
-import { noteActor, type Actor } from '../platform/context.ts';
+import { noteActor, noteSubjects, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { bearerToken } from '../platform/http/access.ts';
 import { formFields, type Form } from './form.ts';
@@ -37,11 +37,17 @@ export type OidcProvider<S extends CodeSubject> = {
   userinfoAudience: string;
   form: SignInForm;
   signIn(form: Form, clientId: string): Promise<SignInResult<S>>;
-  /** The subject identifier and the claims of the ID token and of the access token for a redeemed code. */
-  tokenClaims(subject: S, code: { scope: string; nonce: string | null }): Promise<{ sub: string; idClaims: JWTPayload; accessClaims: JWTPayload }>;
-  /** Userinfo's answer for the verified claims of the provider's access token. */
-  userInfo(accessClaims: JWTPayload): Promise<object>;
+  /**
+   * The subject identifier and the claims of the ID token and of the access token for a redeemed
+   * code, and who they are issued for (a patient's actor has their NHS number as its user id).
+   */
+  tokenClaims(subject: S, code: { scope: string; nonce: string | null; clientId: string }): Promise<{ sub: string; idClaims: JWTPayload; accessClaims: JWTPayload; actor: Actor }>;
+  /** Userinfo's answer for the verified claims of the provider's access token, and whose it is. */
+  userInfo(accessClaims: AccessClaims): Promise<{ claims: object; actor: Actor }>;
 };
+
+/** A provider's access token: its client is named as in RFC 9068 (JWT access tokens). */
+export type AccessClaims = JWTPayload & { client_id?: string };
 
 export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance, db: Database, publicBaseUrl: string, provider: OidcProvider<S>): void {
   const { issuerPath, paths } = provider;
@@ -95,10 +101,11 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
   app.post(issuerPath + paths.token, { config: { ...open.config, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
     oauthReply(reply, async () => {
       const code = await redeemCode(db, provider.subjectKind, formFields(request.body));
-      const { sub, idClaims, accessClaims } = await provider.tokenClaims(code.subject as S, code);
+      const { sub, idClaims, accessClaims, actor } = await provider.tokenClaims(code.subject as S, code);
+      noteWhoActs(actor);
       const lifetime = { subject: sub, lifetimeSeconds: provider.tokenLifetimeSeconds };
       return {
-        access_token: await signJwt(db, { ...accessClaims, scope: code.scope }, { issuer, audience: provider.userinfoAudience, ...lifetime }),
+        access_token: await signJwt(db, { ...accessClaims, scope: code.scope, client_id: code.clientId }, { issuer, audience: provider.userinfoAudience, ...lifetime }),
         id_token: await signJwt(db, { ...idClaims, ...(code.nonce ? { nonce: code.nonce } : {}) }, { issuer, audience: code.clientId, ...lifetime }),
         token_type: 'Bearer',
         expires_in: provider.tokenLifetimeSeconds,
@@ -107,16 +114,26 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     }),
   );
 
-  app.get(issuerPath + paths.userinfo, { config: { access: { public: true, ownCredential: provider.accessTokenName } } }, async (request, reply) => {
+  // Userinfo gives out who signed in (a patient's NHS number, birth date, email): audited as a read of their data.
+  const userinfoDecision = { config: { access: { public: true as const, ownCredential: provider.accessTokenName }, securityDecision: true, interaction: 'userinfo' } };
+  app.get(issuerPath + paths.userinfo, userinfoDecision, async (request, reply) => {
     const token = bearerToken(request.headers.authorization);
-    let claims: JWTPayload;
+    let claims: AccessClaims;
     try {
       claims = await verifyJwt(token ?? '', { issuer, audience: provider.userinfoAudience });
     } catch {
       return reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'invalid_token', error_description: 'The access token is missing, invalid or expired' });
     }
-    return provider.userInfo(claims);
+    const answer = await provider.userInfo(claims);
+    noteWhoActs(answer.actor);
+    return answer.claims;
   });
+}
+
+/** Notes for the audit trail who the tokens or the userinfo are for; a patient's are their own data. */
+function noteWhoActs(actor: Actor): void {
+  noteActor(actor);
+  if (actor.mode === 'patient' && actor.userId) noteSubjects({ patientNhsNumbers: [actor.userId] });
 }
 
 /** Checks the authorization request's client, redirect URI, scopes and PKCE challenge; an unsafe redirect is never followed. */

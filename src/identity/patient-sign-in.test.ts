@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
+import { auditRecords } from '../../test/support/audit.ts';
 import { registerTestApplication } from '../../test/support/applications.ts';
 import { PDS_BASE } from '../pds/routes.ts';
 import { addApplicationKey, signClientAssertion } from './application-keys.ts';
@@ -91,6 +92,24 @@ test('the ID token carries NHS login’s claims, and userinfo the same and the e
   assert.equal(info.email, jane.email);
   assert.equal(info.email_verified, true);
   assert.equal((await t.app.inject({ method: 'GET', url: `${NHS_LOGIN_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${tokens.id_token}` } })).statusCode, 401, 'an ID token is not an access token');
+});
+
+test('redeeming a code and reading userinfo are audited as the patient’s, with their NHS number, before the answer leaves', async () => {
+  const { code, verifier } = await nhsLogin.signIn(credentials(jane.email));
+  const redeemed = await nhsLogin.redeem(code, verifier);
+  assert.equal(redeemed.statusCode, 200);
+  const requestId = randomUUID();
+  const userinfo = await t.app.inject({ method: 'GET', url: `${NHS_LOGIN_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${redeemed.json<{ access_token: string }>().access_token}`, 'x-request-id': requestId } });
+  assert.equal(userinfo.statusCode, 200);
+  const records = await auditRecords(t.db);
+  for (const [what, record] of [['the code redeemed', records.findLast((candidate) => candidate.interaction === 'token')], ['userinfo', records.find((candidate) => candidate.requestId === requestId)]] as const) {
+    assert.ok(record, `${what} is recorded`);
+    assert.equal(record.outcome, 'success', what);
+    assert.equal(record.actorMode, 'patient', what);
+    assert.equal(record.userId, jane.nhsNumber, what);
+    assert.equal(record.applicationId, patientApp.applicationId, what);
+    assert.deepEqual(record.patientNhsNumbers, [jane.nhsNumber], what);
+  }
 });
 
 test('end to end: a P9 patient’s ID token gives a patient token for their own PDS record, not for anyone else’s', async () => {
