@@ -123,6 +123,15 @@ test('search by patient, user, organisation and date finds the right records, ne
   }
 });
 
+test("a date without a time zone is a day of England's clocks: in summer it starts at 23:00 UTC the day before", async () => {
+  const patient = randomNhsNumber('999');
+  // 00:30 on 2 July 2021 in London (BST), 23:30 on 1 July in UTC.
+  await trail.record(auditEntry({ requestId: 'london-july-2', occurredAt: new Date('2021-07-01T23:30:00Z'), actor: staff(clinician, practice), patientNhsNumbers: [patient] }));
+  assert.deepEqual(requestIds((await search(`patient=${patient}&date=2021-07-02`)).bundle), ['london-july-2']);
+  assert.deepEqual(requestIds((await search(`patient=${patient}&date=2021-07-01`)).bundle), []);
+  assert.deepEqual(requestIds((await search(`patient=${patient}&date=2021-07-01T23:30:00Z`)).bundle), ['london-july-2'], 'a time zone given is kept');
+});
+
 test('results are paged with _count and _offset: the next link goes on below the last record shown, and a page asked for by _offset links to the one before', async () => {
   const first = await search(`patient=${firstPatient}&date=lt2022&_count=2`);
   assert.deepEqual(requestIds(first.bundle), ['march-4', 'march-2']);

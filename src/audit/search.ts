@@ -4,7 +4,7 @@ import type { OperationOutcome } from '@medplum/fhirtypes';
 import { currentContext } from '../platform/context.ts';
 import type { Queryable } from '../platform/db/connect.ts';
 import { Errors } from '../platform/errors.ts';
-import { dateRange } from '../platform/fhir/dates.ts';
+import { dateRange, ENGLAND_TIME_ZONE } from '../platform/fhir/dates.ts';
 import { searchsetJson } from '../platform/fhir/bundles.ts';
 import { DATE_PREFIXES, pagingParameter, SEARCH_LIMITS, type DatePrefix, type DateValue, type QueryValues } from '../platform/fhir/search-query.ts';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../platform/identifiers/nhs-number.ts';
@@ -117,7 +117,7 @@ function tokenCode(name: string, part: string, systems: string[]): string {
 
 function dateValue(part: string): DateValue {
   const prefix = (DATE_PREFIXES as readonly string[]).includes(part.slice(0, 2)) ? (part.slice(0, 2) as DatePrefix) : undefined;
-  const range = dateRange(prefix ? part.slice(2) : part);
+  const range = dateRange(prefix ? part.slice(2) : part, ENGLAND_TIME_ZONE);
   if (!range) throw AuditErrors.invalidValue('date', part, 'use [eq|ne|gt|lt|ge|le]yyyy-mm-dd, or a dateTime; repeat date for a range');
   return { prefix: prefix ?? 'eq', range };
 }
