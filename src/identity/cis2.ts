@@ -69,7 +69,7 @@ async function signIn(db: Database, form: Form, clientId: string): Promise<SignI
   const actor: Actor = { mode: 'healthcare-worker', userId: form.user_id ?? '', applicationId: clientId, activityCodes: [] };
   const attempt = await attemptSignIn(db, `cis2:${form.user_id ?? ''}`, 'The user ID or password is not right', async () => {
     const found = await findPerson(db, form.user_id ?? '');
-    return found && (await passwordMatches(form.password ?? '', found.passwordHash)) ? found : undefined;
+    return (await passwordMatches(form.password ?? '', found?.passwordHash)) ? found : undefined;
   });
   if (!('found' in attempt)) return { ...attempt, actor };
   const person = attempt.found;

@@ -69,7 +69,7 @@ async function signIn(db: Database, form: Form, clientId: string): Promise<SignI
   const email = (form.email ?? '').toLowerCase();
   const attempt = await attemptSignIn(db, `nhs-login:${email}`, 'The email address or password is not right', async () => {
     const found = await findNhsLoginAccount(db, { email });
-    return found && (await passwordMatches(form.password ?? '', found.passwordHash)) ? found : undefined;
+    return (await passwordMatches(form.password ?? '', found?.passwordHash)) ? found : undefined;
   });
   if (!('found' in attempt)) return { ...attempt, actor: patientActor(clientId, undefined) };
   const account = attempt.found;

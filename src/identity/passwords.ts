@@ -10,10 +10,17 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${salt.toString('base64url')}$${(await derive(password, salt, KEY_LENGTH)).toString('base64url')}`;
 }
 
-export async function passwordMatches(password: string, stored: string | null): Promise<boolean> {
-  const [scheme, salt, hash] = stored?.split('$') ?? [];
-  if (scheme !== 'scrypt' || !salt || !hash) return false;
+/**
+ * What a password is checked against when there is no account, or it has no password: the check
+ * then takes as long as a real one, so the time of a refusal does not tell which accounts exist.
+ */
+const NO_PASSWORD = `scrypt$${randomBytes(16).toString('base64url')}$${randomBytes(KEY_LENGTH).toString('base64url')}`;
+
+/** `stored`: the account's hash; undefined or null when there is no account or no password, which never matches. */
+export async function passwordMatches(password: string, stored: string | null | undefined): Promise<boolean> {
+  const usable = stored?.startsWith('scrypt$') === true && stored.split('$').length === 3;
+  const [, salt = '', hash = ''] = (usable ? stored : NO_PASSWORD).split('$');
   const expected = Buffer.from(hash, 'base64url');
   const actual = await derive(password, Buffer.from(salt, 'base64url'), expected.length);
-  return timingSafeEqual(actual, expected);
+  return timingSafeEqual(actual, expected) && usable;
 }

@@ -3,10 +3,19 @@
 // until a sign-in succeeds.
 // Each attempt is counted before its password is checked, in one statement, so attempts made at
 // once by many connections or processes cannot slip past the count. Unknown accounts are counted
-// too, so that the answers do not tell which accounts exist.
+// too, so that the answers do not tell which accounts exist. Each attempt also deletes a few rows
+// whose window has ended, so that what anyone can make the table hold is what a window's attempts
+// add, not all there ever were.
 import type { Database } from '../platform/db/connect.ts';
 
 const SIGN_IN_ATTEMPTS = { maxAttempts: 5, windowSeconds: 900 } as const;
+/** Rows of ended windows each attempt deletes: more than one, so that a backlog shrinks. */
+const EXPIRED_ROWS_DELETED = 10;
+/**
+ * Longer than any account's name as typed (an email address has at most 254 characters): such a
+ * name is no account, and is refused unchecked and uncounted (an index holds keys of at most 2.7 kB).
+ */
+const MAX_ACCOUNT_LENGTH = 320;
 
 type SignInAttempt = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
@@ -16,6 +25,7 @@ type SignInAttempt = { allowed: true } | { allowed: false; retryAfterSeconds: nu
  * is returned, or the page's error: `wrong` for a failed check, or the wait when out of attempts.
  */
 export async function attemptSignIn<T>(db: Database, account: string, wrong: string, check: () => Promise<T | undefined>): Promise<{ found: T } | { error: string; retryAfterSeconds?: number }> {
+  if (account.length > MAX_ACCOUNT_LENGTH) return { error: wrong };
   const attempt = await takeSignInAttempt(db, account);
   if (!attempt.allowed) return { error: tooManyAttempts(attempt.retryAfterSeconds), retryAfterSeconds: attempt.retryAfterSeconds };
   const found = await check();
@@ -28,6 +38,12 @@ export async function attemptSignIn<T>(db: Database, account: string, wrong: str
 async function takeSignInAttempt(db: Database, account: string): Promise<SignInAttempt> {
   const window = SIGN_IN_ATTEMPTS.windowSeconds;
   const [row] = await db<{ attempts: number; seconds_left: number }[]>`
+    with expired as (
+      delete from identity_sign_in_attempt where account in (
+        select account from identity_sign_in_attempt
+        where window_started_at <= now() - make_interval(secs => ${window}) and account <> ${account}
+        order by window_started_at limit ${EXPIRED_ROWS_DELETED} for update skip locked)
+    )
     insert into identity_sign_in_attempt as taken (account, attempts, window_started_at)
     values (${account}, 1, now())
     on conflict (account) do update set

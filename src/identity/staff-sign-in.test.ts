@@ -154,3 +154,20 @@ test('an account takes five password attempts in fifteen minutes: then even the 
   for (let attempt = 0; attempt < 5; attempt++) assert.equal((await signIn('999999999999', 'guess')).response.statusCode, 401);
   assert.equal((await signIn('999999999999', 'guess')).response.statusCode, 429);
 });
+
+test('a user id too long to be any account is refused as a wrong one (401), not a 500, and is not counted', async () => {
+  const refused = await signIn('9'.repeat(6000), 'guess');
+  assert.equal(refused.response.statusCode, 401, refused.response.body.slice(0, 200));
+  assert.match(refused.response.body, /The user ID or password is not right/);
+  const [row] = await t.db<{ rows: number }[]>`select count(*)::int as rows from identity_sign_in_attempt where length(account) > 320`;
+  assert.equal(row?.rows, 0);
+});
+
+test('attempts whose window has ended are deleted by later attempts, so junk sign-ins cannot fill the table', async () => {
+  const stale = Array.from({ length: 15 }, (_, index) => `cis2:stale-${Date.now()}-${index}`);
+  await t.db`insert into identity_sign_in_attempt ${t.db(stale.map((account) => ({ account, attempts: 1, window_started_at: new Date(Date.now() - 3_600_000) })))}`;
+  const left = async () => (await t.db<{ rows: number }[]>`select count(*)::int as rows from identity_sign_in_attempt where account = any(${stale})`)[0]?.rows;
+  await signIn('999999999998', 'guess');
+  await signIn('999999999997', 'guess');
+  assert.equal(await left(), 0, 'ten a time, oldest first');
+});
