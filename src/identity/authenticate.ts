@@ -69,6 +69,8 @@ export async function createAuthenticator(db: Database, options: { processes?: (
       application = applications.fresh(appId);
       if (application === undefined) application = await applications.load(appId, async () => (await findApplication(db, appId)) ?? null);
       if (!application) throw Errors.unauthenticated('The application of this token is no longer registered');
+      // An application's access modes are checked again at each use: a mode taken away ends its tokens too.
+      if (!application.accessModes.includes(claims.mode)) throw Errors.unauthenticated(`The application of this token is no longer allowed ${claims.mode} access`);
       actor.applicationId = application.applicationId;
     }
     if (claims.mode === 'healthcare-worker' || claims.mode === 'patient') actor.userId = claims.sub ?? '';

@@ -1,6 +1,7 @@
 // A change of a role profile or an application reaches every process at once (migration 0029's
 // notices), not when what each process keeps of it runs out (10 s): a role profile made inactive,
-// or an application removed, is refused from the next request on, whoever changed it and how.
+// an application removed or an access mode taken away from it is refused from the next request
+// on, whoever changed it and how.
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { test } from 'node:test';
@@ -55,4 +56,13 @@ test('an application deleted by hand in the database is refused at once by every
   for (const process of processes) {
     await waitFor(async () => (await statusOf(process, token)) === 401, { timeoutMs: AT_ONCE_MS, what: () => 'the deleted application to be refused' });
   }
+});
+
+test('an access mode taken away from an application ends the tokens it was given in that mode', async () => {
+  const application = await registerTestApplication(t, { accessModes: ['application-restricted', 'patient'] });
+  const token = await t.token({ actor: { mode: 'application-restricted', applicationId: application.applicationId, activityCodes: [] } });
+  const process = await createAuthenticator(t.db);
+  assert.equal(await statusOf(process, token), 200);
+  await t.db`update identity_application set access_modes = '{patient}' where application_id = ${application.applicationId}`;
+  await waitFor(async () => (await statusOf(process, token)) === 401, { timeoutMs: AT_ONCE_MS, what: () => 'the token of a mode taken away to be refused' });
 });
