@@ -67,6 +67,11 @@ test('identity add-app registers an application from a JWKS file, and identity l
   try {
     const added = await openspine('identity', 'add-app', '--id', 'cli-registered-app', '--name', 'CLI app', '--jwks', jwksFile, '--rate-limit', '20', '--database-url', url);
     assert.match(added.stdout, /Application cli-registered-app is registered/);
+    // The admin API's rules hold here too (src/identity/applications.ts).
+    await assert.rejects(openspine('identity', 'add-app', '--id', 'cis2-userinfo', '--name', 'Lookalike', '--jwks', jwksFile, '--modes', 'healthcare-worker', '--database-url', url), /audience of OpenSpine's own tokens/);
+    const privateFile = path.join(folder, 'private.json');
+    await writeFile(privateFile, JSON.stringify({ keys: [{ ...(await exportJWK((await generateKeyPair('RS512', { extractable: true })).privateKey)), kid: 'leaked' }] }));
+    await assert.rejects(openspine('identity', 'add-app', '--id', 'cli-private-app', '--name', 'Leaky', '--jwks', privateFile, '--database-url', url), /has private parts/);
     assert.match((await openspine('identity', 'add-person', '--user-id', '555000000099', '--name', 'NEW Person Ms', '--database-url', url)).stdout, /Person 555000000099 is saved/);
     assert.match((await openspine('identity', 'add-role', '--role-profile-id', '555000000199', '--user-id', '555000000099', '--org', 'fcg71', '--role-code', 'S8000:G8000:R8003', '--role-name', 'Pharmacist', '--activities', 'B0570,B0572', '--database-url', url)).stdout, /Role profile 555000000199 is saved/);
     await assert.rejects(openspine('identity', 'add-role', '--role-profile-id', '555000000198', '--user-id', '555000000077', '--org', 'FCG71', '--role-code', 'S1:G1:R1', '--role-name', 'x', '--database-url', url), /no person with user id/);

@@ -13,11 +13,11 @@ import {
   listPeople,
   roleProfilesOf,
   rotateSigningKeys,
+  saveApplication,
   savePerson,
   saveRoleProfile,
   signClientAssertion,
   TOKEN_PATH,
-  upsertApplication,
 } from '../identity/index.ts';
 import type { ConfigInput } from '../platform/config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../platform/context.ts';
@@ -142,15 +142,10 @@ export function registerIdentityCommands(program: Command): void {
     .option('--rate-limit <perSecond>', 'requests a second', '5');
   addApplication.action(async (options: ConfigInput & { id: string; name: string; jwks: string; modes: string; redirectUris: string; rateLimit: string }) =>
     withDatabase(addApplication, options, async (db) => {
-      if (!/^[A-Za-z0-9._-]{8,128}$/.test(options.id)) addApplication.error('openspine: --id must be 8 to 128 letters, digits, dots, dashes or underscores');
-      const modes = options.modes.split(',').map((mode) => mode.trim());
-      if (modes.some((mode) => !['application-restricted', 'healthcare-worker', 'patient'].includes(mode))) addApplication.error(`openspine: unknown access mode in '${options.modes}'`);
-      const rateLimitPerSecond = Number(options.rateLimit);
-      if (!Number.isInteger(rateLimitPerSecond) || rateLimitPerSecond < 1) addApplication.error('openspine: --rate-limit must be a whole number of at least 1');
+      const accessModes = options.modes.split(',').map((mode) => mode.trim());
       const jwks = JSON.parse(await readFile(options.jwks, 'utf8')) as JSONWebKeySet;
-      if (!Array.isArray(jwks.keys) || jwks.keys.some((key) => !key.kid || key.d !== undefined)) addApplication.error('openspine: the JWKS must hold public keys only, each with a kid');
       const redirectUris = options.redirectUris ? options.redirectUris.split(',').map((uri) => uri.trim()) : [];
-      await upsertApplication(db, { applicationId: options.id, name: options.name, jwks, accessModes: modes, redirectUris, rateLimitPerSecond });
+      await saveApplication(db, { applicationId: options.id, name: options.name, jwks, accessModes, redirectUris, rateLimitPerSecond: Number(options.rateLimit) });
       console.log(`Application ${options.id} is registered.`);
     }),
   );

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, DEFAULTS, environmentName, loadConfig, type Config, type ConfigInput } from '../platform/config.ts';
 import type { Database } from '../platform/db/connect.ts';
+import { SpineError } from '../platform/errors.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { createLogger } from '../platform/log.ts';
 import { openDatabase } from '../openspine.ts';
@@ -33,7 +34,11 @@ export function configFrom(command: Command, options: ConfigInput): Config {
   }
 }
 
-/** Opens the database (attaching to a running OpenSpine's embedded one), migrates, runs the work, closes. */
+/**
+ * Opens the database (attaching to a running OpenSpine's embedded one), migrates, runs the work,
+ * closes. What the services refuse as the caller's mistake (a SpineError below 500: an application
+ * id that is not one, say) is said as the command's error, once the database is closed.
+ */
 export async function withDatabase<T>(
   command: Command,
   options: ConfigInput,
@@ -43,12 +48,17 @@ export async function withDatabase<T>(
   const config = configFrom(command, options);
   const log = createLogger(config.logLevel);
   const database = await openDatabase(config, log, 'tool');
+  let refusal: SpineError;
   try {
     if (migrateFirst) await migrate(database.db, log);
     return await work(database.db, config, log);
+  } catch (error) {
+    if (!(error instanceof SpineError) || error.status >= 500) throw error;
+    refusal = error;
   } finally {
     await database.close();
   }
+  return command.error(`openspine: ${refusal.diagnostics ?? refusal.message}`);
 }
 
 /** How far a long command has gone: records done, bytes read (when the total is in bytes), and the stage when it is not the main one. */

@@ -3,15 +3,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { JSONWebKeySet } from 'jose';
 import type { Database } from '../platform/db/connect.ts';
-import { Errors } from '../platform/errors.ts';
 import { ADMIN_SCOPE, type AccessRule } from '../platform/http/access.ts';
-import { CIS2_USERINFO_AUDIENCE } from './cis2.ts';
-import { NHS_LOGIN_USERINFO_AUDIENCE } from './nhs-login.ts';
+import { ACCESS_MODES, APPLICATION_ID_PATTERN, saveApplication } from './applications.ts';
 import { savePerson, saveRoleProfile } from './people.ts';
-import { listApplications, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
-import { ACCESS_TOKEN_AUDIENCE } from './tokens.ts';
-
-const RESERVED_AUDIENCES = [ACCESS_TOKEN_AUDIENCE, CIS2_USERINFO_AUDIENCE, NHS_LOGIN_USERINFO_AUDIENCE];
+import { listApplications, listPeople, roleProfilesOf } from './store.ts';
 
 export const IDENTITY_ADMIN_BASE = '/identity/v1';
 const ADMIN: AccessRule = { modes: ['system', 'healthcare-worker', 'application-restricted'], scope: ADMIN_SCOPE };
@@ -45,7 +40,7 @@ const applicationBody = {
   properties: {
     name: { type: 'string', minLength: 1, maxLength: 200 },
     jwks: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', maxItems: 20, items: { type: 'object', required: ['kty', 'kid'] } } } },
-    accessModes: { type: 'array', minItems: 1, items: { enum: ['application-restricted', 'healthcare-worker', 'patient'] } },
+    accessModes: { type: 'array', minItems: 1, items: { enum: ACCESS_MODES } },
     redirectUris: { type: 'array', items: { type: 'string', format: 'uri', maxLength: 2000 }, maxItems: 20 },
     rateLimitPerSecond: { type: 'integer', minimum: 1, maximum: 100000 },
   },
@@ -78,10 +73,7 @@ export function registerIdentityAdmin(app: FastifyInstance, db: Database): void 
 
   app.get(`${IDENTITY_ADMIN_BASE}/applications`, { config }, async () => listApplications(db));
 
-  app.put<{ Params: { applicationId: string }; Body: ApplicationBody }>(`${IDENTITY_ADMIN_BASE}/applications/:applicationId`, { config, schema: { params: { type: 'object', properties: { applicationId: { type: 'string', pattern: '^[A-Za-z0-9._-]{8,128}$' } } }, body: applicationBody } }, async (request) => {
-    // An application's ID tokens have its id as their audience: one named as OpenSpine's own tokens'
-    // audiences could pass its ID tokens for those tokens, or the reverse.
-    if (RESERVED_AUDIENCES.includes(request.params.applicationId)) throw Errors.invalidValue(`'${request.params.applicationId}' is the audience of OpenSpine's own tokens, not an application id`, 'applicationId');
+  app.put<{ Params: { applicationId: string }; Body: ApplicationBody }>(`${IDENTITY_ADMIN_BASE}/applications/:applicationId`, { config, schema: { params: { type: 'object', properties: { applicationId: { type: 'string', pattern: APPLICATION_ID_PATTERN.source } } }, body: applicationBody } }, async (request) => {
     const application = {
       applicationId: request.params.applicationId,
       name: request.body.name,
@@ -90,7 +82,7 @@ export function registerIdentityAdmin(app: FastifyInstance, db: Database): void 
       redirectUris: request.body.redirectUris ?? [],
       rateLimitPerSecond: request.body.rateLimitPerSecond ?? 5,
     };
-    await upsertApplication(db, application);
+    await saveApplication(db, application);
     return application;
   });
 }

@@ -2,7 +2,7 @@
 // NHS API platform's error body for each way an assertion can be wrong.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
 import { auditRecords } from '../../test/support/audit.ts';
 import { clientCredentialsForm, registerTestApplication } from '../../test/support/applications.ts';
@@ -136,4 +136,16 @@ test("an application cannot be registered under the audience of OpenSpine's own 
     assert.equal(response.statusCode, 400, `${applicationId}: ${response.body}`);
     assert.match(response.body, /audience of OpenSpine's own tokens/);
   }
+});
+
+test('an application is registered with public keys only: a JWKS holding a private key is refused', async () => {
+  const { privateKey } = await generateKeyPair('RS512', { extractable: true });
+  const response = await t.app.inject({
+    method: 'PUT',
+    url: '/identity/v1/applications/leaky-application',
+    headers: { ...(await t.adminHeaders()), 'content-type': 'application/json' },
+    payload: { name: 'Leaky', accessModes: ['application-restricted'], jwks: { keys: [{ ...(await exportJWK(privateKey)), kid: 'leaked' }] } },
+  });
+  assert.equal(response.statusCode, 400, response.body);
+  assert.match(response.body, /has private parts/);
 });

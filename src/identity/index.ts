@@ -13,11 +13,12 @@ export { addApplicationKey, signClientAssertion } from './application-keys.ts';
 export { createAuthenticator } from './authenticate.ts';
 export { DEMO_APPLICATIONS, DEMO_NHS_LOGIN_ACCOUNTS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
 export { issueAccessToken, rotateSigningKeys } from './tokens.ts';
-export { findApplication, listApplications, listNhsLoginAccounts, listPeople, roleProfilesOf, upsertApplication } from './store.ts';
+export { findApplication, listApplications, listNhsLoginAccounts, listPeople, roleProfilesOf } from './store.ts';
 export { CIS2_ISSUER_PATH } from './cis2.ts';
 export { NHS_LOGIN_ISSUER_PATH } from './nhs-login.ts';
 export { TOKEN_PATH } from './token-endpoint.ts';
 export { savePerson, saveRoleProfile } from './people.ts';
+export { saveApplication } from './applications.ts';
 
 export const identityService: ServiceModule = {
   name: 'identity',
