@@ -3,7 +3,7 @@
 // after that, the old key verifies nothing, in a running process too.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SignJWT, decodeProtectedHeader, importJWK } from 'jose';
+import { SignJWT, decodeProtectedHeader, generateKeyPair, importJWK } from 'jose';
 import { buildTestApp } from '../../test/support/app.ts';
 import { createAuthenticator } from './authenticate.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
@@ -45,4 +45,23 @@ test('a retired key stops verifying once no token it signed can be live, in a pr
   assert.equal((await running(await signedWithRetired(), expected)).sub, 'openspine', 'retired just now, it still verifies');
   t.mock.timers.enable({ apis: ['Date'], now: Date.now() + (LONGEST_TOKEN_LIFETIME_SECONDS + 60) * 1000 });
   await assert.rejects(running(await signedWithRetired(), expected), 'a day after its retirement, not even in the process that had loaded it');
+});
+
+test('forged tokens with made-up kids share one reload of the keys (one a second at most), not one each; a rotated key is still learnt', async () => {
+  const app = await buildTestApp();
+  await app.token();
+  let reads = 0;
+  // The verifier's database, counting its queries (it has no other).
+  const counted = new Proxy(app.db, { apply: (target, self, args) => (reads++, Reflect.apply(target, self, args)) });
+  const verifier = createJwtVerifier(counted);
+  const expected = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE };
+  const { privateKey: forger } = await generateKeyPair('RS256');
+  const forged = (kid: string) =>
+    new SignJWT({ mode: 'system' }).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).setIssuer(ACCESS_TOKEN_ISSUER).setAudience(ACCESS_TOKEN_AUDIENCE)
+      .setSubject('openspine').setIssuedAt().setExpirationTime('5m').sign(forger);
+  const tokens = await Promise.all(Array.from({ length: 20 }, (_, index) => forged(`made-up-${index}`)));
+  await Promise.all(tokens.map((token) => assert.rejects(verifier(token, expected))));
+  assert.ok(reads <= 2, `${reads} reads of the keys for 20 forged tokens at once: the first load, and one reload they share`);
+  await rotateSigningKeys(app.db);
+  assert.equal((await verifier(await app.token(), expected)).sub, 'openspine', 'a token of the new key verifies');
 });

@@ -3,6 +3,7 @@
 // retired key stops signing but verifies until every token it signed has expired.
 // ../shared/specs/README.md section 6.
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, importJWK, jwtVerify, type JSONWebKeySet, type JWTPayload } from 'jose';
 import type { Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
@@ -86,25 +87,44 @@ export async function issueAccessToken(db: Database, request: TokenRequest): Pro
 }
 
 /**
- * Verifies tokens signed by our keys; reloads the keys once when it meets a kid it does not know,
- * and when a retired key among them stops being trusted (a token newly signed with it, by whoever
- * took it, is refused as a process that starts now would refuse it).
+ * How often a verifier reloads its keys for kids it does not know, at most: a key made by a
+ * rotation is learnt within this, and forged tokens with made-up kids cost the database one read a
+ * second, not one each.
+ */
+const UNKNOWN_KID_RELOAD_MS = 1_000;
+
+/**
+ * Verifies tokens signed by our keys; reloads the keys when it meets a kid it does not know (one
+ * reload at a time and at most one a second, which the tokens met meanwhile wait for), and when a
+ * retired key among them stops being trusted (a token newly signed with it, by whoever took it, is
+ * refused as a process that starts now would refuse it).
  */
 export function createJwtVerifier(db: Database): (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload> {
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   let reloadAt = 0;
-  const loadKeys = async () => {
-    const keys = await trustedSigningKeys(db);
-    reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
-    return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
-  };
+  // One load at a time: the tokens that find the keys missing or stale together share it.
+  let loading: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
+  const loadKeys = () =>
+    (loading ??= (async () => {
+      const keys = await trustedSigningKeys(db);
+      reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
+      return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
+    })().finally(() => (loading = undefined)));
+  let unknownKidReload: Promise<unknown> | undefined;
+  let nextUnknownKidReload = 0;
+  const reloadForUnknownKid = () =>
+    (unknownKidReload ??= (async () => {
+      await delay(Math.max(0, nextUnknownKidReload - Date.now()));
+      nextUnknownKidReload = Date.now() + UNKNOWN_KID_RELOAD_MS;
+      return loadKeys();
+    })().finally(() => (unknownKidReload = undefined)));
   const verify = async (token: string, expected: { issuer: string; audience: string }, reloaded: boolean): Promise<JWTPayload> => {
     try {
       const keys = keySet && Date.now() < reloadAt ? keySet : await loadKeys();
       return (await jwtVerify(token, keys, { ...expected, algorithms: [ALGORITHM] })).payload;
     } catch (error) {
       if (!reloaded && (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY') {
-        await loadKeys();
+        await reloadForUnknownKid();
         return verify(token, expected, true);
       }
       throw error;
