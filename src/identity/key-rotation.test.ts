@@ -52,7 +52,7 @@ test('forged tokens with made-up kids share one reload of the keys (one a second
   await app.token();
   let reads = 0;
   // The verifier's database, counting its queries (it has no other).
-  const counted = new Proxy(app.db, { apply: (target, self, args) => (reads++, Reflect.apply(target, self, args)) });
+  const counted = new Proxy(app.db, { apply: (target, self, args): unknown => (reads++, Reflect.apply(target, self, args) as unknown) });
   const verifier = createJwtVerifier(counted);
   const expected = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE };
   const { privateKey: forger } = await generateKeyPair('RS256');
