@@ -10,6 +10,8 @@ import { findApplication, useJti, type Application } from './store.ts';
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const MAX_ASSERTION_LIFETIME_SECONDS = 300;
 const MAX_ASSERTION_LENGTH = 8192;
+/** Far longer than a GUID: a jti is kept, keyed by itself, until its assertion expires (identity_used_jti). */
+const MAX_JTI_LENGTH = 512;
 
 export async function authenticateClient(db: Database, form: Record<string, string | undefined>, tokenUrl: string): Promise<Application> {
   if (form.client_assertion_type !== CLIENT_ASSERTION_TYPE) {
@@ -26,7 +28,7 @@ export async function authenticateClient(db: Database, form: Record<string, stri
   // Claims of another type than the platform's (an iss that is a number, a jti that is an object) are refused before any lookup.
   if (typeof claims.iss !== 'string' || !claims.iss || claims.iss !== claims.sub) throw invalidRequest("Missing or non-matching 'iss'/'sub' claims in client_assertion JWT");
   if (claims.jti === undefined) throw invalidRequest("Missing 'jti' claim in client_assertion JWT");
-  if (typeof claims.jti !== 'string' || !claims.jti) throw invalidRequest("Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID");
+  if (typeof claims.jti !== 'string' || !claims.jti || claims.jti.length > MAX_JTI_LENGTH) throw invalidRequest("Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID");
   if (claims.aud !== tokenUrl && !(Array.isArray(claims.aud) && claims.aud.length === 1 && claims.aud[0] === tokenUrl)) {
     throw new OAuthError(401, 'invalid_request', "Missing or invalid 'aud' claim in client_assertion JWT");
   }

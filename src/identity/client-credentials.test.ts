@@ -15,6 +15,8 @@ const requestToken = (body: string) => t.app.inject({ method: 'POST', url: '/oau
 test('a valid client assertion gets a 599-second bearer token that opens the APIs', async () => {
   const response = await requestToken(clientCredentialsForm(await system.assertion()));
   assert.equal(response.statusCode, 200, response.body);
+  assert.equal(response.headers['cache-control'], 'no-store', 'RFC 6749 section 5.1: a token is never cached');
+  assert.equal(response.headers.pragma, 'no-cache');
   const body = response.json<{ access_token: string; expires_in: number; token_type: string }>();
   assert.equal(body.token_type, 'Bearer');
   assert.equal(body.expires_in, 599);
@@ -42,6 +44,8 @@ test('each wrong assertion gets the platform error body', async () => {
     ['exp too far ahead', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 301 + 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future"],
     ['expired', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now - 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - JWT has expired"],
     ['no jti', async () => clientCredentialsForm(await system.assertion({ claims: { jti: undefined } })), 400, 'invalid_request', "Missing 'jti' claim in client_assertion JWT"],
+    ['jti of 4,800 characters', async () => clientCredentialsForm(await system.assertion({ claims: { jti: 'j'.repeat(4800) } })), 400, 'invalid_request', "Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID"],
+    ['grant_type given twice', async () => `grant_type=bogus&${clientCredentialsForm(await system.assertion())}`, 400, 'invalid_request', 'grant_type must be given once, as text'],
     ...[1234567890, { x: 1 }, true].map((jti): [string, () => Promise<string>, number, string, string] => [`jti ${JSON.stringify(jti)}`, async () => clientCredentialsForm(await system.assertion({ claims: { jti } })), 400, 'invalid_request', "Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID"]),
     ['signed with another key', async () => clientCredentialsForm(await system.assertion({ key: otherKey })), 401, 'invalid_client', 'Invalid client_assertion JWT - the signature does not verify with the public key'],
     ['not a JWT', async () => clientCredentialsForm('not.a.jwt'), 400, 'invalid_request', 'Malformed JWT in client_assertion'],

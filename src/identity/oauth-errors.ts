@@ -23,8 +23,12 @@ export class OAuthError extends Error {
   }
 }
 
-/** Sends what the work returns, or the OAuth error it throws in the platform's shape. */
+/**
+ * Sends what the work returns, or the OAuth error it throws in the platform's shape; never to be
+ * kept by a cache, as tokens must not be (RFC 6749 section 5.1).
+ */
 export async function oauthReply(reply: FastifyReply, work: () => Promise<object>): Promise<FastifyReply> {
+  void reply.headers(NO_STORE);
   try {
     return await reply.send(await work());
   } catch (error) {
@@ -34,6 +38,8 @@ export async function oauthReply(reply: FastifyReply, work: () => Promise<object
     return reply.status(error.status).send(error.toBody());
   }
 }
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
 export const invalidRequest = (description: string) => new OAuthError(400, 'invalid_request', description);
 export const invalidClient = (description: string) => new OAuthError(401, 'invalid_client', description);

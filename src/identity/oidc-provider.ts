@@ -9,12 +9,18 @@ import { noteActor, noteSubjects, type Actor } from '../platform/context.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { bearerToken } from '../platform/http/access.ts';
 import { formFields, type Form } from './form.ts';
-import { OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
+import { NO_STORE, OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
 import { escapeHtml, signInPage, type SignInForm, type SignInPageFields } from './sign-in-page.ts';
 import { findApplication, insertAuthorizationCode, takeAuthorizationCode, type CodeSubject } from './store.ts';
 import { createJwtVerifier, publicKeySet, signJwt } from './tokens.ts';
 
 const CODE_LIFETIME_SECONDS = 60;
+/** An S256 code challenge: the base64url of a sha256, 43 characters (RFC 7636 section 4.2). */
+const CODE_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
+/** A code verifier: 43 to 128 unreserved characters (RFC 7636 section 4.1). */
+const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
+/** The sign-in pages are never shown inside another site's frame, where a person could be led to click what they do not see. */
+const NOT_FRAMED = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
 
 
 /** The outcome of a sign-in attempt, with who tried (recorded in the audit trail either way). */
@@ -126,7 +132,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     }
     const answer = await provider.userInfo(claims);
     noteWhoActs(answer.actor);
-    return answer.claims;
+    return reply.headers(NO_STORE).send(answer.claims);
   });
 }
 
@@ -142,6 +148,7 @@ async function authorizationRequest(db: Database, scopes: string[], query: Form)
   const application = await findApplication(db, query.client_id ?? '');
   if (!application || !application.redirectUris.includes(query.redirect_uri ?? '')) throw invalidRequest('Unknown client_id or a redirect_uri not registered for it');
   if (!query.code_challenge || query.code_challenge_method !== 'S256') throw invalidRequest('PKCE is required: code_challenge with code_challenge_method S256');
+  if (!CODE_CHALLENGE.test(query.code_challenge)) throw invalidRequest('code_challenge must be the S256 challenge of a code verifier: 43 base64url characters');
   const scope = query.scope ?? 'openid';
   if (!scope.split(' ').includes('openid') || scope.split(' ').some((item) => !scopes.includes(item))) throw invalidRequest(`scope must include openid and only: ${scopes.join(' ')}`);
   return {
@@ -178,6 +185,7 @@ async function issueCode(db: Database, fields: SignInPageFields, subject: CodeSu
 async function redeemCode(db: Database, subjectKind: CodeSubject['kind'], form: Form) {
   if (form.grant_type !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'grant_type is invalid');
   if (!form.code || !form.code_verifier || !form.redirect_uri || !form.client_id) throw invalidRequest('code, code_verifier, redirect_uri and client_id are required');
+  if (!CODE_VERIFIER.test(form.code_verifier)) throw invalidGrant('code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9 and - . _ ~');
   const code = await takeAuthorizationCode(db, form.code);
   if (!code || code.expiresAt.getTime() < Date.now() || code.subject.kind !== subjectKind) throw invalidGrant('The authorization code is invalid, expired or already used');
   if (code.clientId !== form.client_id || code.redirectUri !== form.redirect_uri) throw invalidGrant('The authorization code was issued to another client or redirect_uri');
@@ -187,6 +195,7 @@ async function redeemCode(db: Database, subjectKind: CodeSubject['kind'], form: 
 
 /** A refused authorization request is shown to the person as a page, never redirected to an unchecked URI. */
 async function pageReply(reply: FastifyReply, work: () => Promise<FastifyReply>): Promise<FastifyReply> {
+  void reply.headers(NOT_FRAMED);
   try {
     return await work();
   } catch (error) {

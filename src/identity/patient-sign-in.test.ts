@@ -13,7 +13,7 @@ import { addApplicationKey, signClientAssertion } from './application-keys.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { NHS_LOGIN_ISSUER_PATH } from './nhs-login.ts';
 import { DEMO_NHS_LOGIN_ACCOUNTS, DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
-import { exchangeIdToken, REDIRECT, relyingParty, type ClientApplication } from './test-kit.ts';
+import { exchangeIdToken, REDIRECT, relyingParty, SOME_CODE_CHALLENGE, type ClientApplication } from './test-kit.ts';
 import { findApplication } from './store.ts';
 import { TOKEN_PATH } from './token-endpoint.ts';
 import { signJwt } from './tokens.ts';
@@ -52,7 +52,7 @@ test('the discovery document names NHS login’s endpoints under its issuer, and
 });
 
 test('the sign-in page asks for an email address; a wrong password shows it again, the right one redirects with a code and the state', async () => {
-  const query = new URLSearchParams({ client_id: patientApp.applicationId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile', code_challenge: 'abc', code_challenge_method: 'S256' });
+  const query = new URLSearchParams({ client_id: patientApp.applicationId, redirect_uri: REDIRECT, response_type: 'code', scope: 'openid profile', code_challenge: SOME_CODE_CHALLENGE, code_challenge_method: 'S256' });
   const page = await t.app.inject({ method: 'GET', url: `${NHS_LOGIN_ISSUER_PATH}/authorize?${query.toString()}` });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /<input type="email" id="email" name="email"/);
@@ -170,6 +170,9 @@ test('an ID token issued to another application, expired, forged or from another
 
 test('a code is redeemed only with the right PKCE verifier, once, and only at the provider that issued it', async () => {
   const { code, verifier } = await nhsLogin.signIn(credentials(jane.email));
+  const shortVerifier = await nhsLogin.redeem(code, 'a');
+  assert.equal(shortVerifier.statusCode, 400, 'RFC 7636: a verifier has 43 to 128 characters');
+  assert.match(shortVerifier.body, /code_verifier must be 43 to 128 characters/);
   const wrongVerifier = await nhsLogin.redeem(code, 'x'.repeat(43));
   assert.equal(wrongVerifier.statusCode, 400);
   assert.equal(wrongVerifier.json<{ error: string }>().error, 'invalid_grant');

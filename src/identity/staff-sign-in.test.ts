@@ -8,7 +8,7 @@ import { auditRecords } from '../../test/support/audit.ts';
 import { registerTestApplication } from '../../test/support/applications.ts';
 import { CIS2_ISSUER_PATH } from './cis2.ts';
 import { DEMO_PASSWORD, DEMO_PEOPLE } from './seed.ts';
-import { exchangeIdToken, REDIRECT, relyingParty } from './test-kit.ts';
+import { exchangeIdToken, REDIRECT, relyingParty, SOME_CODE_CHALLENGE } from './test-kit.ts';
 
 const t = await buildTestApp();
 const clinical = await registerTestApplication(t, { accessModes: ['healthcare-worker'], redirectUris: [REDIRECT], rateLimitPerSecond: 1000 });
@@ -38,10 +38,15 @@ test('the discovery document names the endpoints and the JWKS holds the signing 
 });
 
 test('the sign-in page is served for a registered client, refused for an unregistered redirect', async () => {
-  const query = `client_id=${clinical.applicationId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=abc&code_challenge_method=S256`;
+  const query = `client_id=${clinical.applicationId}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=${SOME_CODE_CHALLENGE}&code_challenge_method=S256`;
   const page = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query}` });
   assert.equal(page.statusCode, 200);
   assert.match(page.body, /<form method="post"/);
+  assert.equal(page.headers['x-frame-options'], 'DENY', 'never inside another site’s frame');
+  assert.equal(page.headers['content-security-policy'], "frame-ancestors 'none'");
+  const badChallenge = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query.replace(SOME_CODE_CHALLENGE, 'abc')}` });
+  assert.equal(badChallenge.statusCode, 400, 'a challenge that is no S256 hash');
+  assert.match(badChallenge.body, /code_challenge must be the S256 challenge/);
   const refused = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/authorize?${query.replace(encodeURIComponent(REDIRECT), encodeURIComponent('https://evil.example/'))}` });
   assert.equal(refused.statusCode, 400);
   assert.equal(refused.headers.location, undefined, 'never redirected to an unregistered URI');

@@ -6,6 +6,8 @@ import type { TestApp } from '../../test/support/app.ts';
 import type { TestApplication } from '../../test/support/applications.ts';
 
 export const REDIRECT = 'http://localhost:3000/callback';
+/** A well-formed S256 code challenge, for pages asked for without going on to redeem a code. */
+export const SOME_CODE_CHALLENGE = createHash('sha256').update('v'.repeat(43)).digest('base64url');
 export const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 export const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
 

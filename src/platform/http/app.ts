@@ -64,9 +64,15 @@ function registerBodyParsers(app: FastifyInstance): void {
     }
     void parseJson(request, body.toString(), done);
   });
-  // OAuth token requests and sign-in forms; a repeated field keeps its last value.
+  // OAuth token requests and sign-in forms. A repeated field is kept as the list of its values,
+  // which the routes refuse (RFC 6749 section 3.1: parameters "MUST NOT be included more than once").
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body.toString())));
+    const fields = new Map<string, string | string[]>();
+    for (const [name, value] of new URLSearchParams(body.toString())) {
+      const given = fields.get(name);
+      fields.set(name, given === undefined ? value : [given, value].flat());
+    }
+    done(null, Object.fromEntries(fields));
   });
 }
 
