@@ -22,6 +22,11 @@ export type AuditProblemKind =
    */
   | 'past the head'
   /**
+   * The record is in a block numbered before the trail's first record (1), which no append writes
+   * and migration 0031 now refuses: it was inserted directly, before that migration.
+   */
+  | 'before the first'
+  /**
    * The chain head, which says where the trail ends and the hash of its last record, was deleted.
    * No record can be appended until it is restored, and records cut from the end of the trail or
    * re-hashed there show only against anchors. Named at the last record the blocks hold.

@@ -111,18 +111,21 @@ export async function readBlockRows(db: Queryable, page: BlockPage): Promise<Blo
     order by first_sequence limit ${page.limit}`;
 }
 
-/** The blocks that start past the chain head, read in one snapshot with the head (verification reports them). */
-export async function blocksPastHead(db: Queryable): Promise<{ first: number; last: number }[]> {
+/**
+ * The blocks outside the chain, read in one snapshot with the head (verification reports them):
+ * those that start before its first record, 1, or past its head.
+ */
+export async function blocksOutsideChain(db: Queryable): Promise<{ first: number; last: number }[]> {
   const rows = await db<{ first_sequence: bigint; last_sequence: bigint }[]>`
     select first_sequence, last_sequence from audit_block
-    where first_sequence > (select sequence from audit_chain_head where id = 1)
+    where first_sequence < 1 or first_sequence > (select sequence from audit_chain_head where id = 1)
     order by first_sequence`;
   return rows.map((row) => ({ first: Number(row.first_sequence), last: Number(row.last_sequence) }));
 }
 
 /** The first sequence of the block that holds `sequence` (or would: the last block starting at or before it); 0 when none does. */
 export async function blockHolding(db: Queryable, sequence: number): Promise<number> {
-  const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence <= ${sequence}`;
+  const [start] = await db<{ first: bigint | null }[]>`select max(first_sequence) as first from audit_block where first_sequence between 1 and ${sequence}`;
   return Number(start?.first ?? 0);
 }
 
@@ -159,7 +162,7 @@ export async function readRecord(db: Queryable, sequence: number): Promise<Audit
 
 /** The record at `sequence` as the block that would hold it stores it, whether or not the chain's head reaches it. */
 export async function readStoredRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence <= ${sequence} order by first_sequence desc limit 1`;
+  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence between 1 and ${sequence} order by first_sequence desc limit 1`;
   return row && recordsOf(row)?.find((record) => record.sequence === sequence);
 }
 
@@ -235,7 +238,8 @@ async function matchingBlocks(db: Queryable, query: AuditQuery, span: Span, page
     conditions.push(db`tstzrange(occurred_from, occurred_to, '[]') && tstzrange(${bound(span.from)}::timestamptz, ${bound(span.to)}::timestamptz, '[]')`);
   }
   const where = conditions.reduce((joined, condition) => db`${joined} and ${condition}`);
-  const window = db`first_sequence < ${page.before} order by first_sequence desc limit ${page.blocks}`;
+  // A block numbered below 1 is none of the chain's (migrations/0031_audit_block_sequences.sql).
+  const window = db`first_sequence < ${page.before} and first_sequence >= 1 order by first_sequence desc limit ${page.blocks}`;
   // PostgreSQL cannot estimate how few blocks name one patient, or lie in a closed span of time, so
   // for "newest first" it would walk the primary key filtering each block. Matching first (the GIN
   // or GiST index), then taking the newest of those few, keeps such a search proportional to what

@@ -29,6 +29,7 @@ const joinedKeys = await createTestDatabase();
 const pastHead = await createTestDatabase();
 const subMillisecond = await createTestDatabase();
 const headless = await createTestDatabase();
+const beforeFirst = await createTestDatabase();
 
 /**
  * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
@@ -260,6 +261,24 @@ test('a block put past the chain head (the service may insert blocks) is named, 
     insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
     select 1000, 1006, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
   assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1000, problem: 'past the head' }]);
+  assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
+  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
+  assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
+});
+
+test('a block numbered before the first record is refused to the service role; one put there before migration 0031 is named, and neither listed nor searched', async () => {
+  const { db } = beforeFirst;
+  await writeChain(db, 14);
+  const copyOfFirstAt = (first: number, last: number) => db`
+    insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
+    select ${first}, ${last}, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
+  await assert.rejects(db.begin(async (tx) => {
+    await tx`set local role openspine_service`;
+    await copyOfFirstAt(-6, 0);
+  }), /audit_block_sequences/);
+  await db`alter table audit_block drop constraint audit_block_sequences`;
+  await copyOfFirstAt(-6, 0);
+  assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: -6, problem: 'before the first' }]);
   assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
   const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
   assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));

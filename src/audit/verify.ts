@@ -8,7 +8,7 @@ import type { BlockCheck } from './block-check.ts';
 import { blockCheckers } from './block-checkers.ts';
 import { GENESIS_HASH, type ChainHead } from './chain.ts';
 import type { AuditProblem, AuditVerification } from './problems.ts';
-import { blockHolding, blocksPastHead, findChainHead, lastStoredSequence, readBlockRows } from './store.ts';
+import { blockHolding, blocksOutsideChain, findChainHead, lastStoredSequence, readBlockRows } from './store.ts';
 
 /** Blocks read at a time: a block holds at most one append's records (500 by default). */
 const DEFAULT_PAGE_SIZE = 100;
@@ -85,7 +85,7 @@ export async function verifyAuditTrail(db: Queryable, options: VerifyOptions = {
     await checker.close();
   }
   const { checked, problems } = walk.finish(head);
-  problems.push(...blockProblems, ...headProblems, ...(await pastTheHead(db)), ...(await checkAnchors(db, anchors, head)));
+  problems.push(...blockProblems, ...headProblems, ...(await outsideTheChain(db)), ...(await checkAnchors(db, anchors, head)));
   return { checked, problems: problems.sort((a, b) => a.sequence - b.sequence) };
 }
 
@@ -182,11 +182,17 @@ function headMissing(last: number): AuditProblem {
   };
 }
 
-/** A block past the chain head is none of the trail's: every append moves the head as it writes. */
-async function pastTheHead(db: Queryable): Promise<AuditProblem[]> {
-  return (await blocksPastHead(db)).map(({ first, last }) => ({
-    sequence: first,
-    problem: 'past the head',
-    detail: `the block of records ${first} to ${last} starts past the chain head: no append of the trail wrote it, so searches do not show it`,
-  }));
+/**
+ * A block outside the chain is none of the trail's: every append moves the head as it writes, and
+ * the first record is 1. Searches and reads leave such blocks out.
+ */
+async function outsideTheChain(db: Queryable): Promise<AuditProblem[]> {
+  return (await blocksOutsideChain(db)).map(({ first, last }): AuditProblem => {
+    const before = first < 1;
+    return {
+      sequence: first,
+      problem: before ? 'before the first' : 'past the head',
+      detail: `the block of records ${first} to ${last} starts ${before ? 'before the first record, 1' : 'past the chain head'}: no append of the trail wrote it, so searches do not show it`,
+    };
+  });
 }
