@@ -51,7 +51,7 @@ test('a chain edited and re-hashed from start to head verifies, until checked ag
     const { block, head } = chainBlock({ sequence: 0, hash: GENESIS_HASH }, edited);
     const current = await readChainHead(db);
     await db`delete from audit_block`;
-    assert.ok(await appendBlockAfter(db, block, current, head));
+    assert.ok(await appendBlockAfter(db, block, { after: current, head, lockTimeoutMs: 5_000 }));
   });
 
   assert.deepEqual(await verifyAuditTrail(db), { checked: 15, problems: [] }, 'a careful rewrite passes the chain checks alone');

@@ -31,15 +31,30 @@ export type AuditRecord = AuditFields & { sequence: number; prevHash: string; ha
 export type ChainHead = { sequence: number; hash: string };
 
 /**
+ * How much of what a client sent a record keeps. Its names and keys (an NHS number, a resource id,
+ * a user id) are cut past MAX_NAME_LENGTH, far longer than any real one: a search key must stay
+ * within what an index entry holds (2.7 kB), or the insert of the whole batch fails. A refusal's
+ * detail, which quotes the client's input, is cut past MAX_DETAIL_LENGTH, and a record names at
+ * most MAX_NAMES patients and resources (more than a page of any search), so that a record stays
+ * small enough for a block (src/audit/trail.ts splits a batch too big for one).
+ */
+export const RECORD_LIMITS = { MAX_NAME_LENGTH: 256, MAX_DETAIL_LENGTH: 4096, MAX_NAMES: 1000 } as const;
+
+/**
  * The fields of an entry as they will be stored. Text is made storable first (PostgreSQL text
- * holds no NUL, and a lone UTF-16 surrogate would come back as U+FFFD), so the hash computed now
- * is the hash of what is read back; otherwise one odd header would fail its whole batch.
+ * holds no NUL, and a lone UTF-16 surrogate would come back as U+FFFD) and cut to RECORD_LIMITS,
+ * so the hash computed now is the hash of what is read back; otherwise one odd header would fail
+ * its whole batch.
  */
 export function auditFields(entry: AuditEntry): AuditFields {
   // Refused here, for this entry alone, rather than failing the insert of the whole batch.
   if (Number.isNaN(entry.occurredAt.getTime())) throw new TypeError('An audit entry needs a valid occurredAt');
   if (!Number.isInteger(entry.status)) throw new TypeError(`An audit entry needs a whole-number status, not ${entry.status}`);
   const { actor } = entry;
+  const patients = names(entry.patientNhsNumbers);
+  const resources = names(entry.resourceIds);
+  const uncounted = [patients.left ? `${patients.left} more patients` : '', resources.left ? `${resources.left} more resources` : ''].filter(Boolean);
+  const detail = uncounted.length ? `${entry.detail ?? ''} (the record names the first ${RECORD_LIMITS.MAX_NAMES}: ${uncounted.join(' and ')} not named)`.trimStart() : entry.detail;
   return {
     occurredAt: entry.occurredAt,
     requestId: storable(entry.requestId),
@@ -53,20 +68,27 @@ export function auditFields(entry: AuditEntry): AuditFields {
     interaction: storable(entry.interaction),
     outcome: entry.outcome,
     status: entry.status,
-    patientNhsNumbers: entry.patientNhsNumbers.map(storable),
-    resourceIds: entry.resourceIds.map(storable),
-    detail: optional(entry.detail),
+    patientNhsNumbers: patients.kept,
+    resourceIds: resources.kept,
+    detail: optional(detail, RECORD_LIMITS.MAX_DETAIL_LENGTH),
   };
 }
 
-function storable(text: string): string {
-  // Nearly every text is storable as it is: checked without copying, copied only to mend it.
-  if (text.isWellFormed() && !text.includes('\0')) return text;
-  return text.toWellFormed().replaceAll('\0', '\uFFFD');
+function names(given: string[]): { kept: string[]; left: number } {
+  const kept = given.length > RECORD_LIMITS.MAX_NAMES ? given.slice(0, RECORD_LIMITS.MAX_NAMES) : given;
+  return { kept: kept.map((name) => storable(name)), left: given.length - kept.length };
 }
 
-function optional(text: string | undefined): string | null {
-  return text === undefined ? null : storable(text);
+function storable(text: string, maxLength: number = RECORD_LIMITS.MAX_NAME_LENGTH): string {
+  const kept = text.length > maxLength ? `${text.slice(0, maxLength)}… (cut from ${text.length} characters)` : text;
+  // Nearly every text is storable as it is: checked without copying, copied only to mend it (a
+  // surrogate pair cut in two included).
+  if (kept.isWellFormed() && !kept.includes('\0')) return kept;
+  return kept.toWellFormed().replaceAll('\0', '\uFFFD');
+}
+
+function optional(text: string | undefined, maxLength?: number): string | null {
+  return text === undefined ? null : storable(text, maxLength);
 }
 
 /**

@@ -18,6 +18,11 @@ const LEVEL = 1;
  * fill the memory (a compressed block rewritten by someone to expand without end).
  */
 const MAX_UNPACKED_BYTES = 64 * 1024 * 1024;
+/**
+ * The most characters a block's text is written with: at most three bytes each in UTF-8, so that
+ * every block written unpacks within MAX_UNPACKED_BYTES (src/audit/trail.ts splits a batch past it).
+ */
+export const MAX_BLOCK_CHARACTERS = Math.floor(MAX_UNPACKED_BYTES / 4);
 
 export function packRecords(json: string): Buffer {
   return zstdCompressSync(json, { params: { [constants.ZSTD_c_compressionLevel]: LEVEL } });

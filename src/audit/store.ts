@@ -77,14 +77,22 @@ export async function findChainHead(db: Queryable): Promise<ChainHead | undefine
 /**
  * Appends a block chained onto `after`, in one statement (one round trip), only if the head is
  * still `after`: false when another process appended in between, and then nothing was written.
- * Under the head's lock (lockChainHead) the head is `after` by construction.
+ * Under the head's lock (lockChainHead) the head is `after` by construction. The statement sets,
+ * for its own transaction, how long it may wait for the head's row (another process may hold it:
+ * fail rather than hang every response waiting for this append), and a durable commit, whatever
+ * the server, role or connection says (synchronous_commit off would answer before the commit is
+ * on disk, and so lose what was acknowledged).
  */
-export async function appendBlockAfter(db: Queryable, block: AuditBlock, after: ChainHead, head: ChainHead): Promise<boolean> {
+export async function appendBlockAfter(db: Queryable, block: AuditBlock, chain: { after: ChainHead; head: ChainHead; lockTimeoutMs: number }): Promise<boolean> {
+  const { after, head } = chain;
   const packed = packRecords(block.records);
   const [row] = await db<{ moved: number }[]>`
-    with moved as (
+    with settings as (
+      select set_config('lock_timeout', ${`${chain.lockTimeoutMs}ms`}, true), set_config('synchronous_commit', 'on', true)
+    ), moved as (
+      -- The settings are taken before the row is locked: the condition on them is evaluated first.
       update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}
-      where id = 1 and sequence = ${after.sequence} and hash = ${after.hash} returning 1
+      where id = 1 and sequence = ${after.sequence} and hash = ${after.hash} and exists (select from settings) returning 1
     ), appended as (
       insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, packed)
       select ${block.firstSequence}, ${block.lastSequence}, ${block.occurredFrom}::timestamptz, ${block.occurredTo}::timestamptz,

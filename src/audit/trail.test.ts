@@ -8,6 +8,7 @@ import { auditRecords } from '../../test/support/audit.ts';
 import { createTestDatabase } from '../../test/support/database.ts';
 import { waitFor } from '../../test/support/wait.ts';
 import { connectDatabase } from '../platform/db/connect.ts';
+import { RECORD_LIMITS } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
 import { readChainHead, readRecords } from './store.ts';
 import { createAuditTrail } from './trail.ts';
@@ -185,6 +186,68 @@ test('an append that waits too long for another process holding the chain head f
   }
   await trail.record(auditEntry());
   await trail.close();
+});
+
+test('an append onto its own last head also stops waiting for another process holding the chain head', async () => {
+  const trail = createAuditTrail(db, log, { lockTimeoutMs: 100 });
+  await trail.record(auditEntry()); // the next append goes onto this trail's own head, in one statement
+  const stalled = await db.reserve();
+  try {
+    await stalled`begin`;
+    await stalled`select sequence from audit_chain_head where id = 1 for update`;
+    await assert.rejects(trail.record(auditEntry()), /lock timeout/);
+  } finally {
+    await stalled`rollback`;
+    stalled.release();
+  }
+  await trail.record(auditEntry());
+  await trail.close();
+});
+
+test('a name or key longer than any real one is kept cut, and the rest of its batch is written with it', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 20 });
+  const long = '9'.repeat(6000);
+  const outcomes = await Promise.allSettled([
+    trail.record(auditEntry({ requestId: 'beside-long-1' })),
+    trail.record(auditEntry({ requestId: 'long-names', patientNhsNumbers: [long], resourceIds: [`Patient/${long}`], detail: 'x'.repeat(10_000) })),
+    trail.record(auditEntry({ requestId: 'beside-long-2' })),
+  ]);
+  assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'fulfilled', 'fulfilled']);
+  await trail.close();
+  const record = (await auditRecords(db)).find((candidate) => candidate.requestId === 'long-names');
+  assert.deepEqual(record?.patientNhsNumbers, [`${'9'.repeat(256)}… (cut from 6000 characters)`]);
+  assert.equal(record?.detail, `${'x'.repeat(4096)}… (cut from 10000 characters)`);
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});
+
+test('a value PostgreSQL refuses fails its own record alone: the batch is split until the rest is written', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 20 });
+  const before = await readChainHead(db);
+  const outcomes = await Promise.allSettled([
+    trail.record(auditEntry({ requestId: 'around-refused-1' })),
+    trail.record(auditEntry({ requestId: 'around-refused-2' })),
+    // A time JavaScript holds and PostgreSQL does not (its timestamps start in 4713 BC).
+    trail.record(auditEntry({ requestId: 'refused', occurredAt: new Date('-010000-01-01T00:00:00Z') })),
+    trail.record(auditEntry({ requestId: 'around-refused-3' })),
+  ]);
+  assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+  await trail.close();
+  assert.deepEqual(await requestIdsAfter(before.sequence), ['around-refused-1', 'around-refused-2', 'around-refused-3']);
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
+});
+
+test('a batch whose text is past what one block may hold is written as several, each readable', async () => {
+  const trail = createAuditTrail(db, log, { maxDelayMs: 50 });
+  const before = await readChainHead(db);
+  // Each record names 1,000 patients and resources of 256 control characters, which JSON writes
+  // six characters each: some 3 million characters a record, 21 million for the seven.
+  const names = Array.from({ length: RECORD_LIMITS.MAX_NAMES }, () => '\u0001'.repeat(RECORD_LIMITS.MAX_NAME_LENGTH));
+  await Promise.all(Array.from({ length: 7 }, (_, index) => trail.record(auditEntry({ requestId: `big-${index}`, patientNhsNumbers: names, resourceIds: names }))));
+  await trail.close();
+  const [blocks] = await db<{ count: number }[]>`select count(*)::int as count from audit_block where first_sequence > ${before.sequence}`;
+  assert.ok((blocks?.count ?? 0) >= 2, `${blocks?.count} blocks`);
+  assert.deepEqual(await requestIdsAfter(before.sequence), Array.from({ length: 7 }, (_, index) => `big-${index}`));
+  assert.deepEqual((await verifyAuditTrail(db)).problems, []);
 });
 
 test('an entry that cannot be stored is refused alone; odd text (NUL, lone surrogates) is stored and verifies', async () => {

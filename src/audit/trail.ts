@@ -7,6 +7,7 @@ import type { AuditEntry, AuditSink } from '../platform/audit.ts';
 import type { Database } from '../platform/db/connect.ts';
 import { chainBlock } from './blocks.ts';
 import { auditFields, type AuditFields, type ChainHead } from './chain.ts';
+import { MAX_BLOCK_CHARACTERS } from './packing.ts';
 import { appendBlockAfter, lockChainHead } from './store.ts';
 import { trailMetrics, type TrailObserver } from './trail-metrics.ts';
 
@@ -50,6 +51,27 @@ type Waiting = { fields: AuditFields; awaited: true; resolve(): void; reject(err
 /** What record() gives for a record nobody waits for. */
 const ANSWERED = Promise.resolve();
 
+/** A batch whose records' text is past what a block may hold: it is split (append, below). */
+class BlockTooBig extends Error {}
+
+/** The block of a batch chained onto `head`, unless its text is past what a block may hold (packing.ts). */
+function blockOf(head: ChainHead, fields: AuditFields[]): ReturnType<typeof chainBlock> {
+  const chained = chainBlock(head, fields);
+  if (chained.block.records.length > MAX_BLOCK_CHARACTERS) throw new BlockTooBig(`${fields.length} records of ${chained.block.records.length} characters`);
+  return chained;
+}
+
+/**
+ * A failure of the records rather than of the database: a batch too big for one block, or a value
+ * PostgreSQL refuses (SQLSTATE classes 22, data exception, and 54, a limit passed, as an index key
+ * too long). Splitting the batch leaves the fault to the records that hold it.
+ */
+function isRecordsFault(error: unknown): boolean {
+  if (error instanceof BlockTooBig) return true;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|54)[0-9A-Z]{3}$/.test(code);
+}
+
 export function createAuditTrail(db: Database, log: Logger, options: AuditTrailOptions = {}): AuditTrail {
   const maxBatch = options.maxBatch ?? AUDIT_TRAIL_DEFAULTS.maxBatch;
   const maxDelayMs = options.maxDelayMs ?? AUDIT_TRAIL_DEFAULTS.maxDelayMs;
@@ -77,8 +99,8 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   /** One round trip, when nothing was appended since this process's last append; else false, with nothing written. */
   const appendOntoLastHead = async (fields: AuditFields[]): Promise<boolean> => {
     if (!lastHead) return false;
-    const { block, head } = chainBlock(lastHead, fields);
-    if (!(await appendBlockAfter(db, block, lastHead, head))) return false;
+    const { block, head } = blockOf(lastHead, fields);
+    if (!(await appendBlockAfter(db, block, { after: lastHead, head, lockTimeoutMs }))) return false;
     lastHead = head;
     return true;
   };
@@ -87,12 +109,17 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   const appendWithLock = async (fields: AuditFields[]): Promise<void> => {
     lastHead = await db.begin(async (tx) => {
       const locked = await lockChainHead(tx, lockTimeoutMs);
-      const { block, head } = chainBlock(locked, fields);
-      if (!(await appendBlockAfter(tx, block, locked, head))) throw new Error('The audit chain head moved while locked');
+      const { block, head } = blockOf(locked, fields);
+      if (!(await appendBlockAfter(tx, block, { after: locked, head, lockTimeoutMs }))) throw new Error('The audit chain head moved while locked');
       return head;
     });
   };
 
+  /**
+   * Appends a batch as one block. One that fails for what its records hold (isRecordsFault) is
+   * appended as two halves, each so, in order: one record's fault fails that record alone, and a
+   * batch too big for a block becomes several blocks.
+   */
   const append = async (batch: Waiting[]): Promise<void> => {
     const fields = batch.map((waiting) => waiting.fields);
     const started = performance.now();
@@ -104,6 +131,12 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
       }
       observer?.appended(batch.length, (performance.now() - started) / 1000, how);
     } catch (error) {
+      if (batch.length > 1 && isRecordsFault(error)) {
+        const half = Math.ceil(batch.length / 2);
+        await append(batch.slice(0, half));
+        await append(batch.slice(half));
+        return;
+      }
       observer?.failed(batch.length);
       lastHead = undefined;
       const lost = batch.filter((waiting) => !waiting.awaited).map((waiting) => waiting.fields.requestId);
