@@ -173,35 +173,23 @@ test('when the database is gone, record() rejects rather than pretending', async
   await trail.close();
 });
 
-test('an append that waits too long for another process holding the chain head fails, rather than hanging', async () => {
-  const trail = createAuditTrail(db, log, { lockTimeoutMs: 100 });
-  const stalled = await db.reserve();
-  try {
-    await stalled`begin`;
-    await stalled`select sequence from audit_chain_head where id = 1 for update`;
-    await assert.rejects(trail.record(auditEntry()), /lock timeout/);
-  } finally {
-    await stalled`rollback`;
-    stalled.release();
+test('an append that waits too long for another process holding the chain head fails, rather than hanging, with the lock or onto its own last head', async () => {
+  for (const appendedBefore of [false, true]) {
+    const trail = createAuditTrail(db, log, { lockTimeoutMs: 100 });
+    // Once it has appended, the next append goes onto this trail's own head, in one statement.
+    if (appendedBefore) await trail.record(auditEntry());
+    const stalled = await db.reserve();
+    try {
+      await stalled`begin`;
+      await stalled`select sequence from audit_chain_head where id = 1 for update`;
+      await assert.rejects(trail.record(auditEntry()), /lock timeout/, `appended before: ${appendedBefore}`);
+    } finally {
+      await stalled`rollback`;
+      stalled.release();
+    }
+    await trail.record(auditEntry());
+    await trail.close();
   }
-  await trail.record(auditEntry());
-  await trail.close();
-});
-
-test('an append onto its own last head also stops waiting for another process holding the chain head', async () => {
-  const trail = createAuditTrail(db, log, { lockTimeoutMs: 100 });
-  await trail.record(auditEntry()); // the next append goes onto this trail's own head, in one statement
-  const stalled = await db.reserve();
-  try {
-    await stalled`begin`;
-    await stalled`select sequence from audit_chain_head where id = 1 for update`;
-    await assert.rejects(trail.record(auditEntry()), /lock timeout/);
-  } finally {
-    await stalled`rollback`;
-    stalled.release();
-  }
-  await trail.record(auditEntry());
-  await trail.close();
 });
 
 test('a name or key longer than any real one is kept cut, and the rest of its batch is written with it', async () => {
