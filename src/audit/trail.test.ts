@@ -192,6 +192,33 @@ test('an append that waits too long for another process holding the chain head f
   }
 });
 
+test('while appends are stalled the trail holds at most maxPending records: backlogged from half of it, refusing past it', async () => {
+  const trail = createAuditTrail(db, log, { maxPending: 20, lockTimeoutMs: 10_000, gatherMs: 1 });
+  const stalled = await db.reserve();
+  await stalled`begin`;
+  await stalled`select sequence from audit_chain_head where id = 1 for update`;
+  const waiting: Promise<void>[] = [];
+  try {
+    const first = trail.record(auditEntry({ requestId: 'stalled-append' }));
+    waiting.push(first);
+    await waitFor(async () => (await db<{ waiting: number }[]>`select count(*)::int as waiting from pg_locks where not granted`)[0]?.waiting === 1, { what: () => 'the append to wait for the head' });
+    for (let index = 0; index < 9; index++) void trail.record(auditEntry({ requestId: `unawaited-${index}` }), { awaited: false });
+    assert.equal(trail.backlogged?.(), false, '9 waiting, of 20');
+    void trail.record(auditEntry({ requestId: 'unawaited-9' }), { awaited: false });
+    assert.equal(trail.backlogged?.(), true, '10 waiting: every response now waits for its record');
+    waiting.push(...Array.from({ length: 10 }, (_, index) => trail.record(auditEntry({ requestId: `held-${index}` }))));
+    await assert.rejects(trail.record(auditEntry({ requestId: 'one-too-many' })), /20 records waiting to be written, the most it holds/);
+  } finally {
+    await stalled`rollback`;
+    stalled.release();
+  }
+  await Promise.all(waiting);
+  await trail.close();
+  const written = (await auditRecords(db)).map((record) => record.requestId);
+  for (const requestId of ['stalled-append', 'unawaited-0', 'unawaited-9', 'held-9']) assert.ok(written.includes(requestId), requestId);
+  assert.ok(!written.includes('one-too-many'));
+});
+
 test('a name or key longer than any real one is kept cut, and the rest of its batch is written with it', async () => {
   const trail = createAuditTrail(db, log, { maxDelayMs: 20 });
   const long = '9'.repeat(6000);

@@ -35,10 +35,16 @@ export type AuditTrailOptions = {
   gatherMs?: number;
   /** How long an append waits for the chain head while another process appends (default 5 s). */
   lockTimeoutMs?: number;
+  /**
+   * The most records waiting to be written (default 20,000): past it a record is refused (its
+   * response gets 503). From half of it the trail is backlogged (AuditSink): every response waits
+   * for its record, so that records of answered requests, which a crash would lose, stay few.
+   */
+  maxPending?: number;
 };
 
 // The lock wait matches the 5 s after which the platform tells a refused client to retry.
-export const AUDIT_TRAIL_DEFAULTS = { maxBatch: 500, maxDelayMs: 0, gatherMs: 5, lockTimeoutMs: 5_000 } as const;
+export const AUDIT_TRAIL_DEFAULTS = { maxBatch: 500, maxDelayMs: 0, gatherMs: 5, lockTimeoutMs: 5_000, maxPending: 20_000 } as const;
 
 /**
  * A pending record: one that a response waits for, with its promise's settlers, or one already
@@ -77,9 +83,11 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
   const maxDelayMs = options.maxDelayMs ?? AUDIT_TRAIL_DEFAULTS.maxDelayMs;
   const gatherMs = options.gatherMs ?? AUDIT_TRAIL_DEFAULTS.gatherMs;
   const lockTimeoutMs = options.lockTimeoutMs ?? AUDIT_TRAIL_DEFAULTS.lockTimeoutMs;
+  const maxPending = options.maxPending ?? AUDIT_TRAIL_DEFAULTS.maxPending;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive whole number, not ${maxBatch}`);
   if (!(maxDelayMs >= 0)) throw new RangeError(`maxDelayMs must be zero or more, not ${maxDelayMs}`);
   if (!Number.isInteger(lockTimeoutMs) || lockTimeoutMs < 1) throw new RangeError(`lockTimeoutMs must be a positive whole number, not ${lockTimeoutMs}`);
+  if (!Number.isInteger(maxPending) || maxPending < 2) throw new RangeError(`maxPending must be a whole number of at least 2, not ${maxPending}`);
 
   const pending: Waiting[] = [];
   /** How many of the pending records a response waits for. */
@@ -181,12 +189,18 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
     return { cancel: () => clearTimeout(timeout), soon };
   };
 
+  /** Refuses a record past maxPending: the database is not keeping up, and the trail holds no more. */
+  const checkRoom = (): void => {
+    if (closed) throw new Error('The audit trail is closed');
+    if (pending.length >= maxPending) throw new Error(`The audit trail has ${pending.length} records waiting to be written, the most it holds`);
+  };
+
   return {
     record(entry: AuditEntry, options = {}): Promise<void> {
       if (options.awaited === false) {
         // Never rejects (AuditSink): what cannot be written is logged here.
         try {
-          if (closed) throw new Error('The audit trail is closed');
+          checkRoom();
           pending.push({ fields: auditFields(entry), awaited: false });
           schedule();
         } catch (error) {
@@ -197,12 +211,14 @@ export function createAuditTrail(db: Database, log: Logger, options: AuditTrailO
       }
       // What the executor throws (closed, or an entry refused by auditFields) rejects this record alone.
       return new Promise<void>((resolve, reject) => {
-        if (closed) throw new Error('The audit trail is closed');
+        checkRoom();
         pending.push({ fields: auditFields(entry), awaited: true, resolve, reject });
         awaitedPending += 1;
         schedule();
       });
     },
+
+    backlogged: () => pending.length >= maxPending / 2,
 
     registerMetrics(registry) {
       observer = trailMetrics(registry, () => pending.length);

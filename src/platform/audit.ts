@@ -29,10 +29,16 @@ export type AuditEntry = {
  * `record` records an entry and resolves only when the entry is durable, so a response can wait for
  * it; `awaited: false` says that nothing waits (a response without patient data, already on its
  * way): the sink may gather it with others a while before writing, resolves at once, and logs
- * itself what it could not write. `registerMetrics`, when there is one, puts the sink's own figures
- * on the platform's /metrics.
+ * itself what it could not write. `backlogged`, when there is one, says that the sink has more
+ * records waiting to be written than it lets go unawaited: every response then waits for its
+ * record, so that a slow database slows the answers rather than letting unwritten records pile up.
+ * `registerMetrics`, when there is one, puts the sink's own figures on the platform's /metrics.
  */
-export type AuditSink = { record(entry: AuditEntry, options?: { awaited?: boolean }): Promise<void>; registerMetrics?(registry: Registry): void };
+export type AuditSink = {
+  record(entry: AuditEntry, options?: { awaited?: boolean }): Promise<void>;
+  backlogged?(): boolean;
+  registerMetrics?(registry: Registry): void;
+};
 
 /** The sink of a sandbox run with audit switched off (to measure what audit costs): records nothing. */
 export const NO_AUDIT: AuditSink & { close(): Promise<void> } = { record: async () => undefined, close: async () => undefined };

@@ -1,6 +1,7 @@
 // Which responses wait for their audit record: all of them, but the successes of routes that
-// declared they carry no patient data. Shown with an audit trail that fails every record a
-// response waits for: a held response is then withheld (503); one that is not held is sent.
+// declared they carry no patient data, while the trail keeps up. Shown with an audit trail that
+// fails every record a response waits for: a held response is then withheld (503); one that is
+// not held is sent.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { buildTestApp } from '../../../test/support/app.ts';
@@ -9,6 +10,8 @@ import type { Actor } from '../context.ts';
 import { PDS_BASE } from '../../pds/routes.ts';
 
 const recorded: AuditEntry[] = [];
+/** What the trail says of its backlog (AuditSink.backlogged). */
+let backlogged = false;
 /** Whether the hook said a response waits for each record (the trail writes the others less often). */
 const awaited: (boolean | undefined)[] = [];
 const t = await buildTestApp({
@@ -20,6 +23,7 @@ const t = await buildTestApp({
       if (options?.awaited === false) return;
       throw new Error('the audit trail is down');
     },
+    backlogged: () => backlogged,
   },
 });
 const admin = await t.adminHeaders();
@@ -55,4 +59,15 @@ test("a patient's data is never sent before its record is durable", async () => 
   assert.equal(read.headers['x-request-id'], '7c4f8d53-5b5e-4e0e-9f5a-2f0a4a6d1c11');
   assert.deepEqual(recorded.at(-1)?.patientNhsNumbers, ['9000000009']);
   assert.equal(awaited.at(-1), true);
+});
+
+test('while the trail is backlogged, even a response without patient data waits for its record', async () => {
+  backlogged = true;
+  try {
+    const read = await t.app.inject({ method: 'GET', url: `${DIRECTORY}/Organization`, headers: admin });
+    assert.equal(read.statusCode, 503, 'held, and so withheld by a trail that cannot record it');
+    assert.equal(awaited.at(-1), true);
+  } finally {
+    backlogged = false;
+  }
 });

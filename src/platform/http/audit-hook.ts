@@ -20,7 +20,7 @@ export function registerAuditHook(app: FastifyInstance, sink: AuditSink): void {
     if (!isAudited(request, reply)) return payload;
     const context = currentContext();
     try {
-      const held = isHeld(request, reply);
+      const held = isHeld(request, reply) || sink.backlogged?.() === true;
       const recorded = sink.record({
         occurredAt: new Date(),
         requestId: request.id,
