@@ -6,6 +6,7 @@ import { toAuditEvent } from './audit-event.ts';
 import { chainBlock } from './blocks.ts';
 import { auditFields, GENESIS_HASH } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
+import { loadFhirDefinitions, validationIssues } from '../platform/fhir/validate.ts';
 
 function eventOf(overrides: Parameters<typeof auditEntry>[0]) {
   const [record] = chainBlock({ sequence: 41, hash: GENESIS_HASH }, [auditFields(auditEntry(overrides))]).records;
@@ -51,4 +52,13 @@ test('the id is the sequence number; patients and resources are entities; the re
   assert.deepEqual(event.entity?.map((entity) => entity.what?.identifier?.value ?? entity.what?.reference ?? entity.name), ['9000000009', 'Patient/9000000009', 'request']);
   const detail = event.entity?.at(-1)?.detail?.map((item) => item.type);
   assert.deepEqual(detail, ['X-Request-ID', 'access-mode', 'http-status', 'sequence', 'hash', 'previous-hash'], 'no correlation id when none was sent');
+});
+
+test('texts a request sent empty (an X-Correlation-ID header of nothing) are left out, so the AuditEvent is valid FHIR', () => {
+  loadFhirDefinitions();
+  const actor: Actor = { mode: 'healthcare-worker', userId: '', roleProfileId: '', organisationOds: '', applicationId: '', activityCodes: [] };
+  const event = eventOf({ requestId: '', correlationId: '', actor, service: '', detail: '', patientNhsNumbers: [''], resourceIds: [''] });
+  assert.deepEqual(validationIssues(undefined, event), []);
+  assert.deepEqual(event.entity?.at(-1)?.detail?.map((item) => item.type), ['access-mode', 'http-status', 'sequence', 'hash', 'previous-hash']);
+  assert.deepEqual(eventOf({ correlationId: 'c-1' }).entity?.at(-1)?.detail?.[1], { type: 'X-Correlation-ID', valueString: 'c-1' }, 'one sent is kept');
 });

@@ -30,7 +30,8 @@ const FHIR_ACTIONS: Record<string, NonNullable<AuditEvent['action']>> = {
 /** Other routes name their interaction `METHOD /route`. */
 const METHOD_ACTIONS: Record<string, NonNullable<AuditEvent['action']>> = { GET: 'R', HEAD: 'R', PUT: 'U', PATCH: 'U', DELETE: 'D' };
 
-export function toAuditEvent(record: AuditRecord): AuditEvent {
+export function toAuditEvent(stored: AuditRecord): AuditEvent {
+  const record = withoutEmptyTexts(stored);
   const fhirAction = FHIR_ACTIONS[record.interaction];
   const method = record.interaction.split(' ')[0] ?? '';
   return {
@@ -43,7 +44,7 @@ export function toAuditEvent(record: AuditRecord): AuditEvent {
     outcome: outcomeCode(record),
     ...(record.detail === null ? {} : { outcomeDesc: record.detail }),
     agent: agentsOf(record),
-    source: { site: record.service, observer: { display: 'OpenSpine' }, type: [APPLICATION_SERVER] },
+    source: { ...(record.service === '' ? {} : { site: record.service }), observer: { display: 'OpenSpine' }, type: [APPLICATION_SERVER] },
     entity: [
       ...record.patientNhsNumbers.map((nhsNumber): AuditEventEntity => ({
         what: { identifier: { system: NHS_NUMBER_SYSTEM, value: nhsNumber } },
@@ -53,6 +54,26 @@ export function toAuditEvent(record: AuditRecord): AuditEvent {
       ...record.resourceIds.map((reference): AuditEventEntity => ({ what: { reference }, type: SYSTEM_OBJECT_ENTITY })),
       requestEntity(record),
     ],
+  };
+}
+
+/**
+ * The record with what it holds empty left out: a header sent empty (X-Correlation-ID: ) is kept
+ * as it came, but a FHIR string has at least one character, and an AuditEvent naming '' is invalid.
+ */
+function withoutEmptyTexts(record: AuditRecord): AuditRecord {
+  const orNull = (text: string | null) => (text === '' ? null : text);
+  return {
+    ...record,
+    correlationId: orNull(record.correlationId),
+    actorMode: orNull(record.actorMode),
+    userId: orNull(record.userId),
+    roleProfileId: orNull(record.roleProfileId),
+    organisationOds: orNull(record.organisationOds),
+    applicationId: orNull(record.applicationId),
+    detail: orNull(record.detail),
+    patientNhsNumbers: record.patientNhsNumbers.filter((nhsNumber) => nhsNumber !== ''),
+    resourceIds: record.resourceIds.filter((reference) => reference !== ''),
   };
 }
 
@@ -91,7 +112,7 @@ function agentsOf(record: AuditRecord): AuditEventAgent[] {
 /** The request itself, and the record's place in the hash chain, so an auditor can cite both. */
 function requestEntity(record: AuditRecord): AuditEventEntity {
   const detail = [
-    { type: 'X-Request-ID', valueString: record.requestId },
+    ...(record.requestId === '' ? [] : [{ type: 'X-Request-ID', valueString: record.requestId }]),
     ...(record.correlationId === null ? [] : [{ type: 'X-Correlation-ID', valueString: record.correlationId }]),
     { type: 'access-mode', valueString: record.actorMode ?? 'unauthenticated' },
     { type: 'http-status', valueString: String(record.status) },
