@@ -21,10 +21,10 @@ export const PRESCRIBING_ACTIVITIES = ['B0278', 'B0420', 'B0058'];
 export type PrescribeDeps = { db: Database; sandbox: boolean; now?: () => Date };
 
 /** $prepare: the SignedInfo to sign, after the same structural checks an order gets. */
-export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<ReturnType<typeof prepareParameters>> {
+export async function prepare(deps: PrescribeDeps, bundle: Bundle): Promise<{ parameters: ReturnType<typeof prepareParameters>; patients: string[]; shortIds: string[] }> {
   const order = readMessage(() => readPrescriptionOrder(bundle));
   if (await prescriptionExists(deps.db, order.shortId, order.longId)) throw EpsErrors.duplicatePrescriptionId(order.shortId);
-  return prepareParameters(bundle, deps.now?.() ?? new Date());
+  return { parameters: prepareParameters(bundle, deps.now?.() ?? new Date()), patients: [order.patientNhsNumber], shortIds: [order.shortId] };
 }
 
 /** $process-message#prescription-order: checks and stores a signed prescription. */

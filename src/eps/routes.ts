@@ -67,8 +67,9 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
     eps.post(`${EPS_BASE}/$prepare`, { config: { access: PRESCRIBING, interaction: 'prepare' } }, async (request, reply) => {
       const { bundle, event } = readMessage(() => messageEventOf(request.body));
       if (event !== 'prescription-order') throw EpsErrors.unsupportedMessage(event);
-      const parameters = await prepare({ db, sandbox }, bundle);
-      return reply.type(FHIR_JSON).send(parameters);
+      const prepared = await prepare({ db, sandbox }, bundle);
+      noteSubjects({ patientNhsNumbers: prepared.patients, resourceIds: prepared.shortIds.map((id) => `Prescription/${id}`) });
+      return reply.type(FHIR_JSON).send(prepared.parameters);
     });
 
     eps.post(`${EPS_BASE}/$process-message`, { config: { access: MESSAGING, interaction: 'process-message' } }, async (request, reply) => {
@@ -87,9 +88,13 @@ export function registerEpsRoutes(app: FastifyInstance, deps: { db: Database; sa
       });
     });
 
-    // Checks a message as its endpoint would, changing nothing: nothing to make once per X-Request-ID.
-    eps.post(`${EPS_BASE}/$validate`, { config: { access: MESSAGING, interaction: 'validate' } }, async (request, reply) =>
-      reply.type(FHIR_JSON).send(validateMessage(request.body)));
+    // Checks a message as its endpoint would, changing nothing: nothing to make once per X-Request-ID;
+    // audited with the patient the message names.
+    eps.post(`${EPS_BASE}/$validate`, { config: { access: MESSAGING, interaction: 'validate' } }, async (request, reply) => {
+      const validated = validateMessage(request.body);
+      noteSubjects({ patientNhsNumbers: validated.patients });
+      return reply.type(FHIR_JSON).send(validated.outcome);
+    });
 
     // The HL7 v3 message EPS would send for a FHIR message: read and checked, never stored, so
     // nothing to make once per X-Request-ID; audited with the message's patients.

@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Bundle, CapabilityStatement, Claim, OperationOutcome, Parameters, Task } from '@medplum/fhirtypes';
 import { buildTestApp } from '../../test/support/app.ts';
+import { auditRecords } from '../../test/support/audit.ts';
 import { EPS_BASE } from './routes.ts';
-import { createPharmacist, createPrescriber, freshPrescription, loadExample } from './test-kit.ts';
+import { createPharmacist, createPrescriber, freshPrescription, loadExample, signThroughPrepare } from './test-kit.ts';
 
 const t = await buildTestApp();
 const prescriber = await createPrescriber(t);
@@ -82,4 +83,14 @@ test('GET /metadata lists what EPS implements, public and without an X-Request-I
   const statement = response.json<CapabilityStatement>();
   assert.deepEqual(statement.rest?.[0]?.operation?.map((operation) => operation.name), ['prepare', 'process-message', 'validate', 'release', 'convert']);
   assert.deepEqual(statement.rest?.[0]?.resource?.map((resource) => resource.type), ['Task', 'Claim']);
+});
+
+test('$validate and $prepare are audited with the patient the message names', async () => {
+  const { bundle, nhsNumber } = freshPrescription(loadExample(ORDER), prescriber);
+  await validate(bundle);
+  await signThroughPrepare(t, bundle, prescriber.headers);
+  const records = (await auditRecords(t.db)).filter((record) => record.service === 'electronic-prescriptions');
+  for (const interaction of ['validate', 'prepare']) {
+    assert.deepEqual(records.findLast((record) => record.interaction === interaction)?.patientNhsNumbers, [nhsNumber], interaction);
+  }
 });

@@ -14,48 +14,49 @@ import { readReleaseRequest } from './release.ts';
 
 /**
  * The EPS reader of each kind of message: what $process-message, Task, Claim and Task/$release
- * refuse before they look anything up. A cancellation (prescription-order-update) is read as it is
- * acted on, so it is checked against the base definitions only.
+ * refuse before they look anything up; and the patient the message is about, when it names one. A
+ * cancellation (prescription-order-update) is read as it is acted on, so it is checked against the
+ * base definitions only.
  */
-function readAsItsEndpoint(resource: Resource): void {
+function readAsItsEndpoint(resource: Resource): string[] {
   switch (resource.resourceType) {
     case 'Bundle': {
       const { bundle, event } = messageEventOf(resource);
-      if (event === 'prescription-order') readPrescriptionOrder(bundle);
-      else if (event === 'dispense-notification') readDispenseNotification(bundle);
-      else if (event !== 'prescription-order-update') throw EpsErrors.unsupportedMessage(event);
-      return;
+      if (event === 'prescription-order') return [readPrescriptionOrder(bundle).patientNhsNumber];
+      if (event === 'dispense-notification') return [readDispenseNotification(bundle).patientNhsNumber];
+      if (event !== 'prescription-order-update') throw EpsErrors.unsupportedMessage(event);
+      return [];
     }
     case 'Task':
-      readTask(resource);
-      return;
+      return [readTask(resource).patientNhsNumber];
     case 'Claim':
-      readClaim(resource);
-      return;
+      return [readClaim(resource).patientNhsNumber];
     case 'Parameters':
       readReleaseRequest(resource);
-      return;
+      return [];
     default:
-      return;
+      return [];
   }
 }
 
-export function validateMessage(body: unknown): OperationOutcome {
+/** The outcome of the checks, and the patients the message names (when it could be read), for its audit record. */
+export function validateMessage(body: unknown): { outcome: OperationOutcome; patients: string[] } {
   if (typeof body !== 'object' || body === null || typeof (body as { resourceType?: unknown }).resourceType !== 'string') {
-    return outcome([{ severity: 'error', code: 'structure', diagnostics: 'The body must be a FHIR resource (JSON with a resourceType)' }]);
+    return { outcome: outcome([{ severity: 'error', code: 'structure', diagnostics: 'The body must be a FHIR resource (JSON with a resourceType)' }]), patients: [] };
   }
   const resource = body as Resource;
   const issues: OperationOutcomeIssue[] = [...validationIssues(undefined, resource)];
+  let patients: string[] = [];
   // The endpoint's checks read a message that is FHIR; one that is not already has its issues.
   if (issues.length === 0) {
     try {
-      readMessage(() => readAsItsEndpoint(resource));
+      patients = readMessage(() => readAsItsEndpoint(resource)).filter((nhsNumber) => nhsNumber !== '');
     } catch (error) {
       if (!(error instanceof SpineError)) throw error;
       issues.push(...error.toOperationOutcome().issue);
     }
   }
-  return outcome(issues.length > 0 ? issues : [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]);
+  return { outcome: outcome(issues.length > 0 ? issues : [{ severity: 'information', code: 'informational', diagnostics: 'No issues detected during validation' }]), patients };
 }
 
 const outcome = (issue: OperationOutcomeIssue[]): OperationOutcome => ({ resourceType: 'OperationOutcome', issue });

@@ -296,6 +296,17 @@ test('access modes: a patient sees their own record only; an application gets on
   assert.equal(update.statusCode, 403);
 });
 
+test("a patient refused another's record is audited naming that record's patient", async () => {
+  const requestId = randomUUID();
+  const token = await t.token({ actor: { mode: 'patient', userId: '9000000009', activityCodes: [] } });
+  for (const url of ['/Patient/9000000017', '/Patient/9000000017/RelatedPerson', '/Coverage?subscriber:identifier=9000000017']) {
+    const refused = await t.app.inject({ method: 'GET', url: `${PDS_BASE}${url}`, headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId } });
+    assert.equal(refused.statusCode, 403, url);
+    const record = (await auditRecords(t.db)).findLast((candidate) => candidate.requestId === requestId);
+    assert.deepEqual(record && [record.outcome, record.patientNhsNumbers], ['denied', ['9000000017']], url);
+  }
+});
+
 test('every read and search is audited with the patients it touched', async () => {
   const requestId = randomUUID();
   const token = await t.token({ actor: GP });

@@ -44,8 +44,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
 
     pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id`, { config: { access: { modes: [...READ.modes] }, interaction: 'read' } }, async (request, reply) => {
       const row = await currentRecord(db, request.params.id);
-      assertOwnRecordForPatients(row);
-      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      noteRecordAccess(row);
       return sendPatient(reply, row);
     });
 
@@ -67,8 +66,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
 
     pds.get<{ Params: { id: string } }>(`${PDS_BASE}/Patient/:id/RelatedPerson`, { config: { access: { modes: [...READ.modes] }, interaction: 'search-related-person' } }, async (request, reply) => {
       const row = await currentRecord(db, request.params.id);
-      assertOwnRecordForPatients(row);
-      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      noteRecordAccess(row);
       return reply.type(FHIR_JSON).send(await relatedPeopleBundle(db, row, baseUrl));
     });
 
@@ -79,8 +77,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
         throw PdsErrors.invalidSearchData("Invalid search data provided - 'Coverage search request must follow the format /Coverage?subscriber:identifier=NHS_NUMBER'");
       }
       const row = await currentRecord(db, subscriber.split('|').pop() ?? '');
-      assertOwnRecordForPatients(row);
-      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      noteRecordAccess(row);
       return reply.header('etag', `W/"${row.versionId}"`).type(FHIR_JSON).send(await coverageBundle(db, row, baseUrl));
     });
 
@@ -89,8 +86,7 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
       const version = expectedVersion(request.headers['if-match']);
       const { coverage, nhsNumber } = checkedCoverage(request.body);
       const row = await currentRecord(db, nhsNumber);
-      assertOwnRecordForPatients(row);
-      noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
+      noteRecordAccess(row);
       const keep = !(sandbox && isSandboxFixture(row.nhsNumber));
       const saved = await saveCoverage(db, row, coverage, version, keep);
       const bundle = keep ? await coverageBundle(db, row, baseUrl) : coverageBundleOf(row, coverage, baseUrl);
@@ -131,8 +127,12 @@ async function currentRecord(db: Database, nhsNumber: string): Promise<PatientRo
   return row;
 }
 
-/** A patient (NHS login) sees their own record only. */
-function assertOwnRecordForPatients(row: PatientRow): void {
+/**
+ * Notes the record's patient for the audit trail, then refuses a patient (NHS login) any record but
+ * their own: the refusal's record names whose record was asked for.
+ */
+function noteRecordAccess(row: PatientRow): void {
+  noteSubjects({ patientNhsNumbers: [row.nhsNumber] });
   const actor = currentContext()?.actor;
   if (actor?.mode === 'patient' && actor.userId !== row.nhsNumber) throw PdsErrors.notOwnRecord();
 }
