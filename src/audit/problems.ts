@@ -5,8 +5,10 @@ export type AuditProblemKind =
   | 'edited'
   /** Records are absent: a gap in the sequence, or the chain ends before its head. */
   | 'missing'
-  /** The record is intact but not where it was written: it was chained after another record. */
+  /** The record is intact but not where it was written: it was chained after another record, or is stored out of the order of its number. */
   | 'reordered'
+  /** A second record with the number of the one before it: a record was inserted (a copy or a forgery). */
+  | 'repeated'
   /** The record was chained after a record that is no longer there as written (changed and re-hashed, or replaced). */
   | 'broken link'
   /** The record's hash is not the one published for it in an anchor: the chain was re-hashed (src/audit/anchors.ts). */

@@ -30,6 +30,8 @@ const pastHead = await createTestDatabase();
 const subMillisecond = await createTestDatabase();
 const headless = await createTestDatabase();
 const beforeFirst = await createTestDatabase();
+const duplicated = await createTestDatabase();
+const copiedOver = await createTestDatabase();
 
 /**
  * Verifies in this thread and again with two verifying threads (block-checkers.ts): both must find
@@ -282,6 +284,29 @@ test('a block numbered before the first record is refused to the service role; o
   assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
   const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
   assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
+});
+
+test('a record stored twice is named as repeated, and the chain goes on from the first', async () => {
+  const { db } = duplicated;
+  await writeChain(db, 14);
+  await withoutGuard(db, () => rewriteBlock(db, 2, (elements, index) => elements.toSpliced(index + 1, 0, elements[index] ?? [])));
+  const problems = kinds((await verified(db)).problems);
+  assert.ok(problems.some((problem) => problem.sequence === 2 && problem.problem === 'repeated'), JSON.stringify(problems));
+  assert.ok(!problems.some((problem) => problem.problem === 'missing'), 'nothing is said to be missing');
+});
+
+test('a record changed and re-hashed is still named when a later record is overwritten with a copy of its successor', async () => {
+  const { db } = copiedOver;
+  await writeChain(db, 25);
+  const successor = await element(db, 6);
+  await withoutGuard(db, async () => {
+    await editField(db, 5, USER_ID, '111111111111');
+    await rehash(db, 5);
+    await overwrite(db, 20, [20, ...successor.slice(1)]);
+  });
+  const problems = kinds((await verified(db)).problems);
+  assert.ok(problems.some((problem) => problem.sequence === 6 && problem.problem === 'broken link'), `the link from 6 to the re-hashed 5: ${JSON.stringify(problems)}`);
+  assert.ok(problems.some((problem) => problem.sequence === 20), 'and the copy at 20');
 });
 
 test('a block whose time span was moved by less than the millisecond a Date shows is misindexed', async () => {

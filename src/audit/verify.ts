@@ -106,8 +106,11 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
    */
   const recentOrder = new Array<{ hash: string; sequence: number } | undefined>(window);
   let oldestAt = 0;
-  /** Links not yet explained: prev_hash → sequence of the record that carries it, oldest first. */
-  const unexplained = new Map<string, number>();
+  /**
+   * Links not yet explained: prev_hash → the sequences of the records that carry it, oldest first
+   * (more than one when a record was copied over another: each is named).
+   */
+  const unexplained = new Map<string, number[]>();
 
   const brokenLink = (sequence: number): AuditProblem => ({
     sequence,
@@ -120,19 +123,25 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
       if (sequence <= start.sequence) return; // in the first block, before where this walk starts
       checked += 1;
       if (!intact) problems.push({ sequence, problem: 'edited', detail: 'its content does not match its hash' });
+      if (sequence <= previous.sequence) {
+        // A number already passed: a record inserted (a copy, or one put out of order). The chain
+        // goes on from the record before it.
+        problems.push(sequence === previous.sequence ? repeated(sequence) : outOfOrder(sequence, previous.sequence));
+        return;
+      }
       if (sequence !== previous.sequence + 1) {
         // The link across a gap breaks because of the gap: reported once, as missing records.
         problems.push(missing(previous.sequence + 1, sequence - 1));
       } else if (prevHash !== previous.hash) {
         const chainedAfter = recent.get(prevHash);
-        if (chainedAfter === undefined) unexplained.set(prevHash, sequence);
+        if (chainedAfter === undefined) unexplained.set(prevHash, [...(unexplained.get(prevHash) ?? []), sequence]);
         else problems.push(reordered(sequence, chainedAfter));
       }
-      // A record further on that an earlier record was chained after: that earlier one was moved.
+      // A record further on that earlier records were chained after: those earlier ones were moved.
       const waiting = unexplained.get(hash);
       if (waiting !== undefined) {
         unexplained.delete(hash);
-        problems.push(reordered(waiting, sequence));
+        for (const carrier of waiting) problems.push(reordered(carrier, sequence));
       }
       const oldest = recentOrder[oldestAt];
       // Unless a later record with the same hash (a copy) took its place: a hash is remembered
@@ -141,10 +150,11 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
       recentOrder[oldestAt] = { hash, sequence };
       oldestAt = (oldestAt + 1) % window;
       recent.set(hash, sequence);
-      for (const [unexplainedHash, carrier] of unexplained) {
-        if (sequence - carrier <= window) break;
+      // Oldest first: the first carrier still within the window ends the search.
+      for (const [unexplainedHash, carriers] of unexplained) {
+        if (sequence - (carriers[0] ?? sequence) <= window) break;
         unexplained.delete(unexplainedHash);
-        problems.push(brokenLink(carrier));
+        for (const carrier of carriers) problems.push(brokenLink(carrier));
       }
       previous = { sequence, hash };
     },
@@ -152,7 +162,7 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
     checked: () => checked,
 
     finish(head) {
-      for (const sequence of unexplained.values()) problems.push(brokenLink(sequence));
+      for (const carriers of unexplained.values()) for (const sequence of carriers) problems.push(brokenLink(sequence));
       // Without a head (reported as missing) where the chain should end is not known.
       if (!head) return { checked, problems };
       if (previous.sequence < head.sequence) {
@@ -168,6 +178,14 @@ function chainWalk(window: number, start: ChainHead): { check(sequence: number, 
 
 function missing(first: number, last: number): AuditProblem {
   return { sequence: first, problem: 'missing', detail: first === last ? `record ${first} is missing` : `records ${first} to ${last} are missing` };
+}
+
+function repeated(sequence: number): AuditProblem {
+  return { sequence, problem: 'repeated', detail: 'a second record numbered so follows the first: a record was inserted, a copy or a forgery' };
+}
+
+function outOfOrder(sequence: number, after: number): AuditProblem {
+  return { sequence, problem: 'reordered', detail: `it is stored after record ${after}, out of the order of its number` };
 }
 
 function reordered(sequence: number, chainedAfter: number): AuditProblem {
