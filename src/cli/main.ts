@@ -24,7 +24,8 @@ const start = databaseOptions(program.command('start'))
   .addOption(new Option('--services <list>', 'comma-separated services to run, or all').env(environmentName('services')).default('all'))
   // Not commander's .env(): it would take OPENSPINE_SANDBOX=false for true. The config reads it.
   .addOption(new Option('--sandbox', `behave as the NHS public sandboxes: no token needed, test data (never for real patients); env: ${environmentName('sandbox')}`))
-  .addOption(new Option('--public-base-url <url>', 'the URL clients reach OpenSpine at, for links').env(environmentName('publicBaseUrl')));
+  .addOption(new Option('--public-base-url <url>', 'the URL clients reach OpenSpine at, for links').env(environmentName('publicBaseUrl')))
+  .addOption(new Option('--trusted-proxies <list>', 'IPs or CIDR ranges of the proxies in front whose X-Forwarded-For is believed').env(environmentName('trustedProxies')));
 start.action(async (options: ConfigInput) => {
   const config = configFrom(start, options);
   const log = createLogger(config.logLevel);

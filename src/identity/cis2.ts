@@ -46,7 +46,7 @@ export function registerCis2Provider(app: FastifyInstance, deps: Deps): void {
     tokenLifetimeSeconds: CIS2_TOKEN_LIFETIME_SECONDS,
     userinfoAudience: CIS2_USERINFO_AUDIENCE,
     form: SIGN_IN_FORM,
-    signIn: (form, clientId) => signIn(deps.db, form, clientId),
+    signIn: (form, clientId, address) => signIn(deps.db, form, { clientId, address }),
     tokenClaims: (subject, code) => tokenClaims(deps.db, subject, code.clientId),
     userInfo: async (claims) => {
       const userId = claims.sub ?? '';
@@ -65,9 +65,9 @@ const SIGN_IN_FORM: SignInForm = {
   ],
 };
 
-async function signIn(db: Database, form: Form, clientId: string): Promise<SignInResult<StaffSubject>> {
-  const actor: Actor = { mode: 'healthcare-worker', userId: form.user_id ?? '', applicationId: clientId, activityCodes: [] };
-  const attempt = await attemptSignIn(db, `cis2:${form.user_id ?? ''}`, 'The user ID or password is not right', async () => {
+async function signIn(db: Database, form: Form, from: { clientId: string; address: string }): Promise<SignInResult<StaffSubject>> {
+  const actor: Actor = { mode: 'healthcare-worker', userId: form.user_id ?? '', applicationId: from.clientId, activityCodes: [] };
+  const attempt = await attemptSignIn(db, { account: `cis2:${form.user_id ?? ''}`, address: from.address }, 'The user ID or password is not right', async () => {
     const found = await findPerson(db, form.user_id ?? '');
     return (await passwordMatches(form.password ?? '', found?.passwordHash)) ? found : undefined;
   });

@@ -48,7 +48,7 @@ export function registerNhsLoginProvider(app: FastifyInstance, deps: { db: Datab
     tokenLifetimeSeconds: NHS_LOGIN_TOKEN_LIFETIME_SECONDS,
     userinfoAudience: NHS_LOGIN_USERINFO_AUDIENCE,
     form: SIGN_IN_FORM,
-    signIn: (form, clientId) => signIn(deps.db, form, clientId),
+    signIn: (form, clientId, address) => signIn(deps.db, form, { clientId, address }),
     async tokenClaims(subject, code) {
       const account = await findNhsLoginAccount(deps.db, { sub: subject.accountId });
       if (!account) throw new Error(`the NHS login account ${subject.accountId} of an authorization code is gone`);
@@ -65,9 +65,10 @@ export function registerNhsLoginProvider(app: FastifyInstance, deps: { db: Datab
   });
 }
 
-async function signIn(db: Database, form: Form, clientId: string): Promise<SignInResult<PatientSubject>> {
+async function signIn(db: Database, form: Form, from: { clientId: string; address: string }): Promise<SignInResult<PatientSubject>> {
+  const { clientId } = from;
   const email = (form.email ?? '').toLowerCase();
-  const attempt = await attemptSignIn(db, `nhs-login:${email}`, 'The email address or password is not right', async () => {
+  const attempt = await attemptSignIn(db, { account: `nhs-login:${email}`, address: from.address }, 'The email address or password is not right', async () => {
     const found = await findNhsLoginAccount(db, { email });
     return (await passwordMatches(form.password ?? '', found?.passwordHash)) ? found : undefined;
   });

@@ -42,7 +42,8 @@ export type OidcProvider<S extends CodeSubject> = {
   /** The audience of the provider's own access tokens, which only its userinfo endpoint accepts. */
   userinfoAudience: string;
   form: SignInForm;
-  signIn(form: Form, clientId: string): Promise<SignInResult<S>>;
+  /** `address`: the client's (sign-in-attempts.ts counts attempts by it). */
+  signIn(form: Form, clientId: string, address: string): Promise<SignInResult<S>>;
   /**
    * The subject identifier and the claims of the ID token and of the access token for a redeemed
    * code, and who they are issued for (a patient's actor has their NHS number as its user id).
@@ -93,7 +94,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     pageReply(reply, async () => {
       const form = formFields(request.body);
       const fields = await authorizationRequest(db, provider.scopes, form);
-      const signedIn = await provider.signIn(form, fields.client_id);
+      const signedIn = await provider.signIn(form, fields.client_id, request.ip);
       noteActor(signedIn.actor);
       if ('error' in signedIn) {
         if (signedIn.retryAfterSeconds !== undefined) void reply.status(429).header('retry-after', String(signedIn.retryAfterSeconds));

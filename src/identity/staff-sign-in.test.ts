@@ -16,7 +16,7 @@ const cis2 = relyingParty(t, { issuerPath: CIS2_ISSUER_PATH, tokenPath: '/access
 const [gp, nurse] = DEMO_PEOPLE;
 assert.ok(gp && nurse);
 
-const signIn = (userId: string, password: string, roleProfileId = '') => cis2.signIn({ user_id: userId, password, role_profile_id: roleProfileId });
+const signIn = (userId: string, password: string, roleProfileId = '', address?: string) => cis2.signIn({ user_id: userId, password, role_profile_id: roleProfileId }, address);
 const idTokenFor = async (userId: string) => (await cis2.tokensFor({ user_id: userId, password: DEMO_PASSWORD })).id_token;
 
 async function apiTokenFor(userId: string): Promise<string> {
@@ -175,4 +175,20 @@ test('attempts whose window has ended are deleted by later attempts, so junk sig
   await signIn('999999999998', 'guess');
   await signIn('999999999997', 'guess');
   assert.equal(await left(), 0, 'ten a time, oldest first');
+});
+
+test("attempts are counted by address too: someone else's five wrong attempts do not lock the owner out at their own", async () => {
+  const pharmacist = DEMO_PEOPLE[2];
+  assert.ok(pharmacist);
+  for (let attempt = 0; attempt < 5; attempt++) assert.equal((await signIn(pharmacist.userId, 'guess', '', '10.9.0.66')).response.statusCode, 401);
+  assert.equal((await signIn(pharmacist.userId, DEMO_PASSWORD, '', '10.9.0.66')).response.statusCode, 429, 'held back at the guesser’s address');
+  assert.equal((await signIn(pharmacist.userId, DEMO_PASSWORD, '', '10.9.0.7')).response.statusCode, 302, 'not at the owner’s');
+});
+
+test('guesses spread over many addresses are held back too: 50 an account in fifteen minutes, from anywhere', async () => {
+  const account = '999999999990';
+  for (let address = 0; address < 10; address++) {
+    for (let attempt = 0; attempt < 5; attempt++) assert.equal((await signIn(account, 'guess', '', `10.8.0.${address}`)).response.statusCode, 401);
+  }
+  assert.equal((await signIn(account, 'guess', '', '10.8.1.1')).response.statusCode, 429, 'the 51st, from an address not seen before');
 });

@@ -35,10 +35,10 @@ export function relyingParty(t: TestApp, provider: { issuerPath: string; tokenPa
     });
 
   return {
-    /** Posts the sign-in page with these credentials; the response redirects with a code when they are right. */
-    async signIn(credentials: Record<string, string>) {
+    /** Posts the sign-in page with these credentials (from `address`); the response redirects with a code when they are right. */
+    async signIn(credentials: Record<string, string>, address = '127.0.0.1') {
       const verifier = randomBytes(32).toString('base64url');
-      const response = await t.app.inject({ method: 'POST', url: `${provider.issuerPath}/authorize`, headers: FORM, payload: form({ ...authorizationRequest(verifier), ...credentials }) });
+      const response = await t.app.inject({ method: 'POST', url: `${provider.issuerPath}/authorize`, headers: FORM, remoteAddress: address, payload: form({ ...authorizationRequest(verifier), ...credentials }) });
       const code = response.headers.location ? (new URL(String(response.headers.location)).searchParams.get('code') ?? '') : '';
       return { response, verifier, code };
     },

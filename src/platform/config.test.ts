@@ -45,3 +45,11 @@ test('the EPS sweep runs every OPENSPINE_EPS_SWEEP_SECONDS, 60 by default, 1 to 
     assert.throws(() => loadConfig({}, { OPENSPINE_EPS_SWEEP_SECONDS: refused }), (error: unknown) => error instanceof ConfigError && /OPENSPINE_EPS_SWEEP_SECONDS/.test(error.message), refused);
   }
 });
+
+test('trusted proxies are IPs or CIDR ranges, none by default', () => {
+  assert.deepEqual(loadConfig({}, {}).trustedProxies, []);
+  assert.deepEqual(loadConfig({}, { OPENSPINE_TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.7,2001:db8::/32' }).trustedProxies, ['10.0.0.0/8', '192.0.2.7', '2001:db8::/32']);
+  for (const refused of ['loopback', '10.0.0.0/33', '10.0.0.1/8/8', '300.1.1.1', '10.0.0.0/x']) {
+    assert.throws(() => loadConfig({}, { OPENSPINE_TRUSTED_PROXIES: refused }), /OPENSPINE_TRUSTED_PROXIES/, refused);
+  }
+});

@@ -1,5 +1,6 @@
 // OpenSpine's configuration: read once from the environment (and CLI flags), validated, passed down.
 // The only module that reads process.env (../shared/style.md, habit 5).
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /** In start-up order: the directory first, as the identities' organisations live there. */
@@ -28,6 +29,12 @@ export type Config = {
   bodyLimit: number;
   /** The public base URL clients use, for links in bundles and the start-up banner. */
   publicBaseUrl: string;
+  /**
+   * The addresses (IPs or CIDR ranges) of the proxies and balancers in front of OpenSpine whose
+   * X-Forwarded-For is believed, so that a request's address is its client's (the sign-in pages
+   * count password attempts by it). None by default: the address is the connection's.
+   */
+  trustedProxies: string[];
   /**
    * MESH's environment-wide shared secret, the HMAC key of every NHSMESH authorization header.
    * Unset, it is the NHS MESH sandbox's published key `TestKey` (MESH_SANDBOX_SHARED_KEY), so that
@@ -71,7 +78,7 @@ export class ConfigError extends Error {}
 
 /** Every setting a person can give, by flag or by environment variable; flags win. */
 export type ConfigInput = Partial<Record<
-  | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'embeddedPostgresSettings' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl'
+  | 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'embeddedPostgresPort' | 'embeddedPostgresSettings' | 'databasePoolSize' | 'sandbox' | 'audit' | 'services' | 'logLevel' | 'bodyLimit' | 'publicBaseUrl' | 'trustedProxies'
   | 'meshSharedKey' | 'meshMailboxesFile' | 'meshWorkflowsFile' | 'meshSweepSeconds' | 'epsSweepSeconds'
   | 'meshTlsPort' | 'meshTlsCert' | 'meshTlsKey' | 'meshTlsCa',
   string | boolean | undefined
@@ -91,6 +98,7 @@ const ENVIRONMENT_NAMES: Record<keyof ConfigInput, string> = {
   logLevel: 'OPENSPINE_LOG_LEVEL',
   bodyLimit: 'OPENSPINE_BODY_LIMIT',
   publicBaseUrl: 'OPENSPINE_PUBLIC_BASE_URL',
+  trustedProxies: 'OPENSPINE_TRUSTED_PROXIES',
   meshSharedKey: 'OPENSPINE_MESH_SHARED_KEY',
   meshMailboxesFile: 'OPENSPINE_MESH_MAILBOXES',
   meshWorkflowsFile: 'OPENSPINE_MESH_WORKFLOWS',
@@ -131,6 +139,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: text(pick('logLevel')) ?? DEFAULTS.logLevel,
     bodyLimit: integer(pick('bodyLimit'), DEFAULTS.bodyLimit, 'OPENSPINE_BODY_LIMIT', 1024, 1024 ** 3),
     publicBaseUrl: (text(pick('publicBaseUrl')) ?? `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`).replace(/\/$/, ''),
+    trustedProxies: trustedProxies(text(pick('trustedProxies'))),
     meshSharedKey: meshSharedKey ?? MESH_SANDBOX_SHARED_KEY,
     meshSharedKeyIsDefault: meshSharedKey === undefined,
     meshMailboxesFile: meshMailboxesFile && path.resolve(meshMailboxesFile),
@@ -190,6 +199,18 @@ function postgresSettings(value: string | undefined): string[] {
     if (PROTECTED_POSTGRES_SETTINGS.includes(name.toLowerCase())) throw new ConfigError(`OPENSPINE_EMBEDDED_POSTGRES_SETTINGS: ${name} stays on, so that every acknowledged write is durable`);
     return setting;
   });
+}
+
+/** Comma-separated IPs or CIDR ranges (v4 or v6), as Fastify's trustProxy takes them. */
+function trustedProxies(value: string | undefined): string[] {
+  const entries = (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address = '', bits, extra] = entry.split('/');
+    const maxBits = isIP(address) === 4 ? 32 : isIP(address) === 6 ? 128 : 0;
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= maxBits);
+    if (maxBits === 0 || !validBits || extra !== undefined) throw new ConfigError(`OPENSPINE_TRUSTED_PROXIES: '${entry}' is not an IP address or CIDR range`);
+  }
+  return entries;
 }
 
 function services(value: string | undefined): ServiceName[] {

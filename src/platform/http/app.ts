@@ -85,6 +85,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     genReqId: requestIdOf,
     bodyLimit: config.bodyLimit,
+    // request.ip is the client's only behind proxies named as trusted (config.trustedProxies).
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     forceCloseConnections: 'idle',
     // While closing, requests on open connections are still served; only new connections are refused.
     return503OnClosing: false,

@@ -86,6 +86,22 @@ test('a route that declares no access rule cannot be registered', async () => {
   await assert.rejects(buildApp({ ...deps, services: [undeclared] }), /declares no access rule/);
 });
 
+test("a request's address is its client's from X-Forwarded-For only behind a proxy named as trusted", async () => {
+  const showsAddress: ServiceModule = { name: 'address', register: (app) => void app.get('/address', { config: { access: { public: true } } }, async (request) => request.ip) };
+  const deps = { db: t.db, log: pino({ level: 'silent' }), authenticate: await createAuthenticator(t.db), audit: { record: async () => undefined }, readOnly: { isOn: () => false, close: async () => undefined }, services: [showsAddress] };
+  const forwarded = { method: 'GET', url: '/address', remoteAddress: '10.1.0.2', headers: { 'x-forwarded-for': '203.0.113.9' } } as const;
+  const untrusting = await buildApp({ ...deps, config: t.config });
+  const behindBalancer = await buildApp({ ...deps, config: { ...t.config, trustedProxies: ['10.1.0.0/16'] } });
+  try {
+    assert.equal((await untrusting.inject(forwarded)).body, '10.1.0.2', 'the header is anyone’s to send');
+    assert.equal((await behindBalancer.inject(forwarded)).body, '203.0.113.9');
+    assert.equal((await behindBalancer.inject({ ...forwarded, remoteAddress: '192.0.2.1' })).body, '192.0.2.1', 'not from a proxy named');
+  } finally {
+    await untrusting.close();
+    await behindBalancer.close();
+  }
+});
+
 test('client mistakes are 4xx OperationOutcomes: bad JSON, wrong type, empty, unknown path and type, bad id', async () => {
   const cases: [string, InjectOptions, number, string][] = [
     ['malformed JSON', { method: 'POST', url: `${BASE}/Organization`, headers: admin, payload: '{"resourceType":' }, 400, 'MESSAGE_NOT_WELL_FORMED'],
