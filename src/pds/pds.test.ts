@@ -307,6 +307,18 @@ test("a patient refused another's record is audited naming that record's patient
   }
 });
 
+test('a read of a superseded NHS number is audited with the number asked for and the survivor’s; one not found with the number asked for', async () => {
+  const token = await t.token({ actor: GP });
+  const recordOf = async (nhsNumber: string) => {
+    const requestId = randomUUID();
+    await t.app.inject({ method: 'GET', url: `${PDS_BASE}/Patient/${nhsNumber}`, headers: { authorization: `Bearer ${token}`, 'x-request-id': requestId } });
+    return (await auditRecords(t.db)).find((candidate) => candidate.requestId === requestId);
+  };
+  assert.deepEqual((await recordOf('9000000068'))?.patientNhsNumbers, ['9000000068', '9000000009']);
+  const unknown = randomNhsNumber('999');
+  assert.deepEqual((await recordOf(unknown))?.patientNhsNumbers, [unknown]);
+});
+
 test('every read and search is audited with the patients it touched', async () => {
   const requestId = randomUUID();
   const token = await t.token({ actor: GP });

@@ -118,9 +118,13 @@ export function registerPdsRoutes(app: FastifyInstance, deps: { db: Database; pu
   });
 }
 
-/** The record of an NHS number: a superseded number gives its survivor (whose id then differs). */
+/**
+ * The record of an NHS number: a superseded number gives its survivor (whose id then differs). The
+ * number asked for is audited, found or not, beside the survivor's (noteRecordAccess).
+ */
 async function currentRecord(db: Database, nhsNumber: string): Promise<PatientRow> {
   if (!isValidNhsNumber(nhsNumber)) throw PdsErrors.invalidNhsNumber();
+  noteSubjects({ patientNhsNumbers: [nhsNumber] });
   const row = await survivingRecord(db, await readPatient(db, nhsNumber));
   if (!row) throw PdsErrors.notFound();
   if (row.invalidated) throw PdsErrors.invalidated();
