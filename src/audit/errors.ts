@@ -12,6 +12,14 @@ export const AuditErrors = {
   invalidValue: (name: string, value: string, hint: string) =>
     Errors.invalidSearchData(`Invalid value - '${value}' in field '${name}': ${hint}`),
   recordNotFound: (id: string) => Errors.notFound(`AuditEvent/${id} not found`),
+  /** The block that holds a record cannot be unpacked or read as records: the trail is damaged there. */
+  blockUnreadable: (first: number, last: number) =>
+    new SpineError({
+      status: 500,
+      code: 'exception',
+      spineCode: 'UNKNOWN_ERROR',
+      diagnostics: `The audit trail is damaged: the block of records ${first} to ${last} cannot be read; run \`openspine audit verify\``,
+    }),
   /**
    * The row that says where the trail ends was deleted (the database refuses that to all but its
    * owner): nothing can be read or appended as the chain until it is restored. Server damage, so a 500.

@@ -173,7 +173,7 @@ test('the pages of a search read the trail as its first page did: records append
   assert.deepEqual(seen, [...seen].sort((a, b) => b - a));
 });
 
-test('a block that cannot be read is left out of an answer that says so, with a warning outcome, and logged as an error', async () => {
+test('a block that cannot be read is left out of an answer that says so, with a warning outcome, and logged as an error; a read of its records says it is damaged', async () => {
   // Three appends of a patient's records of June 2020 (out of the other tests' searches): three blocks.
   const patient = randomNhsNumber('999');
   for (const batch of [['june-1', 'june-2'], ['june-3', 'june-4'], ['june-5', 'june-6']]) {
@@ -206,6 +206,9 @@ test('a block that cannot be read is left out of an answer that says so, with a 
   const logged = errorLogs.find((line) => line.reqId === requestId);
   assert.match(logged?.msg ?? '', /cannot read/);
   assert.deepEqual(logged?.unreadableBlocks, [damaged]);
+  const read = await app.inject({ method: 'GET', url: `${AUDIT_BASE}/AuditEvent/${damaged.first}`, headers: auditor });
+  assert.equal(read.statusCode, 500, 'a record of a damaged block is not said to be missing (404)');
+  assert.match(read.body, new RegExp(`the block of records ${damaged.first} to ${damaged.last} cannot be read`));
 });
 
 test('a record reads as an AuditEvent: who, what, when, outcome, request and place in the chain', async () => {

@@ -163,15 +163,29 @@ export async function readRecords(db: Queryable, page: { after: number; limit: n
   return records.slice(0, page.limit);
 }
 
-/** The record at `sequence`, when the chain holds it: a block past the head was not written by an append. */
+/**
+ * The record at `sequence`, when the chain holds it: a block past the head was not written by an
+ * append. A block that would hold it but cannot be read is said to be damaged (500), not taken for
+ * the record's absence.
+ */
 export async function readRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  return sequence <= (await readChainHead(db)).sequence ? readStoredRecord(db, sequence) : undefined;
+  if (sequence > (await readChainHead(db)).sequence) return undefined;
+  const row = await blockRowHolding(db, sequence);
+  if (!row) return undefined;
+  const records = recordsOf(row);
+  if (!records) throw AuditErrors.blockUnreadable(Number(row.first_sequence), Number(row.last_sequence));
+  return records.find((record) => record.sequence === sequence);
 }
 
-/** The record at `sequence` as the block that would hold it stores it, whether or not the chain's head reaches it. */
+/** The record at `sequence` as the block that would hold it stores it, whether or not the chain's head reaches it; undefined when that block cannot be read. */
 export async function readStoredRecord(db: Queryable, sequence: number): Promise<AuditRecord | undefined> {
-  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence between 1 and ${sequence} order by first_sequence desc limit 1`;
+  const row = await blockRowHolding(db, sequence);
   return row && recordsOf(row)?.find((record) => record.sequence === sequence);
+}
+
+async function blockRowHolding(db: Queryable, sequence: number): Promise<BlockRow | undefined> {
+  const [row] = await db<BlockRow[]>`select * from audit_block where first_sequence between 1 and ${sequence} order by first_sequence desc limit 1`;
+  return row;
 }
 
 /** The last sequence of the newest block; 0 when there is none. */
