@@ -2,7 +2,7 @@
 // in the application's JWKS, iss = sub = API key, aud = the token URL, a single-use jti, and exp
 // no more than 5 minutes ahead. Error statuses and texts are the NHS API platform's
 // (../shared/specs/README.md section 6, and the identity-service-api e2e tests it takes them from).
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import type { Database } from '../platform/db/connect.ts';
 import { invalidClient, invalidRequest, OAuthError } from './oauth-errors.ts';
 import { findApplication, useJti, type Application } from './store.ts';
@@ -41,7 +41,9 @@ export async function authenticateClient(db: Database, form: Record<string, stri
   }
   try {
     await jwtVerify(assertion, createLocalJWKSet(application.jwks), { algorithms: ['RS512'] });
-  } catch {
+  } catch (error) {
+    // jose checks the claims after the signature: a claim it refuses (nbf in the future) was signed as sent.
+    if (error instanceof errors.JWTClaimValidationFailed) throw invalidRequest(`Invalid '${error.claim}' claim in client_assertion JWT - ${error.message}`);
     throw invalidClient('Invalid client_assertion JWT - the signature does not verify with the public key');
   }
   if (!(await useJti(db, application.applicationId, claims.jti, expiry))) throw invalidRequest("Non-unique 'jti' claim in client_assertion JWT");

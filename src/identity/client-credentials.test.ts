@@ -43,6 +43,7 @@ test('each wrong assertion gets the platform error body', async () => {
     ['exp not an integer', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 10.5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - must be an integer"],
     ['exp too far ahead', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now + 301 + 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - more than 5 minutes in future"],
     ['expired', async () => clientCredentialsForm(await system.assertion({ claims: { exp: now - 5 } })), 400, 'invalid_request', "Invalid 'exp' claim in client_assertion JWT - JWT has expired"],
+    ['not yet valid', async () => clientCredentialsForm(await system.assertion({ claims: { nbf: now + 120 } })), 400, 'invalid_request', `Invalid 'nbf' claim in client_assertion JWT - "nbf" claim timestamp check failed`],
     ['no jti', async () => clientCredentialsForm(await system.assertion({ claims: { jti: undefined } })), 400, 'invalid_request', "Missing 'jti' claim in client_assertion JWT"],
     ['jti of 4,800 characters', async () => clientCredentialsForm(await system.assertion({ claims: { jti: 'j'.repeat(4800) } })), 400, 'invalid_request', "Invalid 'jti' claim in client_assertion JWT - must be a unique string value such as a GUID"],
     ['grant_type given twice', async () => `grant_type=bogus&${clientCredentialsForm(await system.assertion())}`, 400, 'invalid_request', 'grant_type must be given once, as text'],
