@@ -9,6 +9,7 @@ import { searchsetJson } from '../platform/fhir/bundles.ts';
 import { DATE_PREFIXES, pagingParameter, SEARCH_LIMITS, type DatePrefix, type DateValue, type QueryValues } from '../platform/fhir/search-query.ts';
 import { isValidNhsNumber, NHS_NUMBER_SYSTEM } from '../platform/identifiers/nhs-number.ts';
 import { isValidOdsCode, ODS_CODE_SYSTEM } from '../platform/identifiers/ods-code.ts';
+import { hasControlCharacter } from '../platform/text.ts';
 import { SDS_USER_ID_SYSTEM, toAuditEvent } from './audit-event.ts';
 import type { AuditRecord } from './chain.ts';
 import { AuditErrors } from './errors.ts';
@@ -89,14 +90,6 @@ function readParameter(search: AuditQuery, name: Parameter, value: string): void
       search.through = Number(value);
       return;
   }
-}
-
-function hasControlCharacter(text: string): boolean {
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
 }
 
 function alternatives(name: string, value: string): string[] {

@@ -10,7 +10,9 @@
 // too, so that the answers do not tell which accounts exist. Each attempt also deletes a few rows
 // whose window has ended, so that what anyone can make the table hold is what a window's attempts
 // add, not all there ever were.
+import type postgres from 'postgres';
 import type { Database } from '../platform/db/connect.ts';
+import { hasControlCharacter } from '../platform/text.ts';
 
 const SIGN_IN_ATTEMPTS = { fromOneAddress: 5, fromAnyAddress: 50, windowSeconds: 900 } as const;
 /** Rows of ended windows each attempt deletes: more than one, so that a backlog shrinks. */
@@ -30,44 +32,61 @@ type SignInAttempt = { allowed: true } | { allowed: false; retryAfterSeconds: nu
  * the wait when out of attempts.
  */
 export async function attemptSignIn<T>(db: Database, attempt: { account: string; address: string }, wrong: string, check: () => Promise<T | undefined>): Promise<{ found: T } | { error: string; retryAfterSeconds?: number }> {
-  if (attempt.account.length > MAX_ACCOUNT_LENGTH) return { error: wrong };
-  const counters = { account: attempt.account, fromAddress: `${attempt.account} from ${attempt.address}` };
+  // A control character is in no account's name, so it can part a name from an address (below).
+  if (attempt.account.length > MAX_ACCOUNT_LENGTH || hasControlCharacter(attempt.account)) return { error: wrong };
+  const counters = { account: attempt.account, fromAddress: `${attempt.account}\n${attempt.address}` };
   const taken = await takeSignInAttempt(db, counters);
   if (!taken.allowed) return { error: tooManyAttempts(taken.retryAfterSeconds), retryAfterSeconds: taken.retryAfterSeconds };
   const found = await check();
   if (found === undefined) return { error: wrong };
-  await clearSignInAttempts(db, counters.fromAddress);
+  await signedIn(db, counters);
   return { found };
 }
 
-/** Counts an attempt at the account, from its address and from any; refused past the most a window allows of either. */
+/**
+ * Counts an attempt at the account from its address, and, unless that refuses it, from any address:
+ * an address already held back adds nothing to the account's count, so one guesser cannot spend
+ * the allowance of the account's owner elsewhere. Refused past the most a window allows of either.
+ */
 async function takeSignInAttempt(db: Database, counters: { account: string; fromAddress: string }): Promise<SignInAttempt> {
   const window = SIGN_IN_ATTEMPTS.windowSeconds;
   const keys = [counters.account, counters.fromAddress];
-  const rows = await db<{ account: string; attempts: number; seconds_left: number }[]>`
+  const [row] = await db<{ from_address: number; from_any: number | null; seconds_left: number }[]>`
     with expired as (
       delete from identity_sign_in_attempt where account in (
         select account from identity_sign_in_attempt
         where window_started_at <= now() - make_interval(secs => ${window}) and account <> all(${keys}::text[])
         order by window_started_at limit ${EXPIRED_ROWS_DELETED} for update skip locked)
+    ), from_address as (
+      ${countedAttempt(db, db`values (${counters.fromAddress}, 1, now())`, window)}
+    ), from_any as (
+      ${countedAttempt(db, db`select ${counters.account}, 1, now() from from_address where attempts <= ${SIGN_IN_ATTEMPTS.fromOneAddress}`, window)}
     )
-    insert into identity_sign_in_attempt as taken (account, attempts, window_started_at)
-    values (${counters.account}, 1, now()), (${counters.fromAddress}, 1, now())
+    select a.attempts as from_address, b.attempts as from_any, greatest(a.seconds_left, coalesce(b.seconds_left, 0)) as seconds_left
+    from from_address a left join from_any b on true`;
+  const allowed = row !== undefined && row.from_address <= SIGN_IN_ATTEMPTS.fromOneAddress && (row.from_any ?? 0) <= SIGN_IN_ATTEMPTS.fromAnyAddress;
+  return allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: row?.seconds_left ?? SIGN_IN_ATTEMPTS.windowSeconds };
+}
+
+/** The upsert of one counter, from the row `given` gives: one more attempt in its window, or the first of a new one. */
+function countedAttempt(db: Database, given: postgres.PendingQuery<postgres.Row[]>, window: number) {
+  return db`
+    insert into identity_sign_in_attempt as taken (account, attempts, window_started_at) ${given}
     on conflict (account) do update set
       attempts = case when taken.window_started_at > now() - make_interval(secs => ${window}) then taken.attempts + 1 else 1 end,
       window_started_at = case when taken.window_started_at > now() - make_interval(secs => ${window}) then taken.window_started_at else now() end
-    returning account, attempts, greatest(1, ceil(extract(epoch from window_started_at + make_interval(secs => ${window}) - now())))::int as seconds_left`;
-  const over = rows.filter((row) => row.attempts > (row.account === counters.account ? SIGN_IN_ATTEMPTS.fromAnyAddress : SIGN_IN_ATTEMPTS.fromOneAddress));
-  if (over.length === 0) return { allowed: true };
-  return { allowed: false, retryAfterSeconds: Math.max(...over.map((row) => row.seconds_left)) };
+    returning attempts, greatest(1, ceil(extract(epoch from window_started_at + make_interval(secs => ${window}) - now())))::int as seconds_left`;
 }
 
 /**
- * A sign-in succeeded: the attempts from its address start again. Those from any address run to
- * the end of their window, or a guesser elsewhere would be given a new allowance by each sign-in.
+ * A sign-in succeeded: the attempts from its address start again, and it is taken off the
+ * account's count from any address, which is of guesses. That count otherwise runs to the end of
+ * its window: clearing it would give a guesser elsewhere a new allowance at each sign-in.
  */
-async function clearSignInAttempts(db: Database, fromAddress: string): Promise<void> {
-  await db`delete from identity_sign_in_attempt where account = ${fromAddress}`;
+async function signedIn(db: Database, counters: { account: string; fromAddress: string }): Promise<void> {
+  await db`
+    with cleared as (delete from identity_sign_in_attempt where account = ${counters.fromAddress} or (account = ${counters.account} and attempts = 1))
+    update identity_sign_in_attempt set attempts = attempts - 1 where account = ${counters.account} and attempts > 1`;
 }
 
 /** What the sign-in page says to an account out of attempts. */
