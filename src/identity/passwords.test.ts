@@ -8,5 +8,8 @@ test('the right password matches its hash; a wrong one, or no hash to match, nev
   const stored = await hashPassword('correct horse');
   assert.equal(await passwordMatches('correct horse', stored), true);
   assert.equal(await passwordMatches('wrong horse', stored), false);
-  for (const none of [undefined, null, '', 'scrypt$', 'md5$abc$def', 'scrypt$a$b$c']) assert.equal(await passwordMatches('correct horse', none), false, String(none));
+  for (const none of [undefined, null, '', 'scrypt$', 'scrypt$$', 'scrypt$abc$', 'scrypt$salt$!', 'md5$abc$def', 'scrypt$a$b$c', stored.slice(0, -4)]) {
+    assert.equal(await passwordMatches('correct horse', none), false, String(none));
+    assert.equal(await passwordMatches('', none), false, String(none));
+  }
 });

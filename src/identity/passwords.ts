@@ -18,8 +18,11 @@ const NO_PASSWORD = `scrypt$${randomBytes(16).toString('base64url')}$${randomByt
 
 /** `stored`: the account's hash; undefined or null when there is no account or no password, which never matches. */
 export async function passwordMatches(password: string, stored: string | null | undefined): Promise<boolean> {
-  const usable = stored?.startsWith('scrypt$') === true && stored.split('$').length === 3;
-  const [, salt = '', hash = ''] = (usable ? stored : NO_PASSWORD).split('$');
+  // A hash of ours: scrypt, a salt and KEY_LENGTH bytes. Anything else (an empty or short hash,
+  // which any password would match) is checked as no password.
+  const [scheme, storedSalt = '', storedHash = ''] = stored?.split('$') ?? [];
+  const usable = scheme === 'scrypt' && stored?.split('$').length === 3 && storedSalt !== '' && Buffer.from(storedHash, 'base64url').length === KEY_LENGTH;
+  const [, salt = '', hash = ''] = (usable ? (stored ?? '') : NO_PASSWORD).split('$');
   const expected = Buffer.from(hash, 'base64url');
   const actual = await derive(password, Buffer.from(salt, 'base64url'), expected.length);
   return timingSafeEqual(actual, expected) && usable;
