@@ -65,3 +65,40 @@ test('forged tokens with made-up kids share one reload of the keys (one a second
   await rotateSigningKeys(app.db);
   assert.equal((await verifier(await app.token(), expected)).sub, 'openspine', 'a token of the new key verifies');
 });
+
+test('a token of a key made while a reload of the keys was reading waits for a read of its own, and verifies', async () => {
+  const app = await buildTestApp();
+  const before = await app.token();
+  // The verifier's database, whose answers can be held back after the query has run.
+  let holdAnswers: Promise<void> | undefined;
+  let answered: (() => void) | undefined;
+  const queryRan = new Promise<void>((resolve) => (answered = resolve));
+  const held = new Proxy(app.db, {
+    apply: (target, self, args): unknown => {
+      const pending = Reflect.apply(target, self, args) as Promise<unknown>;
+      const hold = holdAnswers;
+      if (!hold) return pending;
+      return (async () => {
+        const rows = await pending;
+        answered?.();
+        await hold;
+        return rows;
+      })();
+    },
+  });
+  const verifier = createJwtVerifier(held);
+  const expected = { issuer: ACCESS_TOKEN_ISSUER, audience: ACCESS_TOKEN_AUDIENCE };
+  assert.equal((await verifier(before, expected)).sub, 'openspine');
+  let release = (): void => undefined;
+  holdAnswers = new Promise<void>((resolve) => (release = resolve));
+  const { privateKey: forger } = await generateKeyPair('RS256');
+  const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'made-up' }).setIssuer(ACCESS_TOKEN_ISSUER).setAudience(ACCESS_TOKEN_AUDIENCE).setExpirationTime('5m').sign(forger);
+  const forgedOutcome = verifier(forged, expected).then(() => 'verified', () => 'refused');
+  await queryRan; // the forged kid's reload has read the keys, before the rotation
+  await rotateSigningKeys(app.db);
+  const fresh = verifier(await app.token(), expected).then(() => 'verified', (error: unknown) => `refused: ${String(error)}`);
+  holdAnswers = undefined;
+  release();
+  assert.equal(await forgedOutcome, 'refused');
+  assert.equal(await fresh, 'verified');
+});

@@ -102,22 +102,35 @@ const UNKNOWN_KID_RELOAD_MS = 1_000;
 export function createJwtVerifier(db: Database): (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload> {
   let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
   let reloadAt = 0;
+  const readKeys = async () => {
+    const keys = await trustedSigningKeys(db);
+    reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
+    return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
+  };
   // One load at a time: the tokens that find the keys missing or stale together share it.
   let loading: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
-  const loadKeys = () =>
-    (loading ??= (async () => {
-      const keys = await trustedSigningKeys(db);
-      reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
-      return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
-    })().finally(() => (loading = undefined)));
-  let unknownKidReload: Promise<unknown> | undefined;
-  let nextUnknownKidReload = 0;
-  const reloadForUnknownKid = () =>
-    (unknownKidReload ??= (async () => {
-      await delay(Math.max(0, nextUnknownKidReload - Date.now()));
-      nextUnknownKidReload = Date.now() + UNKNOWN_KID_RELOAD_MS;
-      return loadKeys();
-    })().finally(() => (unknownKidReload = undefined)));
+  const loadKeys = () => (loading ??= readKeys().finally(() => (loading = undefined)));
+  // A token of an unknown kid waits for a read of the keys that starts after it came (a key made
+  // just before it must be seen): it joins the next reload until that reload starts reading, and
+  // queues a new one after a reload already reading.
+  let nextReload: { reading: boolean; done: Promise<unknown> } | undefined;
+  let nextReloadAt = 0;
+  const reloadForUnknownKid = (): Promise<unknown> => {
+    if (nextReload && !nextReload.reading) return nextReload.done;
+    const before = nextReload?.done;
+    const reload: { reading: boolean; done: Promise<unknown> } = { reading: false, done: Promise.resolve() };
+    reload.done = (async () => {
+      await before?.catch(() => undefined);
+      await delay(Math.max(0, nextReloadAt - Date.now()));
+      reload.reading = true;
+      nextReloadAt = Date.now() + UNKNOWN_KID_RELOAD_MS;
+      return readKeys();
+    })().finally(() => {
+      if (nextReload === reload) nextReload = undefined;
+    });
+    nextReload = reload;
+    return reload.done;
+  };
   const verify = async (token: string, expected: { issuer: string; audience: string }, reloaded: boolean): Promise<JWTPayload> => {
     try {
       const keys = keySet && Date.now() < reloadAt ? keySet : await loadKeys();
