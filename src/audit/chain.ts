@@ -54,7 +54,9 @@ export function auditFields(entry: AuditEntry): AuditFields {
   const patients = names(entry.patientNhsNumbers);
   const resources = names(entry.resourceIds);
   const uncounted = [patients.left ? `${patients.left} more patients` : '', resources.left ? `${resources.left} more resources` : ''].filter(Boolean);
-  const detail = uncounted.length ? `${entry.detail ?? ''} (the record names the first ${RECORD_LIMITS.MAX_NAMES}: ${uncounted.join(' and ')} not named)`.trimStart() : entry.detail;
+  // Cut first, then told what was left unnamed, so that the cut never takes the telling away.
+  const given = entry.detail === undefined ? undefined : cut(entry.detail, RECORD_LIMITS.MAX_DETAIL_LENGTH);
+  const detail = uncounted.length ? `${given ?? ''} (the record names the first ${RECORD_LIMITS.MAX_NAMES}: ${uncounted.join(' and ')} not named)`.trimStart() : given;
   return {
     occurredAt: entry.occurredAt,
     requestId: storable(entry.requestId),
@@ -70,7 +72,7 @@ export function auditFields(entry: AuditEntry): AuditFields {
     status: entry.status,
     patientNhsNumbers: patients.kept,
     resourceIds: resources.kept,
-    detail: optional(detail, RECORD_LIMITS.MAX_DETAIL_LENGTH),
+    detail: optional(detail, Infinity),
   };
 }
 
@@ -79,8 +81,12 @@ function names(given: string[]): { kept: string[]; left: number } {
   return { kept: kept.map((name) => storable(name)), left: given.length - kept.length };
 }
 
+function cut(text: string, maxLength: number): string {
+  return text.length > maxLength ? `${text.slice(0, maxLength)}… (cut from ${text.length} characters)` : text;
+}
+
 function storable(text: string, maxLength: number = RECORD_LIMITS.MAX_NAME_LENGTH): string {
-  const kept = text.length > maxLength ? `${text.slice(0, maxLength)}… (cut from ${text.length} characters)` : text;
+  const kept = cut(text, maxLength);
   // Nearly every text is storable as it is: checked without copying, copied only to mend it (a
   // surrogate pair cut in two included).
   if (kept.isWellFormed() && !kept.includes('\0')) return kept;

@@ -81,14 +81,15 @@ export async function findChainHead(db: Queryable): Promise<ChainHead | undefine
  * for its own transaction, how long it may wait for the head's row (another process may hold it:
  * fail rather than hang every response waiting for this append), and a durable commit, whatever
  * the server, role or connection says (synchronous_commit off would answer before the commit is
- * on disk, and so lose what was acknowledged).
+ * on disk, and so lose what was acknowledged; a stronger setting, remote_apply say, is kept).
  */
 export async function appendBlockAfter(db: Queryable, block: AuditBlock, chain: { after: ChainHead; head: ChainHead; lockTimeoutMs: number }): Promise<boolean> {
   const { after, head } = chain;
   const packed = packRecords(block.records);
   const [row] = await db<{ moved: number }[]>`
     with settings as (
-      select set_config('lock_timeout', ${`${chain.lockTimeoutMs}ms`}, true), set_config('synchronous_commit', 'on', true)
+      select set_config('lock_timeout', ${`${chain.lockTimeoutMs}ms`}, true),
+        set_config('synchronous_commit', case current_setting('synchronous_commit') when 'off' then 'on' else current_setting('synchronous_commit') end, true)
     ), moved as (
       -- The settings are taken before the row is locked: the condition on them is evaluated first.
       update audit_chain_head set sequence = ${head.sequence}, hash = ${head.hash}

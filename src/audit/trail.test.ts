@@ -232,6 +232,13 @@ test('a name or key longer than any real one is kept cut, and the rest of its ba
   const record = (await auditRecords(db)).find((candidate) => candidate.requestId === 'long-names');
   assert.deepEqual(record?.patientNhsNumbers, [`${'9'.repeat(256)}… (cut from 6000 characters)`]);
   assert.equal(record?.detail, `${'x'.repeat(4096)}… (cut from 10000 characters)`);
+  const many = Array.from({ length: RECORD_LIMITS.MAX_NAMES + 500 }, (_, index) => `Patient/${index}`);
+  const another = createAuditTrail(db, log);
+  await another.record(auditEntry({ requestId: 'many-names', resourceIds: many, detail: 'y'.repeat(5000) }));
+  await another.close();
+  const named = (await auditRecords(db)).find((candidate) => candidate.requestId === 'many-names');
+  assert.equal(named?.resourceIds.length, RECORD_LIMITS.MAX_NAMES);
+  assert.match(named?.detail ?? '', /… \(cut from 5000 characters\) \(the record names the first 1000: 500 more resources not named\)$/);
   assert.deepEqual((await verifyAuditTrail(db)).problems, []);
 });
 

@@ -43,6 +43,7 @@ export async function authenticateClient(db: Database, form: Record<string, stri
     await jwtVerify(assertion, createLocalJWKSet(application.jwks), { algorithms: ['RS512'] });
   } catch (error) {
     // jose checks the claims after the signature: a claim it refuses (nbf in the future) was signed as sent.
+    if (error instanceof errors.JWTExpired) throw invalidRequest("Invalid 'exp' claim in client_assertion JWT - JWT has expired");
     if (error instanceof errors.JWTClaimValidationFailed) throw invalidRequest(`Invalid '${error.claim}' claim in client_assertion JWT - ${error.message}`);
     throw invalidClient('Invalid client_assertion JWT - the signature does not verify with the public key');
   }
