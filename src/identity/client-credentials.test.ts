@@ -62,6 +62,15 @@ test('each wrong assertion gets the platform error body', async () => {
   }
 });
 
+test('a body the token endpoint cannot read is refused in the OAuth error shape, not as an OperationOutcome', async () => {
+  const asText = await t.app.inject({ method: 'POST', url: '/oauth2/token', headers: { 'content-type': 'text/plain' }, payload: 'grant_type=client_credentials' });
+  assert.equal(asText.statusCode, 415);
+  assert.deepEqual(asText.json(), { error: 'invalid_request', error_description: "Unsupported content type 'text/plain': send application/x-www-form-urlencoded" });
+  const tooLarge = await t.app.inject({ method: 'POST', url: '/oauth2/token', headers: FORM, payload: `grant_type=${'x'.repeat(t.config.bodyLimit + 1)}` });
+  assert.equal(tooLarge.statusCode, 413);
+  assert.equal(tooLarge.json<{ error: string }>().error, 'invalid_request');
+});
+
 test('every token request is audited: issued, with the application; refused, with the reason', async () => {
   await requestToken(clientCredentialsForm(await system.assertion()));
   await requestToken(clientCredentialsForm(await system.assertion({ claims: { exp: undefined } })));

@@ -105,7 +105,7 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     }),
   );
 
-  app.post(issuerPath + paths.token, { config: { ...open.config, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
+  app.post(issuerPath + paths.token, { config: { ...open.config, securityDecision: true, interaction: 'token', oauthErrors: true } }, async (request, reply) =>
     oauthReply(reply, async () => {
       const code = await redeemCode(db, provider.subjectKind, formFields(request.body));
       const { sub, idClaims, accessClaims, actor } = await provider.tokenClaims(code.subject as S, code);

@@ -39,7 +39,7 @@ export function registerTokenEndpoint(app: FastifyInstance, deps: { db: Database
   const verifyJwt = createJwtVerifier(deps.db);
   const clients: Clients = { db: deps.db, tokenUrl, limiter: createRateLimiter({ processes: deps.cluster.size }) };
   // The endpoint authenticates its callers itself, by their client assertion.
-  app.post(TOKEN_PATH, { config: { access: { public: true }, write: false, securityDecision: true, interaction: 'token' } }, async (request, reply) =>
+  app.post(TOKEN_PATH, { config: { access: { public: true }, write: false, securityDecision: true, interaction: 'token', oauthErrors: true } }, async (request, reply) =>
     oauthReply(reply, async () => {
       const form = formFields(request.body);
       switch (form.grant_type) {

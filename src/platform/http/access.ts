@@ -43,6 +43,12 @@ declare module 'fastify' {
      * until the record is durable (src/platform/http/audit-hook.ts). Every other route is held.
      */
     patientData?: boolean;
+    /**
+     * An OAuth endpoint: what the platform refuses before its handler runs (a body of another
+     * media type, or too large) is answered as OAuth answers, {"error", "error_description"}
+     * (RFC 6749 section 5.2), not as an OperationOutcome (src/platform/http/errors.ts).
+     */
+    oauthErrors?: boolean;
   }
 }
 

@@ -19,7 +19,14 @@ function sendError(error: SpineError, request: FastifyRequest, reply: FastifyRep
   noteRefusal(`${error.spineCode}: ${error.diagnostics ?? ''}`);
   if (error.status >= 500) request.log.error({ err: error.cause ?? error }, 'request failed');
   else request.log.info({ status: error.status, code: error.spineCode, diagnostics: error.diagnostics }, 'request refused');
+  if (request.routeOptions.config.oauthErrors) return reply.status(error.status).headers(error.headers).send(oauthErrorBody(error));
   return reply.status(error.status).headers(error.headers).type(FHIR_JSON).send(error.toOperationOutcome());
+}
+
+/** RFC 6749's error codes: the client's mistake, or ours (temporarily, when we say to retry). */
+function oauthErrorBody(error: SpineError): { error: string; error_description: string } {
+  const code = error.status < 500 ? 'invalid_request' : error.status === 503 ? 'temporarily_unavailable' : 'server_error';
+  return { error: code, error_description: error.diagnostics ?? error.spineCode };
 }
 
 /** Errors of Fastify's router, before any route or hook runs (a malformed URL, an overlong segment). */
@@ -35,7 +42,7 @@ function toSpineError(error: FastifyError | SpineError, request: FastifyRequest)
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return Errors.payloadTooLarge(`Request body is larger than the limit of ${request.routeOptions.bodyLimit ?? 0} bytes`);
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return Errors.unsupportedMediaType(`Unsupported content type '${request.headers['content-type'] ?? ''}': send application/fhir+json`);
+      return Errors.unsupportedMediaType(`Unsupported content type '${request.headers['content-type'] ?? ''}': send ${request.routeOptions.config.oauthErrors ? 'application/x-www-form-urlencoded' : 'application/fhir+json'}`);
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return Errors.malformedBody('The request body is empty');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
