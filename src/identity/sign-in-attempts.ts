@@ -51,7 +51,7 @@ export async function attemptSignIn<T>(db: Database, attempt: { account: string;
 async function takeSignInAttempt(db: Database, counters: { account: string; fromAddress: string }): Promise<SignInAttempt> {
   const window = SIGN_IN_ATTEMPTS.windowSeconds;
   const keys = [counters.account, counters.fromAddress];
-  const [row] = await db<{ from_address: number; from_any: number | null; seconds_left: number }[]>`
+  const [row] = await db<{ from_address: number; address_seconds_left: number; from_any: number | null; any_seconds_left: number | null }[]>`
     with expired as (
       delete from identity_sign_in_attempt where account in (
         select account from identity_sign_in_attempt
@@ -62,10 +62,15 @@ async function takeSignInAttempt(db: Database, counters: { account: string; from
     ), from_any as (
       ${countedAttempt(db, db`select ${counters.account}, 1, now() from from_address where attempts <= ${SIGN_IN_ATTEMPTS.fromOneAddress}`, window)}
     )
-    select a.attempts as from_address, b.attempts as from_any, greatest(a.seconds_left, coalesce(b.seconds_left, 0)) as seconds_left
+    select a.attempts as from_address, a.seconds_left as address_seconds_left, b.attempts as from_any, b.seconds_left as any_seconds_left
     from from_address a left join from_any b on true`;
-  const allowed = row !== undefined && row.from_address <= SIGN_IN_ATTEMPTS.fromOneAddress && (row.from_any ?? 0) <= SIGN_IN_ATTEMPTS.fromAnyAddress;
-  return allowed ? { allowed: true } : { allowed: false, retryAfterSeconds: row?.seconds_left ?? SIGN_IN_ATTEMPTS.windowSeconds };
+  if (!row) return { allowed: false, retryAfterSeconds: SIGN_IN_ATTEMPTS.windowSeconds };
+  // The wait is that of the counts that refuse: until each of their windows ends.
+  const waits = [
+    ...(row.from_address > SIGN_IN_ATTEMPTS.fromOneAddress ? [row.address_seconds_left] : []),
+    ...(row.from_any !== null && row.from_any > SIGN_IN_ATTEMPTS.fromAnyAddress ? [row.any_seconds_left ?? SIGN_IN_ATTEMPTS.windowSeconds] : []),
+  ];
+  return waits.length === 0 ? { allowed: true } : { allowed: false, retryAfterSeconds: Math.max(...waits) };
 }
 
 /** The upsert of one counter, from the row `given` gives: one more attempt in its window, or the first of a new one. */
@@ -84,9 +89,13 @@ function countedAttempt(db: Database, given: postgres.PendingQuery<postgres.Row[
  * its window: clearing it would give a guesser elsewhere a new allowance at each sign-in.
  */
 async function signedIn(db: Database, counters: { account: string; fromAddress: string }): Promise<void> {
-  await db`
-    with cleared as (delete from identity_sign_in_attempt where account = ${counters.fromAddress} or (account = ${counters.account} and attempts = 1))
-    update identity_sign_in_attempt set attempts = attempts - 1 where account = ${counters.account} and attempts > 1`;
+  await db.begin(async (tx) => {
+    await tx`delete from identity_sign_in_attempt where account = ${counters.fromAddress}`;
+    // Locked, so that an attempt counted meanwhile is seen: the count is one less than it is now.
+    const [row] = await tx<{ attempts: number }[]>`select attempts from identity_sign_in_attempt where account = ${counters.account} for update`;
+    if (row?.attempts === 1) await tx`delete from identity_sign_in_attempt where account = ${counters.account}`;
+    else if (row) await tx`update identity_sign_in_attempt set attempts = attempts - 1 where account = ${counters.account}`;
+  });
 }
 
 /** What the sign-in page says to an account out of attempts. */
