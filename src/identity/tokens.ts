@@ -100,48 +100,56 @@ const UNKNOWN_KID_RELOAD_MS = 1_000;
  * refused as a process that starts now would refuse it).
  */
 export function createJwtVerifier(db: Database): (token: string, expected: { issuer: string; audience: string }) => Promise<JWTPayload> {
-  let keySet: ReturnType<typeof createLocalJWKSet> | undefined;
+  type KeySet = ReturnType<typeof createLocalJWKSet>;
+  let keySet: KeySet | undefined;
   let reloadAt = 0;
-  const readKeys = async () => {
+  // Reads can end out of order: a set read earlier never replaces one read later.
+  let readsStarted = 0;
+  let newestKept = 0;
+  const readKeys = async (): Promise<KeySet> => {
+    const read = ++readsStarted;
     const keys = await trustedSigningKeys(db);
-    reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
-    return (keySet = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) }));
+    const set = createLocalJWKSet({ keys: keys.map((key) => key.publicJwk) });
+    if (read > newestKept) {
+      newestKept = read;
+      keySet = set;
+      reloadAt = Math.min(Date.now() + KEY_SET_REFRESH_MS, ...keys.flatMap((key) => (key.retiredAt ? [trustedUntil(key.retiredAt)] : [])));
+    }
+    return set;
   };
   // One load at a time: the tokens that find the keys missing or stale together share it.
-  let loading: Promise<ReturnType<typeof createLocalJWKSet>> | undefined;
+  let loading: Promise<KeySet> | undefined;
   const loadKeys = () => (loading ??= readKeys().finally(() => (loading = undefined)));
   // A token of an unknown kid waits for a read of the keys that starts after it came (a key made
-  // just before it must be seen): it joins the next reload until that reload starts reading, and
-  // queues a new one after a reload already reading.
-  let nextReload: { reading: boolean; done: Promise<unknown> } | undefined;
+  // just before it must be seen), and is checked against what that read found: it joins the next
+  // reload until that reload starts reading, and queues a new one after a reload already reading.
+  let nextReload: { reading: boolean; done: Promise<KeySet> } | undefined;
   let nextReloadAt = 0;
-  const reloadForUnknownKid = (): Promise<unknown> => {
+  const reloadForUnknownKid = (): Promise<KeySet> => {
     if (nextReload && !nextReload.reading) return nextReload.done;
     const before = nextReload?.done;
-    const reload: { reading: boolean; done: Promise<unknown> } = { reading: false, done: Promise.resolve() };
-    reload.done = (async () => {
+    let reading = false;
+    const done = (async () => {
       await before?.catch(() => undefined);
       await delay(Math.max(0, nextReloadAt - Date.now()));
-      reload.reading = true;
+      reading = true;
       nextReloadAt = Date.now() + UNKNOWN_KID_RELOAD_MS;
       return readKeys();
     })().finally(() => {
       if (nextReload === reload) nextReload = undefined;
     });
+    const reload = { get reading() { return reading; }, done };
     nextReload = reload;
-    return reload.done;
+    return done;
   };
-  const verify = async (token: string, expected: { issuer: string; audience: string }, reloaded: boolean): Promise<JWTPayload> => {
+  const verifyWith = async (token: string, keys: KeySet, expected: { issuer: string; audience: string }) =>
+    (await jwtVerify(token, keys, { ...expected, algorithms: [ALGORITHM] })).payload;
+  return async (token, expected) => {
     try {
-      const keys = keySet && Date.now() < reloadAt ? keySet : await loadKeys();
-      return (await jwtVerify(token, keys, { ...expected, algorithms: [ALGORITHM] })).payload;
+      return await verifyWith(token, keySet && Date.now() < reloadAt ? keySet : await loadKeys(), expected);
     } catch (error) {
-      if (!reloaded && (error as { code?: string }).code === 'ERR_JWKS_NO_MATCHING_KEY') {
-        await reloadForUnknownKid();
-        return verify(token, expected, true);
-      }
-      throw error;
+      if ((error as { code?: string }).code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
+      return verifyWith(token, await reloadForUnknownKid(), expected);
     }
   };
-  return (token, expected) => verify(token, expected, false);
 }
