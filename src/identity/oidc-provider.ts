@@ -2,7 +2,7 @@
 // NHS login-shaped one): discovery, JWKS, the authorization code flow with PKCE and a sign-in page,
 // single-use codes, ID and access tokens, userinfo. Each provider says only what differs: its
 // paths, scopes and claims, and who signs in and how.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { JWTPayload } from 'jose';
 import { noteActor, noteSubjects, type Actor } from '../platform/context.ts';
@@ -11,7 +11,7 @@ import { bearerToken } from '../platform/http/access.ts';
 import { formFields, type Form } from './form.ts';
 import { NO_STORE, OAuthError, invalidGrant, invalidRequest, oauthReply } from './oauth-errors.ts';
 import { escapeHtml, signInPage, type SignInForm, type SignInPageFields } from './sign-in-page.ts';
-import { findApplication, insertAuthorizationCode, takeAuthorizationCode, type CodeSubject } from './store.ts';
+import { findApplication, insertAuthorizationCode, isTokenRevoked, revokeTokensOfReusedCode, takeAuthorizationCode, type CodeSubject } from './store.ts';
 import { createJwtVerifier, publicKeySet, signJwt } from './tokens.ts';
 
 const CODE_LIFETIME_SECONDS = 60;
@@ -107,13 +107,14 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
 
   app.post(issuerPath + paths.token, { config: { ...open.config, securityDecision: true, interaction: 'token', oauthErrors: true } }, async (request, reply) =>
     oauthReply(reply, async () => {
-      const code = await redeemCode(db, provider.subjectKind, formFields(request.body));
+      const tokenIds = { access: randomUUID(), id: randomUUID() };
+      const code = await redeemCode(db, { subjectKind: provider.subjectKind, tokenIds: [tokenIds.access, tokenIds.id], tokenLifetimeSeconds: provider.tokenLifetimeSeconds }, formFields(request.body));
       const { sub, idClaims, accessClaims, actor } = await provider.tokenClaims(code.subject as S, code);
       noteWhoActs(actor);
       const lifetime = { subject: sub, lifetimeSeconds: provider.tokenLifetimeSeconds };
       return {
-        access_token: await signJwt(db, { ...accessClaims, scope: code.scope, client_id: code.clientId }, { issuer, audience: provider.userinfoAudience, ...lifetime }),
-        id_token: await signJwt(db, { ...idClaims, ...(code.nonce ? { nonce: code.nonce } : {}) }, { issuer, audience: code.clientId, ...lifetime }),
+        access_token: await signJwt(db, { ...accessClaims, scope: code.scope, client_id: code.clientId }, { issuer, audience: provider.userinfoAudience, ...lifetime, jti: tokenIds.access }),
+        id_token: await signJwt(db, { ...idClaims, ...(code.nonce ? { nonce: code.nonce } : {}) }, { issuer, audience: code.clientId, ...lifetime, jti: tokenIds.id }),
         token_type: 'Bearer',
         expires_in: provider.tokenLifetimeSeconds,
         scope: code.scope,
@@ -128,8 +129,9 @@ export function registerOidcProvider<S extends CodeSubject>(app: FastifyInstance
     let claims: AccessClaims;
     try {
       claims = await verifyJwt(token ?? '', { issuer, audience: provider.userinfoAudience });
+      if (typeof claims.jti !== 'string' || (await isTokenRevoked(db, claims.jti))) throw new Error('revoked');
     } catch {
-      return reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'invalid_token', error_description: 'The access token is missing, invalid or expired' });
+      return reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"').send({ error: 'invalid_token', error_description: 'The access token is missing, invalid, expired or revoked' });
     }
     const answer = await provider.userInfo(claims);
     noteWhoActs(answer.actor);
@@ -182,13 +184,20 @@ async function issueCode(db: Database, fields: SignInPageFields, subject: CodeSu
   return target.toString();
 }
 
-/** Takes the code of an authorization_code grant: once, unexpired, by its client and redirect URI, with the PKCE verifier. */
-async function redeemCode(db: Database, subjectKind: CodeSubject['kind'], form: Form) {
+/**
+ * Takes the code of an authorization_code grant: once, unexpired, by its client and redirect URI,
+ * with the PKCE verifier; keeping the ids of the tokens to be issued for it. A code presented again
+ * revokes the tokens its first redemption issued (migrations/0032_identity_code_reuse.sql).
+ */
+async function redeemCode(db: Database, redemption: { subjectKind: CodeSubject['kind']; tokenIds: string[]; tokenLifetimeSeconds: number }, form: Form) {
   if (form.grant_type !== 'authorization_code') throw new OAuthError(400, 'unsupported_grant_type', 'grant_type is invalid');
   if (!form.code || !form.code_verifier || !form.redirect_uri || !form.client_id) throw invalidRequest('code, code_verifier, redirect_uri and client_id are required');
   if (!CODE_VERIFIER.test(form.code_verifier)) throw invalidGrant('code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9 and - . _ ~');
-  const code = await takeAuthorizationCode(db, form.code);
-  if (!code || code.expiresAt.getTime() < Date.now() || code.subject.kind !== subjectKind) throw invalidGrant('The authorization code is invalid, expired or already used');
+  const code = await takeAuthorizationCode(db, form.code, redemption.tokenIds);
+  if (!code && (await revokeTokensOfReusedCode(db, form.code, redemption.tokenLifetimeSeconds))) {
+    throw invalidGrant('The authorization code was already used: the tokens issued for it are revoked');
+  }
+  if (!code || code.expiresAt.getTime() < Date.now() || code.subject.kind !== redemption.subjectKind) throw invalidGrant('The authorization code is invalid, expired or already used');
   if (code.clientId !== form.client_id || code.redirectUri !== form.redirect_uri) throw invalidGrant('The authorization code was issued to another client or redirect_uri');
   if (createHash('sha256').update(form.code_verifier).digest('base64url') !== code.codeChallenge) throw invalidGrant('code_verifier does not match the code_challenge');
   return code;

@@ -188,6 +188,24 @@ test('a code is redeemed only with the right PKCE verifier, once, and only at th
   assert.equal(crossed.json<{ error: string }>().error, 'invalid_grant');
 });
 
+test('a code presented again revokes the tokens its redemption issued: userinfo and the token exchange refuse them (RFC 6749 4.1.2)', async () => {
+  const { code, verifier } = await nhsLogin.signIn(credentials(jane.email));
+  const first = await nhsLogin.redeem(code, verifier);
+  assert.equal(first.statusCode, 200);
+  const tokens = first.json<{ access_token: string; id_token: string }>();
+  const userinfo = () => t.app.inject({ method: 'GET', url: `${NHS_LOGIN_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${tokens.access_token}` } });
+  assert.equal((await userinfo()).statusCode, 200);
+  assert.equal((await exchangeIdToken(t, tokens.id_token, patientApp)).statusCode, 200);
+
+  const again = await nhsLogin.redeem(code, verifier);
+  assert.equal(again.statusCode, 400);
+  assert.deepEqual(again.json(), { error: 'invalid_grant', error_description: 'The authorization code was already used: the tokens issued for it are revoked' });
+  assert.equal((await userinfo()).statusCode, 401, 'the access token is revoked');
+  const exchanged = await exchangeIdToken(t, tokens.id_token, patientApp);
+  assert.equal(exchanged.statusCode, 401, 'the ID token is revoked');
+  assert.equal(exchanged.json<{ error: string }>().error, 'invalid_grant');
+});
+
 test('an application not allowed patient access cannot exchange an NHS login ID token, even at P9', async () => {
   const staffApp = await registerTestApplication(t, { accessModes: ['healthcare-worker', 'application-restricted'], redirectUris: [REDIRECT] });
   const { id_token: idToken } = await relyingParty(t, NHS_LOGIN, staffApp).tokensFor(credentials(jane.email));

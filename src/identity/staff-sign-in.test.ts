@@ -100,9 +100,6 @@ test('the code gives an ID token with CIS2 claims, once, and only with the right
   assert.equal(claims.nonce, 'nonce-456');
   assert.equal(claims.aud, clinical.applicationId);
 
-  const replay = await cis2.redeem(second.code, second.verifier);
-  assert.equal(replay.json<{ error: string }>().error, 'invalid_grant');
-
   const userinfo = await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${body.access_token}` } });
   const info = userinfo.json<{ nhsid_useruid: string; selected_roleid: string; nhsid_user_orgs: { org_code: string; org_name: string }[]; nhsid_nrbac_roles: { person_roleid: string; role_code: string; activity_codes: string[] }[] }>();
   assert.equal(info.nhsid_useruid, gp.userId);
@@ -110,6 +107,11 @@ test('the code gives an ID token with CIS2 claims, once, and only with the right
   assert.deepEqual(info.nhsid_user_orgs, [{ org_code: 'A83008', org_name: 'OpenSpine Demo GP Practice' }]);
   assert.deepEqual(info.nhsid_nrbac_roles[0]?.activity_codes, gp.role.activityCodes);
   assert.equal((await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: 'Bearer forged' } })).statusCode, 401);
+
+  // Presented again, the code is refused, and what it gave is revoked.
+  const replay = await cis2.redeem(second.code, second.verifier);
+  assert.equal(replay.json<{ error: string }>().error, 'invalid_grant');
+  assert.equal((await t.app.inject({ method: 'GET', url: `${CIS2_ISSUER_PATH}/userinfo`, headers: { authorization: `Bearer ${body.access_token}` } })).statusCode, 401);
 });
 
 test('token exchange gives a user-restricted token; the role comes from NHSD-Session-URID, which must be the user’s own', async () => {

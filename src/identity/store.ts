@@ -147,9 +147,13 @@ type AuthorizationCodeRow = {
 };
 
 /** Takes a code: marks it used and returns it, once; a second take returns nothing. */
-export async function takeAuthorizationCode(db: Queryable, code: string): Promise<AuthorizationCode | undefined> {
+/**
+ * Takes a code, once: with the ids of the tokens its redemption will issue, kept in the same
+ * statement, so that a second presentation at any moment after finds them to revoke.
+ */
+export async function takeAuthorizationCode(db: Queryable, code: string, tokenIds: string[]): Promise<AuthorizationCode | undefined> {
   const [row] = await db<AuthorizationCodeRow[]>`
-    update identity_authorization_code set used_at = now() where code = ${code} and used_at is null
+    update identity_authorization_code set used_at = now(), issued_token_ids = ${tokenIds} where code = ${code} and used_at is null
     returning code, client_id, user_id, selected_role_id, nhs_login_sub, redirect_uri, code_challenge, scope, nonce, expires_at`;
   return row && {
     code: row.code,
@@ -161,6 +165,30 @@ export async function takeAuthorizationCode(db: Queryable, code: string): Promis
     nonce: row.nonce,
     expiresAt: row.expires_at,
   };
+}
+
+/**
+ * A code presented again after its redemption: the tokens that redemption issued are revoked, until
+ * they would have expired (revocations past that are deleted meanwhile). True when the code had
+ * been redeemed (its tokens, if any, are now revoked).
+ */
+export async function revokeTokensOfReusedCode(db: Queryable, code: string, lifetimeSeconds: number): Promise<boolean> {
+  const [row] = await db<{ reused: boolean }[]>`
+    with reused as (select issued_token_ids from identity_authorization_code where code = ${code} and used_at is not null),
+    forgotten as (delete from identity_revoked_token where expires_at <= now()),
+    revoked as (
+      insert into identity_revoked_token (jti, expires_at)
+      select unnest(issued_token_ids), now() + make_interval(secs => ${lifetimeSeconds}) from reused
+      on conflict (jti) do nothing
+    )
+    select exists (select from reused) as reused`;
+  return row?.reused === true;
+}
+
+/** Whether a token of ours was revoked (its code was presented again). */
+export async function isTokenRevoked(db: Queryable, jti: string): Promise<boolean> {
+  const [row] = await db`select 1 from identity_revoked_token where jti = ${jti} and expires_at > now()`;
+  return row !== undefined;
 }
 
 /** A patient's account at the NHS login-shaped provider, with the claims NHS login gives about them. */

@@ -14,7 +14,7 @@ import { invalidRequest, OAuthError, oauthReply, unauthorizedClient } from './oa
 import { CIS2_ISSUER_PATH, type Cis2IdClaims } from './cis2.ts';
 import { NHS_LOGIN_ISSUER_PATH, type NhsLoginIdClaims } from './nhs-login.ts';
 import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
-import type { Application } from './store.ts';
+import { isTokenRevoked, type Application } from './store.ts';
 import { createJwtVerifier, issueAccessToken } from './tokens.ts';
 
 export const TOKEN_PATH = '/oauth2/token';
@@ -94,6 +94,8 @@ async function tokenExchange({ db, tokenUrl, limiter }: Clients, form: Form, idT
   let idClaims: JWTPayload;
   try {
     idClaims = await idTokens.verify(form.subject_token, { issuer, audience: application.applicationId });
+    // An ID token whose code was presented again is revoked (src/identity/oidc-provider.ts, redeemCode).
+    if (typeof idClaims.jti !== 'string' || (await isTokenRevoked(db, idClaims.jti))) throw new Error('revoked');
   } catch {
     throw new OAuthError(401, 'invalid_grant', INVALID_SUBJECT_TOKEN);
   }

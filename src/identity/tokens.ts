@@ -57,14 +57,15 @@ export async function publicKeySet(db: Database): Promise<JSONWebKeySet> {
 /** How long a verifier keeps its keys at most: it learns in time of keys retired by other processes, which verify for a day more. */
 const KEY_SET_REFRESH_MS = 3_600_000;
 
-export async function signJwt(db: Database, claims: JWTPayload, options: { issuer: string; audience: string; subject: string; lifetimeSeconds: number }): Promise<string> {
+/** `jti`: the token's id, when the caller keeps it (a random one otherwise). */
+export async function signJwt(db: Database, claims: JWTPayload, options: { issuer: string; audience: string; subject: string; lifetimeSeconds: number; jti?: string }): Promise<string> {
   const key = await activeSigningKey(db);
   return new SignJWT(claims)
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setIssuer(options.issuer)
     .setAudience(options.audience)
     .setSubject(options.subject)
-    .setJti(randomUUID())
+    .setJti(options.jti ?? randomUUID())
     .setIssuedAt()
     .setExpirationTime(`${options.lifetimeSeconds}s`)
     .sign(await importJWK(key.privateJwk, ALGORITHM));
