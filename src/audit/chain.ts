@@ -53,10 +53,6 @@ export function auditFields(entry: AuditEntry): AuditFields {
   const { actor } = entry;
   const patients = names(entry.patientNhsNumbers);
   const resources = names(entry.resourceIds);
-  const uncounted = [patients.left ? `${patients.left} more patients` : '', resources.left ? `${resources.left} more resources` : ''].filter(Boolean);
-  // Cut first, then told what was left unnamed, so that the cut never takes the telling away.
-  const given = entry.detail === undefined ? undefined : cut(entry.detail, RECORD_LIMITS.MAX_DETAIL_LENGTH);
-  const detail = uncounted.length ? `${given ?? ''} (the record names the first ${RECORD_LIMITS.MAX_NAMES}: ${uncounted.join(' and ')} not named)`.trimStart() : given;
   return {
     occurredAt: entry.occurredAt,
     requestId: storable(entry.requestId),
@@ -72,8 +68,16 @@ export function auditFields(entry: AuditEntry): AuditFields {
     status: entry.status,
     patientNhsNumbers: patients.kept,
     resourceIds: resources.kept,
-    detail: optional(detail, Infinity),
+    detail: optional(detailOf(entry.detail, patients.left, resources.left), Infinity),
   };
+}
+
+/** The detail cut to its limit, then told of any names left out, so that the cut never takes the telling away. */
+function detailOf(given: string | undefined, patientsLeft: number, resourcesLeft: number): string | undefined {
+  const detail = given === undefined ? undefined : cut(given, RECORD_LIMITS.MAX_DETAIL_LENGTH);
+  if (patientsLeft === 0 && resourcesLeft === 0) return detail; // every request but the rarest: nothing more to build
+  const unnamed = [patientsLeft ? `${patientsLeft} more patients` : '', resourcesLeft ? `${resourcesLeft} more resources` : ''].filter(Boolean);
+  return `${detail ?? ''} (the record names the first ${RECORD_LIMITS.MAX_NAMES}: ${unnamed.join(' and ')} not named)`.trimStart();
 }
 
 function names(given: string[]): { kept: string[]; left: number } {
