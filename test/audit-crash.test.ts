@@ -11,7 +11,7 @@ import { PDS_BASE } from '../src/pds/index.ts';
 import { connectDatabase } from '../src/platform/db/connect.ts';
 import { auditRecords } from './support/audit.ts';
 import { startRequestStream, type Answer, type StreamOutcome } from './support/request-stream.ts';
-import { killIfThere, livePostmaster, siteDatabaseUrl, testSite } from './support/server-process.ts';
+import { killWhileRequestsRun, siteDatabaseUrl, testSite } from './support/server-process.ts';
 
 const CONCURRENCY = 16;
 const READ_BEFORE_CRASH = 400;
@@ -30,11 +30,7 @@ test('kill -9 of the server and its PostgreSQL while patients are read: every re
     return { key: read.requestId, answer: readPatient(site.baseUrl, read) };
   });
   await stream.acknowledgedAtLeast(READ_BEFORE_CRASH);
-  const postmaster = livePostmaster(site);
-  const nodeGone = first.kill(); // SIGKILL is sent before this returns; reads are still in flight
-  killIfThere(postmaster);
-  const outcome = await stream.stop();
-  await nodeGone;
+  const outcome = await killWhileRequestsRun(first, site, stream);
   assertOnlyTheCrashFailedReads(outcome);
 
   await start(); // on the same data folder and ports

@@ -5,7 +5,7 @@ import type { Bundle, Organization } from '@medplum/fhirtypes';
 import { DIRECTORY_BASE } from '../src/directory/index.ts';
 import { connectDatabase, type Database } from '../src/platform/db/connect.ts';
 import { ODS_CODE_SYSTEM } from '../src/platform/identifiers/ods-code.ts';
-import { killIfThere, livePostmaster, siteDatabaseUrl, testSite } from './support/server-process.ts';
+import { killWhileRequestsRun, siteDatabaseUrl, testSite } from './support/server-process.ts';
 import { startRequestStream, type Answer, type RequestStream, type StreamOutcome } from './support/request-stream.ts';
 
 const CONCURRENCY = 16;
@@ -27,11 +27,7 @@ for (const crash of CRASHES) {
 
     const stream = startCreateStream(site.baseUrl);
     await stream.acknowledgedAtLeast(ACKNOWLEDGED_BEFORE_CRASH);
-    const postmaster = crash.killDatabase ? livePostmaster(site) : undefined;
-    const nodeGone = first.kill(); // SIGKILL is sent before this returns; creates are still in flight
-    if (postmaster !== undefined) killIfThere(postmaster);
-    const outcome = await stream.stop();
-    await nodeGone;
+    const outcome = await killWhileRequestsRun(first, site, stream, { database: crash.killDatabase });
     // Restarted at once: OpenSpine itself must cope with a postmaster that is dead but not yet reaped.
     assertOnlyTheCrashFailedCreates(outcome);
 

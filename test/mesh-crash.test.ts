@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { connectDatabase } from '../src/platform/db/connect.ts';
 import { meshHttpClient, sha256, type MeshHttpClient } from './support/mesh-http.ts';
 import { V2 } from './support/mesh.ts';
-import { killIfThere, postmasterPid, siteDatabaseUrl, testSite, within, type ServerSite } from './support/server-process.ts';
+import { killWhileRequestsRun, siteDatabaseUrl, testSite, within, type ServerSite } from './support/server-process.ts';
 
 // The sandbox's demo mailboxes and workflow (src/mesh/demo-directory.ts), seeded in sandbox mode.
 const SENDER = 'X26ABC1';
@@ -41,11 +41,7 @@ test('kill -9 of the server and its PostgreSQL while messages flow: every messag
 
   const sending = startSending(site.baseUrl);
   await within(sending.deliveredAtLeast(DELIVERED_BEFORE_CRASH, CHUNKED_BEFORE_CRASH), 45_000, () => `${DELIVERED_BEFORE_CRASH} messages delivered (${sending.delivered().length} so far)`);
-  const postmaster = postmasterPid(site.pgData);
-  const nodeGone = first.kill(); // requests are in flight as it dies
-  if (postmaster !== undefined) killIfThere(postmaster);
-  const messages = await sending.stop();
-  await nodeGone;
+  const messages = await killWhileRequestsRun(first, site, sending);
   assert.deepEqual(sending.refusals(), [], 'requests answered with something other than 202 before the kill');
 
   await start();

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { createTestDatabase } from '../../test/support/database.ts';
-import type { Database } from '../platform/db/connect.ts';
+import type { Database, Queryable } from '../platform/db/connect.ts';
 import { SpineError } from '../platform/errors.ts';
 import { hashRecord } from './chain.ts';
 import { auditEntry } from './fixtures.ts';
@@ -256,34 +256,39 @@ test('a block whose search keys were joined into one text (a,b for a and b) is m
   assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1, problem: 'misindexed' }]);
 });
 
+/** Inserts a copy of the first block, numbered `first` to `last`, as the service role may insert blocks. */
+async function copyFirstBlockTo(db: Queryable, first: number, last: number): Promise<void> {
+  await db`
+    insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
+    select ${first}, ${last}, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
+}
+
+/** Listings and searches give the chain's `length` records, and nothing of a block outside it. */
+async function assertOnlyTheChainRead(db: Database, length: number): Promise<void> {
+  assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length }, (_, index) => index + 1));
+  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
+  assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length }, (_, index) => length - index));
+}
+
 test('a block put past the chain head (the service may insert blocks) is named, and neither listed nor searched', async () => {
   const { db } = pastHead;
   await writeChain(db, 14);
-  await db`
-    insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
-    select 1000, 1006, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
+  await copyFirstBlockTo(db, 1000, 1006);
   assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: 1000, problem: 'past the head' }]);
-  assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
-  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
-  assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
+  await assertOnlyTheChainRead(db, 14);
 });
 
 test('a block numbered before the first record is refused to the service role; one put there before migration 0031 is named, and neither listed nor searched', async () => {
   const { db } = beforeFirst;
   await writeChain(db, 14);
-  const copyOfFirstAt = (first: number, last: number) => db`
-    insert into audit_block (first_sequence, last_sequence, occurred_from, occurred_to, patients, users, organisations, records, packed)
-    select ${first}, ${last}, occurred_from, occurred_to, patients, users, organisations, records, packed from audit_block where first_sequence = 1`;
   await assert.rejects(db.begin(async (tx) => {
     await tx`set local role openspine_service`;
-    await copyOfFirstAt(-6, 0);
+    await copyFirstBlockTo(tx, -6, 0);
   }), /audit_block_sequences/);
   await db`alter table audit_block drop constraint audit_block_sequences`;
-  await copyOfFirstAt(-6, 0);
+  await copyFirstBlockTo(db, -6, 0);
   assert.deepEqual(kinds((await verified(db)).problems), [{ sequence: -6, problem: 'before the first' }]);
-  assert.deepEqual((await readRecords(db, { after: 0, limit: 100 })).map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => index + 1));
-  const found = await searchRecords(db, { patients: ['9000000009'], users: [], organisations: [], dates: [], offset: 0, count: 100, through: null });
-  assert.deepEqual(found.records.map((record) => record.sequence), Array.from({ length: 14 }, (_, index) => 14 - index));
+  await assertOnlyTheChainRead(db, 14);
 });
 
 test('a record stored twice is named as repeated, and the chain goes on from the first', async () => {

@@ -162,7 +162,7 @@ export async function within<T>(promise: Promise<T>, timeoutMs: number, what: ()
 }
 
 /** The pid in the first line of the cluster's postmaster.pid, if the file is there. */
-export function postmasterPid(pgData: string): number | undefined {
+function postmasterPid(pgData: string): number | undefined {
   const file = path.join(pgData, 'postmaster.pid');
   if (!existsSync(file)) return undefined;
   const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
@@ -170,17 +170,31 @@ export function postmasterPid(pgData: string): number | undefined {
 }
 
 /** The postmaster's pid, checked to be a process of this data folder (a stale pid file could name another). */
-export function livePostmaster(site: ServerSite): number {
+function livePostmaster(site: ServerSite): number {
   const pid = postmasterPid(site.pgData);
   if (pid === undefined || !clusterProcesses(site.pgData).includes(pid)) throw new Error(`no running postmaster in ${site.pgData}`);
   return pid;
 }
 
 /**
+ * Kills the server with SIGKILL while its requests run, and its embedded PostgreSQL too unless
+ * `database` is false; then stops the requests and gives what they saw. Requests are still in flight
+ * as the server dies: SIGKILL is sent before kill() returns.
+ */
+export async function killWhileRequestsRun<T>(server: ServerProcess, site: ServerSite, requests: { stop(): Promise<T> }, options: { database?: boolean } = {}): Promise<T> {
+  const postmaster = options.database === false ? undefined : livePostmaster(site);
+  const serverGone = server.kill();
+  if (postmaster !== undefined) killIfThere(postmaster);
+  const outcome = await requests.stop();
+  await serverGone;
+  return outcome;
+}
+
+/**
  * Whether a process exists in the sense PostgreSQL's own lock-file check uses (kill(pid, 0)): a
  * killed process that its new parent has not reaped yet still counts.
  */
-export function processExists(pid: number): boolean {
+function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -225,7 +239,7 @@ async function disposeSite(site: ServerSite, servers: ServerProcess[]): Promise<
 }
 
 /** SIGKILL, ignoring a process that has exited meanwhile. */
-export function killIfThere(pid: number): void {
+function killIfThere(pid: number): void {
   try {
     process.kill(pid, 'SIGKILL');
   } catch (error) {
