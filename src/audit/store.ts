@@ -124,7 +124,7 @@ export async function readBlockRows(db: Queryable, page: BlockPage): Promise<Blo
  * The blocks outside the chain, read in one snapshot with the head (verification reports them):
  * those that start before its first record, 1, or past its head.
  */
-export async function blocksOutsideChain(db: Queryable): Promise<{ first: number; last: number }[]> {
+export async function blocksOutsideChain(db: Queryable): Promise<BlockSpan[]> {
   const rows = await db<{ first_sequence: bigint; last_sequence: bigint }[]>`
     select first_sequence, last_sequence from audit_block
     where first_sequence < 1 or first_sequence > (select sequence from audit_chain_head where id = 1)

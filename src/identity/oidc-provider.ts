@@ -22,9 +22,11 @@ const CODE_VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 /** The sign-in pages are never shown inside another site's frame, where a person could be led to click what they do not see. */
 const NOT_FRAMED = { 'x-frame-options': 'DENY', 'content-security-policy': "frame-ancestors 'none'" };
 
-
-/** The outcome of a sign-in attempt, with who tried (recorded in the audit trail either way). */
-/** A sign-in's subject, or the error its page shows (with the wait, when the account is out of attempts: sign-in-attempts.ts). */
+/**
+ * The outcome of a sign-in attempt, with who tried (recorded in the audit trail either way): the
+ * subject, or the error its page shows (with the wait, when the account is out of attempts:
+ * sign-in-attempts.ts).
+ */
 export type SignInResult<S extends CodeSubject> = { subject: S; actor: Actor } | { error: string; retryAfterSeconds?: number; actor: Actor };
 
 export type OidcProvider<S extends CodeSubject> = {
